@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# The front door: `make demo`, `make check`, `make bench` each work as the only
+# command on a fresh Debian 12 machine (they run `make deps` first).
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+ASAN     ?= build-asan
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+
+# Debian 12 packages: to build, to test, to make the demo song.
+PKGS_BUILD = cmake make gcc pkg-config libsndfile1-dev libebur128-dev libsoxr-dev \
+             libfftw3-dev libyaml-dev libcmocka-dev
+PKGS_TEST  = ffmpeg sox flac
+PKGS_DEMO  = fluidsynth fluid-soundfont-gm espeak-ng
+PKGS       = $(PKGS_BUILD) $(PKGS_TEST) $(PKGS_DEMO)
+
+.PHONY: all deps build demo check test test-asan bench install clean docs format
+
+all: build
+
+deps:
+	@missing=$$(for p in $(PKGS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	  done | tr '\n' ' '); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  echo "make deps: installing $$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$missing >/dev/null \
+	    || { echo "make deps: apt-get install failed" >&2; exit 1; }; \
+	else \
+	  echo "make deps: missing Debian packages; run:"; \
+	  echo "  sudo apt-get install $$missing"; \
+	  exit 1; \
+	fi
+
+$(BUILD)/Makefile: CMakeLists.txt
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DLATHE_WERROR=ON >/dev/null
+
+build: $(BUILD)/Makefile
+	cmake -S . -B $(BUILD) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: deps build
+	@bash demo/run.sh $(BUILD)/lathe
+
+check: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DLATHE_WERROR=ON >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DLATHE_WERROR=ON -DLATHE_SANITIZE=ON >/dev/null
+	cmake --build $(ASAN) -j $(JOBS)
+	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  LATHE_SANITIZED=1 ctest --output-on-failure -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: deps build
+	@bash bench/run.sh $(BUILD)/lathe
+
+docs: build
+	$(BUILD)/lathe processors --markdown > docs/processors.md
+
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN)

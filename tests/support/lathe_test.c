@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "lathe_test.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+float **lt_alloc(int ch, long n)
+{
+    float **b = calloc((size_t)ch, sizeof *b);
+    assert_non_null(b);
+    for (int c = 0; c < ch; c++) {
+        b[c] = calloc((size_t)(n > 0 ? n : 1), sizeof **b);
+        assert_non_null(b[c]);
+    }
+    return b;
+}
+
+void lt_free(float **b, int ch)
+{
+    if (!b) return;
+    for (int c = 0; c < ch; c++) free(b[c]);
+    free(b);
+}
+
+void lt_sine(float *x, long n, double rate, double freq, double amp, double phase)
+{
+    double w = 2.0 * M_PI * freq / rate;
+    for (long i = 0; i < n; i++) x[i] = (float)(amp * sin(w * (double)i + phase));
+}
+
+void lt_noise(float *x, long n, double amp, uint64_t *seed)
+{
+    for (long i = 0; i < n; i++) {
+        /* xorshift64* */
+        uint64_t s = *seed;
+        s ^= s >> 12, s ^= s << 25, s ^= s >> 27;
+        *seed = s;
+        uint64_t r = s * 2685821657736338717ULL;
+        x[i] = (float)(amp * ((double)(r >> 11) / 9007199254740992.0 * 2.0 - 1.0));
+    }
+}
+
+double lt_rms(const float *x, long n)
+{
+    double s = 0;
+    for (long i = 0; i < n; i++) s += (double)x[i] * x[i];
+    return n ? sqrt(s / (double)n) : 0;
+}
+
+double lt_peak(const float *x, long n)
+{
+    double p = 0;
+    for (long i = 0; i < n; i++) p = fmax(p, fabs(x[i]));
+    return p;
+}
+
+double lt_db(double v)
+{
+    return v > 0 ? 20.0 * log10(v) : -INFINITY;
+}
+
+double lt_undb(double db)
+{
+    return pow(10.0, db / 20.0);
+}
+
+double lt_tone_amp(const float *x, long n, double rate, double freq, double *phase)
+{
+    /* Least squares fit of a*sin + b*cos (+ DC) via the 3x3 normal equations. */
+    double w = 2.0 * M_PI * freq / rate;
+    double ss = 0, cc = 0, sc = 0, s1 = 0, c1 = 0, xs = 0, xc = 0, x1 = 0;
+    for (long i = 0; i < n; i++) {
+        double s = sin(w * (double)i), c = cos(w * (double)i), v = x[i];
+        ss += s * s, cc += c * c, sc += s * c, s1 += s, c1 += c;
+        xs += v * s, xc += v * c, x1 += v;
+    }
+    double N = (double)n;
+    /* Solve [ss sc s1; sc cc c1; s1 c1 N] [a b d]' = [xs xc x1]' by Cramer's rule. */
+    double A[3][3] = {{ss, sc, s1}, {sc, cc, c1}, {s1, c1, N}}, B[3] = {xs, xc, x1};
+    double det = A[0][0] * (A[1][1] * A[2][2] - A[1][2] * A[2][1]) -
+                 A[0][1] * (A[1][0] * A[2][2] - A[1][2] * A[2][0]) +
+                 A[0][2] * (A[1][0] * A[2][1] - A[1][1] * A[2][0]);
+    double sol[2];
+    for (int k = 0; k < 2; k++) {
+        double M[3][3];
+        memcpy(M, A, sizeof M);
+        for (int r = 0; r < 3; r++) M[r][k] = B[r];
+        sol[k] = (M[0][0] * (M[1][1] * M[2][2] - M[1][2] * M[2][1]) -
+                  M[0][1] * (M[1][0] * M[2][2] - M[1][2] * M[2][0]) +
+                  M[0][2] * (M[1][0] * M[2][1] - M[1][1] * M[2][0])) /
+                 det;
+    }
+    if (phase) *phase = atan2(sol[1], sol[0]);
+    return hypot(sol[0], sol[1]);
+}
+
+lathe_proc *lt_proc(const char *name, double rate, int channels, const char *const *names,
+                    const double *values, int n)
+{
+    const lathe_proc_desc *d = lathe_processor_find(name);
+    if (!d) fail_msg("no processor '%s'", name);
+    int idx[256];
+    assert_true(n <= 256);
+    for (int i = 0; i < n; i++) {
+        idx[i] = lathe_proc_param_index(d, names[i]);
+        if (idx[i] < 0) fail_msg("%s: no parameter '%s'", name, names[i]);
+    }
+    lathe_error err = {0};
+    lathe_proc *p = lathe_proc_new_with(d, rate, channels, 512, idx, values, n, &err);
+    if (!p) fail_msg("%s: %s", name, err.msg);
+    return p;
+}
+
+double lt_proc_gain_db(const lathe_proc_desc *d, double rate, const char *const *names,
+                       const double *values, int n, double freq, double amp)
+{
+    lathe_proc *p = lt_proc(d->name, rate, 1, names, values, n);
+    /* Settle long enough for low-frequency filters: at least 50 periods or 0.5 s. */
+    long settle = (long)fmax(0.5 * rate, 50.0 * rate / freq);
+    long meas = (long)fmax(0.25 * rate, 20.0 * rate / freq);
+    long total = settle + meas;
+    float **b = lt_alloc(1, total);
+    lt_sine(b[0], total, rate, freq, amp, 0);
+    lathe_proc_process(p, b, NULL, total);
+    double a = lt_tone_amp(b[0] + settle, meas, rate, freq, NULL);
+    lt_free(b, 1);
+    lathe_proc_free(p);
+    return lt_db(a / amp);
+}
+
+static char material[4096];
+
+const char *lt_material_dir(void)
+{
+    const char *src = getenv("LATHE_SOURCE_DIR");
+    if (!src) return NULL;
+    snprintf(material, sizeof material, "%s/../shared/material", src);
+    struct stat st;
+    if (stat(material, &st) != 0 || !S_ISDIR(st.st_mode)) return NULL;
+    return material;
+}
+
+const char *lt_lathe_exe(void)
+{
+    return getenv("LATHE_EXE");
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Shared test support: signal generators and measurements.  Tests build
+ * their signals in code and compare against closed forms or standards. */
+#ifndef LATHE_TEST_H
+#define LATHE_TEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "lathe/proc.h"
+
+/* Planar buffers: ch channels of n frames, zeroed. Free with lt_free. */
+float **lt_alloc(int ch, long n);
+void lt_free(float **buf, int ch);
+
+/* x[i] = amp * sin(2π f i / rate + phase) for i in [0, n). */
+void lt_sine(float *x, long n, double rate, double freq, double amp, double phase);
+/* Uniform white noise in [-amp, amp) from a fixed-seed generator (seed != 0). */
+void lt_noise(float *x, long n, double amp, uint64_t *seed);
+
+double lt_rms(const float *x, long n);
+double lt_peak(const float *x, long n);
+double lt_db(double linear);          /* 20 log10, -inf safe */
+double lt_undb(double db);
+
+/* Amplitude and phase of the component at `freq` in x[0..n) by least squares
+ * against sin/cos (exact for a steady sine, any n). */
+double lt_tone_amp(const float *x, long n, double rate, double freq, double *phase);
+
+/* Steady-state magnitude response (dB) of a processor at `freq`: runs a sine
+ * of amplitude `amp` through channel 0 of a mono instance, skips `settle_s`
+ * seconds, measures `measure_s` seconds. Fails the test on error. */
+double lt_proc_gain_db(const lathe_proc_desc *d, double rate, const char *const *names,
+                       const double *values, int n, double freq, double amp);
+
+/* A processor with params set by name (values in param units). Fails the
+ * test if a name is unknown or init fails. */
+lathe_proc *lt_proc(const char *name, double rate, int channels, const char *const *names,
+                    const double *values, int n);
+
+/* ../shared/material (from the source tree), or NULL when absent. */
+const char *lt_material_dir(void);
+/* The lathe executable under test ($LATHE_EXE), or NULL. */
+const char *lt_lathe_exe(void);
+
+#endif
