@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* lathe/io.h: reading and writing audio files, block by block, as planar
+ * float.  Reading covers every format libsndfile reads (WAV/RF64/BWF, AIFF,
+ * FLAC, Ogg Vorbis, Opus, MP3, ...), 1 to 8 channels, 8 kHz to 384 kHz.
+ * Writing goes to a temporary file beside the target, renamed into place
+ * by lathe_writer_commit; lathe_writer_abort leaves nothing behind.
+ *
+ * Conventions: frame counts are per channel; buffers are planar
+ * (buf[channel][frame]); integer samples map to float as s / 2^(bits-1), so
+ * writing what was read is bit-exact for 16- and 24-bit PCM and FLAC. */
+#ifndef LATHE_IO_H
+#define LATHE_IO_H
+
+#include <stdio.h>
+
+#include "lathe/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LATHE_MAX_CHANNELS 8
+
+typedef struct {
+    double rate;
+    int channels;
+    long long frames; /* per channel; -1 when the container does not say */
+    int bits;         /* 8..32 for integer PCM/FLAC, 32/64 for float, 0 for lossy */
+    int is_float;     /* float or double samples */
+    char container[16]; /* "WAV", "RF64", "AIFF", "FLAC", "OGG", "MPEG", ... */
+    char encoding[24];  /* "PCM 16-bit", "FLOAT", "VORBIS", "OPUS", "MP3", ... */
+} lathe_audio_info;
+
+typedef struct lathe_reader lathe_reader;
+
+/* Opens `path` for reading and fills *info. Errors (in err, prefixed by the
+ * path): no such file, is a directory, empty file, not an audio file,
+ * truncated file, unsupported channel count or rate.
+ * Returns NULL on failure. The caller owns the reader: lathe_reader_close. */
+lathe_reader *lathe_reader_open(const char *path, lathe_audio_info *info, lathe_error *err);
+
+/* Reads up to n frames into out[0..channels-1]; returns the frames read
+ * (0 at the end) or a negative lathe_status with err filled. Float files are
+ * checked: a NaN or Inf sample is LATHE_E_DATA, naming the time of the first
+ * bad frame. */
+long lathe_reader_read(lathe_reader *r, float *const *out, long n, lathe_error *err);
+
+/* Moves to `frame`; LATHE_E_IO if the file cannot seek. */
+lathe_status lathe_reader_seek(lathe_reader *r, long long frame, lathe_error *err);
+
+const char *lathe_reader_path(const lathe_reader *r);
+void lathe_reader_close(lathe_reader *r); /* NULL-safe */
+
+/* ---- writing ---- */
+
+typedef enum {
+    LATHE_FILE_AUTO = 0, /* from the extension */
+    LATHE_FILE_WAV,      /* RF64 automatically past 4 GB */
+    LATHE_FILE_FLAC,
+    LATHE_FILE_AIFF
+} lathe_file_type;
+
+typedef enum {
+    LATHE_SAMPLE_AUTO = 0, /* the type's default: WAV float32, FLAC 24 */
+    LATHE_SAMPLE_PCM16,
+    LATHE_SAMPLE_PCM24,
+    LATHE_SAMPLE_FLOAT32
+} lathe_sample_type;
+
+typedef struct {
+    lathe_file_type type;
+    lathe_sample_type sample;
+    double rate;
+    int channels;
+    int overwrite; /* replace an existing file (--force) */
+} lathe_writer_spec;
+
+typedef struct lathe_writer lathe_writer;
+
+/* Checks that `out` may be written: it is not one of the inputs (same file,
+ * by device and inode, or the same path) and, unless overwrite, does not
+ * exist. Errors: LATHE_E_SAME, LATHE_E_EXISTS. */
+lathe_status lathe_output_check(const char *out, const char *const *inputs, int ninputs,
+                                int overwrite, lathe_error *err);
+
+/* Creates a temporary file in the folder of `path`. The result is renamed
+ * to `path` by lathe_writer_commit. Returns NULL and fills err on failure
+ * (folder missing or not writable, format not writable, output exists). */
+lathe_writer *lathe_writer_open(const char *path, const lathe_writer_spec *spec,
+                                lathe_error *err);
+
+/* Writes n frames from in[0..channels-1]. Integer outputs are rounded
+ * to nearest and clipped (counted: lathe_writer_clipped). */
+lathe_status lathe_writer_write(lathe_writer *w, const float *const *in, long n,
+                                lathe_error *err);
+
+/* Samples clipped so far by the conversion to integer. */
+long long lathe_writer_clipped(const lathe_writer *w);
+
+/* Finishes the file and renames it into place; frees w in every case. */
+lathe_status lathe_writer_commit(lathe_writer *w, lathe_error *err);
+
+/* Removes the temporary file; frees w. NULL-safe. */
+void lathe_writer_abort(lathe_writer *w);
+
+/* Path of the temporary file being written (for signal handlers). */
+const char *lathe_writer_temp_path(const lathe_writer *w);
+
+/* File type from the extension of path (".wav", ".flac", ".aif", ".aiff"),
+ * or LATHE_FILE_AUTO when unknown. */
+lathe_file_type lathe_file_type_from_path(const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

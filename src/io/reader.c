@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Reading audio files with libsndfile into planar float, block by block.
+ *
+ * Integer codecs (PCM, FLAC, ALAC, ...) are read as 32-bit integers and
+ * scaled by 2^-31, so a b-bit sample s becomes exactly s / 2^(b-1): the
+ * writer's inverse makes round trips bit-exact.  (libsndfile's own
+ * int->float path divides by 0x8000 but multiplies back by 0x7FFF, which is
+ * not.)  Float and lossy codecs are read as float and checked for NaN/Inf. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sndfile.h>
+
+#include "lathe/io.h"
+
+#define READ_BLOCK 4096
+
+struct lathe_reader {
+    SNDFILE *sf;
+    SF_INFO sfi;
+    int int_path;
+    long long pos; /* frames read so far (for error times) */
+    char *path;
+    void *buf; /* interleaved READ_BLOCK frames, int32 or float */
+};
+
+static int is_float_major(int sub)
+{
+    switch (sub) {
+    case SF_FORMAT_FLOAT:
+    case SF_FORMAT_DOUBLE:
+    case SF_FORMAT_VORBIS:
+    case SF_FORMAT_OPUS:
+    case SF_FORMAT_MPEG_LAYER_I:
+    case SF_FORMAT_MPEG_LAYER_II:
+    case SF_FORMAT_MPEG_LAYER_III:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static void describe(const SF_INFO *sfi, lathe_audio_info *info)
+{
+    int major = sfi->format & SF_FORMAT_TYPEMASK, sub = sfi->format & SF_FORMAT_SUBMASK;
+    const char *c = "?";
+    switch (major) {
+    case SF_FORMAT_WAV: c = "WAV"; break;
+    case SF_FORMAT_WAVEX: c = "WAV"; break;
+    case SF_FORMAT_RF64: c = "RF64"; break;
+    case SF_FORMAT_W64: c = "W64"; break;
+    case SF_FORMAT_AIFF: c = "AIFF"; break;
+    case SF_FORMAT_AU: c = "AU"; break;
+    case SF_FORMAT_CAF: c = "CAF"; break;
+    case SF_FORMAT_FLAC: c = "FLAC"; break;
+    case SF_FORMAT_OGG: c = "OGG"; break;
+    case SF_FORMAT_MPEG: c = "MPEG"; break;
+    default: {
+        SF_FORMAT_INFO fi = {.format = major};
+        if (sf_command(NULL, SFC_GET_FORMAT_INFO, &fi, sizeof fi) == 0 && fi.extension)
+            c = fi.extension;
+    }
+    }
+    snprintf(info->container, sizeof info->container, "%s", c);
+    int bits = 0;
+    const char *e = NULL;
+    switch (sub) {
+    case SF_FORMAT_PCM_S8: case SF_FORMAT_PCM_U8: bits = 8; break;
+    case SF_FORMAT_PCM_16: bits = 16; break;
+    case SF_FORMAT_PCM_24: bits = 24; break;
+    case SF_FORMAT_PCM_32: bits = 32; break;
+    case SF_FORMAT_FLOAT: bits = 32, e = "FLOAT"; break;
+    case SF_FORMAT_DOUBLE: bits = 64, e = "DOUBLE"; break;
+    case SF_FORMAT_VORBIS: e = "VORBIS"; break;
+    case SF_FORMAT_OPUS: e = "OPUS"; break;
+    case SF_FORMAT_MPEG_LAYER_I: e = "MP1"; break;
+    case SF_FORMAT_MPEG_LAYER_II: e = "MP2"; break;
+    case SF_FORMAT_MPEG_LAYER_III: e = "MP3"; break;
+    case SF_FORMAT_ALAC_16: bits = 16, e = "ALAC 16-bit"; break;
+    case SF_FORMAT_ALAC_20: bits = 20, e = "ALAC 20-bit"; break;
+    case SF_FORMAT_ALAC_24: bits = 24, e = "ALAC 24-bit"; break;
+    case SF_FORMAT_ALAC_32: bits = 32, e = "ALAC 32-bit"; break;
+    case SF_FORMAT_ULAW: bits = 8, e = "u-law"; break;
+    case SF_FORMAT_ALAW: bits = 8, e = "A-law"; break;
+    default: e = "encoded"; break;
+    }
+    info->bits = bits;
+    info->is_float = sub == SF_FORMAT_FLOAT || sub == SF_FORMAT_DOUBLE;
+    if (e)
+        snprintf(info->encoding, sizeof info->encoding, "%s", e);
+    else
+        snprintf(info->encoding, sizeof info->encoding, "PCM %d-bit", bits);
+}
+
+/* libsndfile repairs a data chunk that claims more bytes than the file
+ * holds and notes it in its log as "data : 192000 (should be 99956)".
+ * Returns 1 and the two sizes when that happened. */
+static int truncated(SNDFILE *sf, long long *claimed, long long *actual)
+{
+    char log[8192];
+    sf_command(sf, SFC_GET_LOG_INFO, log, sizeof log);
+    for (char *line = log; line && *line;) {
+        char *next = strchr(line, '\n');
+        if (next) *next++ = '\0';
+        long long a, b;
+        if ((strncmp(line, "data", 4) == 0 || strncmp(line, "SSND", 4) == 0) &&
+            sscanf(line + 4, " : %lld (should be %lld)", &a, &b) == 2 && b < a) {
+            *claimed = a, *actual = b;
+            return 1;
+        }
+        line = next;
+    }
+    return 0;
+}
+
+lathe_reader *lathe_reader_open(const char *path, lathe_audio_info *info, lathe_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT)
+            lathe_error_set(err, LATHE_E_IO, "%s: no such file", path);
+        else
+            lathe_error_set(err, LATHE_E_IO, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        lathe_error_set(err, LATHE_E_IO, "%s: is a directory, not an audio file", path);
+        return NULL;
+    }
+    if (S_ISREG(st.st_mode) && st.st_size == 0) {
+        lathe_error_set(err, LATHE_E_FORMAT, "%s: empty file", path);
+        return NULL;
+    }
+    FILE *probe = fopen(path, "rb");
+    if (!probe) {
+        lathe_error_set(err, LATHE_E_IO, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    fclose(probe);
+
+    lathe_reader *r = calloc(1, sizeof *r);
+    if (!r) {
+        lathe_error_set(err, LATHE_E_NOMEM, "%s: out of memory", path);
+        return NULL;
+    }
+    r->sf = sf_open(path, SFM_READ, &r->sfi);
+    if (!r->sf) {
+        lathe_error_set(err, LATHE_E_FORMAT,
+                        "%s: not an audio file lathe can read (libsndfile: %s)", path,
+                        sf_strerror(NULL));
+        free(r);
+        return NULL;
+    }
+    long long claimed, actual;
+    if (truncated(r->sf, &claimed, &actual)) {
+        lathe_error_set(err, LATHE_E_FORMAT,
+                        "%s: truncated file (the header promises %lld bytes of audio, the file "
+                        "holds %lld)",
+                        path, claimed, actual);
+        goto fail;
+    }
+    if (r->sfi.channels < 1 || r->sfi.channels > LATHE_MAX_CHANNELS) {
+        lathe_error_set(err, LATHE_E_FORMAT, "%s: %d channels (lathe reads 1 to %d)", path,
+                        r->sfi.channels, LATHE_MAX_CHANNELS);
+        goto fail;
+    }
+    if (r->sfi.samplerate < 8000 || r->sfi.samplerate > 384000) {
+        lathe_error_set(err, LATHE_E_FORMAT,
+                        "%s: sample rate %d Hz (lathe reads 8000 to 384000 Hz)", path,
+                        r->sfi.samplerate);
+        goto fail;
+    }
+    r->int_path = !is_float_major(r->sfi.format & SF_FORMAT_SUBMASK);
+    r->path = strdup(path);
+    r->buf = malloc((size_t)READ_BLOCK * (size_t)r->sfi.channels * 4);
+    if (!r->path || !r->buf) {
+        lathe_error_set(err, LATHE_E_NOMEM, "%s: out of memory", path);
+        goto fail;
+    }
+    /* Float files carry values beyond +-1 as they are: never clip on read. */
+    sf_command(r->sf, SFC_SET_CLIPPING, NULL, SF_FALSE);
+    if (info) {
+        memset(info, 0, sizeof *info);
+        info->rate = r->sfi.samplerate;
+        info->channels = r->sfi.channels;
+        /* libsndfile reports a huge or zero count for streams it cannot size. */
+        info->frames = r->sfi.frames >= 0 && r->sfi.frames < (1LL << 50) ? r->sfi.frames : -1;
+        describe(&r->sfi, info);
+    }
+    return r;
+fail:
+    sf_close(r->sf);
+    free(r->path);
+    free(r->buf);
+    free(r);
+    return NULL;
+}
+
+static void format_time(char *buf, size_t len, double t)
+{
+    int m = (int)(t / 60.0);
+    snprintf(buf, len, "%d:%06.3f", m, t - 60.0 * m);
+}
+
+long lathe_reader_read(lathe_reader *r, float *const *out, long n, lathe_error *err)
+{
+    const int ch = r->sfi.channels;
+    long done = 0;
+    while (done < n) {
+        long want = n - done < READ_BLOCK ? n - done : READ_BLOCK;
+        sf_count_t got;
+        if (r->int_path) {
+            const int *in = r->buf;
+            got = sf_readf_int(r->sf, r->buf, want);
+            const float scale = 1.0f / 2147483648.0f;
+            for (int c = 0; c < ch; c++) {
+                float *o = out[c] + done;
+                for (sf_count_t i = 0; i < got; i++) o[i] = (float)in[i * ch + c] * scale;
+            }
+        } else {
+            const float *in = r->buf;
+            got = sf_readf_float(r->sf, r->buf, want);
+            /* The NaN/Inf check costs one pass; it is what keeps NaN out of every processor. */
+            for (sf_count_t i = 0; i < got * ch; i++) {
+                if (!isfinite(in[i])) {
+                    long long frame = r->pos + i / ch;
+                    char t[32];
+                    format_time(t, sizeof t, (double)frame / r->sfi.samplerate);
+                    return lathe_error_set(err, LATHE_E_DATA,
+                                           "%s: sample is %s at %s (frame %lld, channel %d)",
+                                           r->path, isnan(in[i]) ? "NaN" : "infinite", t, frame,
+                                           (int)(i % ch) + 1);
+                }
+            }
+            for (int c = 0; c < ch; c++) {
+                float *o = out[c] + done;
+                for (sf_count_t i = 0; i < got; i++) o[i] = in[i * ch + c];
+            }
+        }
+        if (got < 0 || sf_error(r->sf) != SF_ERR_NO_ERROR)
+            return lathe_error_set(err, LATHE_E_FORMAT, "%s: read error at frame %lld: %s",
+                                   r->path, r->pos, sf_strerror(r->sf));
+        r->pos += got;
+        done += got;
+        if (got < want) break;
+    }
+    return done;
+}
+
+lathe_status lathe_reader_seek(lathe_reader *r, long long frame, lathe_error *err)
+{
+    if (sf_seek(r->sf, frame, SEEK_SET) < 0)
+        return lathe_error_set(err, LATHE_E_IO, "%s: cannot seek to frame %lld", r->path, frame);
+    r->pos = frame;
+    return LATHE_OK;
+}
+
+const char *lathe_reader_path(const lathe_reader *r)
+{
+    return r->path;
+}
+
+void lathe_reader_close(lathe_reader *r)
+{
+    if (!r) return;
+    sf_close(r->sf);
+    free(r->path);
+    free(r->buf);
+    free(r);
+}

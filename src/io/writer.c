@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Writing audio files safely: a temporary file in the target's folder,
+ * renamed into place only when complete, so nothing half-written ever sits
+ * under the final name.  WAV is written as RF64 with libsndfile's automatic
+ * downgrade, so files under 4 GB are plain WAV and larger ones RF64.
+ *
+ * Integer output: x * 2^(bits-1), rounded to nearest, clipped; passed to
+ * libsndfile as left-justified 32-bit integers (the exact inverse of the
+ * reader's scaling, so read-then-write is bit-exact). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sndfile.h>
+
+#include "lathe/io.h"
+
+#define WRITE_BLOCK 4096
+
+struct lathe_writer {
+    SNDFILE *sf;
+    int channels, bits, is_float;
+    long long clipped;
+    char *path, *tmp;
+    void *buf;
+};
+
+lathe_file_type lathe_file_type_from_path(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash)) return LATHE_FILE_AUTO;
+    if (strcasecmp(dot, ".wav") == 0 || strcasecmp(dot, ".rf64") == 0 ||
+        strcasecmp(dot, ".bwf") == 0)
+        return LATHE_FILE_WAV;
+    if (strcasecmp(dot, ".flac") == 0) return LATHE_FILE_FLAC;
+    if (strcasecmp(dot, ".aif") == 0 || strcasecmp(dot, ".aiff") == 0) return LATHE_FILE_AIFF;
+    return LATHE_FILE_AUTO;
+}
+
+lathe_status lathe_output_check(const char *out, const char *const *inputs, int ninputs,
+                                int overwrite, lathe_error *err)
+{
+    struct stat so;
+    int exists = stat(out, &so) == 0;
+    for (int i = 0; i < ninputs; i++) {
+        struct stat si;
+        int same = strcmp(out, inputs[i]) == 0;
+        if (!same && exists && stat(inputs[i], &si) == 0)
+            same = si.st_dev == so.st_dev && si.st_ino == so.st_ino;
+        if (same)
+            return lathe_error_set(err, LATHE_E_SAME,
+                                   "%s: output is the input file; lathe never overwrites an input",
+                                   out);
+    }
+    if (exists && S_ISDIR(so.st_mode))
+        return lathe_error_set(err, LATHE_E_IO, "%s: is a directory", out);
+    if (exists && !overwrite)
+        return lathe_error_set(err, LATHE_E_EXISTS,
+                               "%s: exists (use --force to overwrite it)", out);
+    return LATHE_OK;
+}
+
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) return strdup(".");
+    if (slash == path) return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+lathe_writer *lathe_writer_open(const char *path, const lathe_writer_spec *spec,
+                                lathe_error *err)
+{
+    lathe_file_type type = spec->type ? spec->type : lathe_file_type_from_path(path);
+    if (type == LATHE_FILE_AUTO) {
+        lathe_error_set(err, LATHE_E_INVALID,
+                        "%s: unknown output format (use .wav, .flac or .aiff)", path);
+        return NULL;
+    }
+    if (spec->channels < 1 || spec->channels > LATHE_MAX_CHANNELS || spec->rate < 1) {
+        lathe_error_set(err, LATHE_E_INVALID, "%s: bad channel count or rate", path);
+        return NULL;
+    }
+    lathe_sample_type sample = spec->sample;
+    if (sample == LATHE_SAMPLE_AUTO)
+        sample = type == LATHE_FILE_WAV ? LATHE_SAMPLE_FLOAT32 : LATHE_SAMPLE_PCM24;
+    if (type == LATHE_FILE_FLAC && sample == LATHE_SAMPLE_FLOAT32) {
+        lathe_error_set(err, LATHE_E_INVALID, "%s: FLAC holds 16 or 24-bit integers, not float",
+                        path);
+        return NULL;
+    }
+    struct stat st;
+    if (stat(path, &st) == 0 && !spec->overwrite) {
+        lathe_error_set(err, LATHE_E_EXISTS, "%s: exists (use --force to overwrite it)", path);
+        return NULL;
+    }
+    char *dir = dir_of(path);
+    struct stat sd;
+    if (!dir || stat(dir, &sd) != 0 || !S_ISDIR(sd.st_mode)) {
+        lathe_error_set(err, LATHE_E_IO, "%s: folder %s does not exist", path, dir ? dir : "?");
+        free(dir);
+        return NULL;
+    }
+
+    lathe_writer *w = calloc(1, sizeof *w);
+    if (!w) {
+        free(dir);
+        lathe_error_set(err, LATHE_E_NOMEM, "%s: out of memory", path);
+        return NULL;
+    }
+    w->channels = spec->channels;
+    w->bits = sample == LATHE_SAMPLE_PCM16 ? 16 : sample == LATHE_SAMPLE_PCM24 ? 24 : 32;
+    w->is_float = sample == LATHE_SAMPLE_FLOAT32;
+    w->path = strdup(path);
+    /* The temporary name: hidden, beside the target, unique. */
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    size_t tlen = strlen(dir) + strlen(base) + 32;
+    w->tmp = malloc(tlen);
+    w->buf = malloc((size_t)WRITE_BLOCK * (size_t)spec->channels * 4);
+    if (!w->path || !w->tmp || !w->buf) {
+        free(dir);
+        lathe_error_set(err, LATHE_E_NOMEM, "%s: out of memory", path);
+        lathe_writer_abort(w);
+        return NULL;
+    }
+    snprintf(w->tmp, tlen, "%s/.%s.lathe-XXXXXX", dir, base);
+    free(dir);
+    int fd = mkstemp(w->tmp);
+    if (fd < 0) {
+        lathe_error_set(err, LATHE_E_IO, "%s: cannot create a file in its folder: %s", path,
+                        strerror(errno));
+        free(w->tmp);
+        w->tmp = NULL;
+        lathe_writer_abort(w);
+        return NULL;
+    }
+    fchmod(fd, 0644); /* mkstemp makes 0600; an audio file is for sharing */
+
+    SF_INFO sfi = {0};
+    sfi.samplerate = (int)lrint(spec->rate);
+    sfi.channels = spec->channels;
+    int sub = sample == LATHE_SAMPLE_PCM16   ? SF_FORMAT_PCM_16
+              : sample == LATHE_SAMPLE_PCM24 ? SF_FORMAT_PCM_24
+                                             : SF_FORMAT_FLOAT;
+    int major = type == LATHE_FILE_WAV ? SF_FORMAT_RF64 : type == LATHE_FILE_FLAC ? SF_FORMAT_FLAC
+                                                                                 : SF_FORMAT_AIFF;
+    sfi.format = major | sub;
+    if (!sf_format_check(&sfi)) {
+        close(fd);
+        lathe_error_set(err, LATHE_E_INVALID, "%s: this format cannot hold %d channels at %d Hz",
+                        path, sfi.channels, sfi.samplerate);
+        lathe_writer_abort(w);
+        return NULL;
+    }
+    w->sf = sf_open_fd(fd, SFM_WRITE, &sfi, SF_TRUE);
+    if (!w->sf) {
+        close(fd);
+        lathe_error_set(err, LATHE_E_IO, "%s: cannot write: %s", path, sf_strerror(NULL));
+        lathe_writer_abort(w);
+        return NULL;
+    }
+    if (major == SF_FORMAT_RF64) sf_command(w->sf, SFC_RF64_AUTO_DOWNGRADE, NULL, SF_TRUE);
+    return w;
+}
+
+lathe_status lathe_writer_write(lathe_writer *w, const float *const *in, long n, lathe_error *err)
+{
+    const int ch = w->channels;
+    for (long off = 0; off < n;) {
+        long m = n - off < WRITE_BLOCK ? n - off : WRITE_BLOCK;
+        sf_count_t put;
+        if (w->is_float) {
+            float *o = w->buf;
+            for (int c = 0; c < ch; c++)
+                for (long i = 0; i < m; i++) o[i * ch + c] = in[c][off + i];
+            put = sf_writef_float(w->sf, o, m);
+        } else {
+            int *o = w->buf;
+            const double scale = w->bits == 16 ? 32768.0 : 8388608.0;
+            const double hi = scale - 1.0, lo = -scale;
+            const int shift = 32 - w->bits;
+            for (int c = 0; c < ch; c++) {
+                for (long i = 0; i < m; i++) {
+                    double v = nearbyint((double)in[c][off + i] * scale);
+                    if (v > hi) v = hi, w->clipped++;
+                    else if (v < lo) v = lo, w->clipped++;
+                    /* Left-justify without shifting a negative value (UB in C). */
+                    o[i * ch + c] = (int)((unsigned)(int)v << shift);
+                }
+            }
+            put = sf_writef_int(w->sf, o, m);
+        }
+        if (put != m)
+            return lathe_error_set(err, LATHE_E_IO, "%s: write failed: %s", w->path,
+                                   sf_strerror(w->sf));
+        off += m;
+    }
+    return LATHE_OK;
+}
+
+long long lathe_writer_clipped(const lathe_writer *w)
+{
+    return w->clipped;
+}
+
+const char *lathe_writer_temp_path(const lathe_writer *w)
+{
+    return w->tmp;
+}
+
+static void writer_free(lathe_writer *w)
+{
+    free(w->path);
+    free(w->tmp);
+    free(w->buf);
+    free(w);
+}
+
+lathe_status lathe_writer_commit(lathe_writer *w, lathe_error *err)
+{
+    lathe_status st = LATHE_OK;
+    sf_write_sync(w->sf);
+    int sferr = sf_error(w->sf);
+    if (sf_close(w->sf) != 0 || sferr != SF_ERR_NO_ERROR) {
+        st = lathe_error_set(err, LATHE_E_IO, "%s: write failed (disk full?)", w->path);
+    } else if (rename(w->tmp, w->path) != 0) {
+        st = lathe_error_set(err, LATHE_E_IO, "%s: cannot move the finished file into place: %s",
+                             w->path, strerror(errno));
+    }
+    w->sf = NULL;
+    if (st != LATHE_OK) unlink(w->tmp);
+    writer_free(w);
+    return st;
+}
+
+void lathe_writer_abort(lathe_writer *w)
+{
+    if (!w) return;
+    if (w->sf) sf_close(w->sf);
+    if (w->tmp) unlink(w->tmp);
+    writer_free(w);
+}
