@@ -52,4 +52,34 @@ static inline double lathe_bq_tick(const lathe_bq *c, lathe_bq_state *s, double 
     return y;
 }
 
+/* ---- the same transfer function as a trapezoidal state-variable filter ----
+ * A. Simper (Cytomic), "Linear Trap Optimised SVF" (2013): integrator states
+ * that stay meaningful when coefficients move, so frequency and gain can be
+ * automated per sample without zipper noise or blow-ups.  Any stable digital
+ * biquad maps onto it: the inverse bilinear transform gives the analog
+ * section s^2 + k s + 1 (s scaled by g = tan-like warp) and the output mix
+ *   y = m0 v0 + m1 v1 + m2 v2   (v0 input, v1 band, v2 low). */
+typedef struct {
+    double g, k, m0, m1, m2;
+} lathe_svf;
+
+typedef struct {
+    double ic1, ic2;
+} lathe_svf_state;
+
+/* SVF (g, k, m0, m1, m2) with exactly the transfer function of c (c stable). */
+void lathe_svf_from_bq(lathe_svf *s, const lathe_bq *c);
+
+/* One sample with precomputed a1 = 1/(1+g(g+k)), a2 = g a1, a3 = g a2. */
+static inline double lathe_svf_tick(double a1, double a2, double a3, double m0, double m1,
+                                    double m2, lathe_svf_state *st, double v0)
+{
+    double v3 = v0 - st->ic2;
+    double v1 = a1 * st->ic1 + a2 * v3;
+    double v2 = st->ic2 + a2 * st->ic1 + a3 * v3;
+    st->ic1 = 2.0 * v1 - st->ic1;
+    st->ic2 = 2.0 * v2 - st->ic2;
+    return m0 * v0 + m1 * v1 + m2 * v2;
+}
+
 #endif
