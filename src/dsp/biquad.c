@@ -61,6 +61,12 @@ void lathe_bq_design_bilinear(lathe_bq *c, lathe_bq_type t, double rate, double 
                   (A + 1) - (A - 1) * cw + 2 * sA * alpha, 2 * ((A - 1) - (A + 1) * cw),
                   (A + 1) - (A - 1) * cw - 2 * sA * alpha);
         break;
+    case LATHE_BQ_TILT: {
+        double T = pow(10.0, gain_db / 40.0), k = tan(w0 / 2.0);
+        /* bilinear of T (s + 1/T) / (s + T), s = (1 - z^-1) / (k (1 + z^-1)) */
+        normalise(c, T * (1 + k / T), T * (k / T - 1), 0, 1 + k * T, k * T - 1, 0);
+        break;
+    }
     case LATHE_BQ_LOWPASS1:
     case LATHE_BQ_HIGHPASS1: {
         double k = tan(w0 / 2.0);
@@ -245,6 +251,18 @@ void lathe_bq_design(lathe_bq *c, lathe_bq_type t, double rate, double f0, doubl
         if ((gain_db >= 0) != design_boost) invert(c);
         break;
     }
+    case LATHE_BQ_TILT: {
+        /* Real pole at w0*T by impulse invariance, numerator fitted at DC, f0
+         * (0 dB) and Nyquist; as with shelves the variant with the lower pole
+         * (a cut of the highs, T < 1) is designed and a boost is its inverse. */
+        double g = fabs(gain_db);
+        double Td = pow(10.0, -g / 40.0);
+        c->a1 = -exp(-w0 * Td);
+        c->a2 = 0;
+        fit3(c, 1.0 / (Td * Td), w0, 1.0, analog_sq(t, f0, q, -g, nyq));
+        if (gain_db > 0) invert(c);
+        break;
+    }
     case LATHE_BQ_LOWPASS1:
     case LATHE_BQ_HIGHPASS1: {
         /* pole exp(-w0) (impulse invariance); zeros: LP matches DC and
@@ -300,6 +318,8 @@ double lathe_bq_analog_mag_db(lathe_bq_type t, double f0, double q, double gain_
         nr = A * (1 - A * x2); ni = A * sA * x / q; dr = A - x2; di = sA * x / q; break;
     case LATHE_BQ_LOWPASS1: nr = 1; dr = 1; di = x; break;
     case LATHE_BQ_HIGHPASS1: ni = x; dr = 1; di = x; break;
+    case LATHE_BQ_TILT:
+        nr = 1; ni = A * x; dr = A; di = x; break;
     }
     return 10.0 * log10((nr * nr + ni * ni) / (dr * dr + di * di));
 }

@@ -23,7 +23,10 @@ typedef enum {
     LATHE_BQ_HIGHSHELF, /* gain_db above f0, gain_db/2 at f0 */
     LATHE_BQ_ALLPASS,
     LATHE_BQ_LOWPASS1, /* first order (q ignored), -3 dB at f0 */
-    LATHE_BQ_HIGHPASS1 /* first order (q ignored), -3 dB at f0 */
+    LATHE_BQ_HIGHPASS1, /* first order (q ignored), -3 dB at f0 */
+    LATHE_BQ_TILT       /* first-order tilt: -gain_db/2 at DC, +gain_db/2 at the top,
+                           0 dB at f0; H(s) = T (s + w0/T) / (s + w0 T), T = 10^(g/40);
+                           q ignored */
 } lathe_bq_type;
 
 /* Designs c for sample rate `rate`, corner/centre f0 (Hz), quality q (> 0) and
