@@ -1,3 +1,102 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+/* lathe: mixing and mastering from the command line.  Dispatches to one
+ * file per subcommand; prints, maps errors to exit codes. */
+#include <stdarg.h>
 #include <stdio.h>
-int main(void) { puts("lathe"); return 0; }
+#include <string.h>
+
+#include "cli/cli.h"
+#include "util/fpu.h"
+
+static const char usage[] =
+    "usage: lathe COMMAND [OPTIONS] ...\n"
+    "\n"
+    "commands:\n"
+    "  analyze FILE... [--json]      loudness (EBU R128), true peak, LRA, PLR, stereo, platforms\n"
+    "  processors [NAME] [--json]    the processors and their parameters\n"
+    "  targets [--json]              loudness targets of platforms and delivery formats\n"
+    "  version                       print the version\n"
+    "\n"
+    "`lathe COMMAND --help` shows a command's options.\n";
+
+int cli_exit_for_input(lathe_status st)
+{
+    switch (st) {
+    case LATHE_E_IO: return EXIT_NOINPUT;
+    case LATHE_E_FORMAT:
+    case LATHE_E_DATA:
+    case LATHE_E_INVALID:
+    case LATHE_E_RANGE: return EXIT_DATAERR;
+    default: return EXIT_FAIL;
+    }
+}
+
+int cli_exit_for_output(lathe_status st)
+{
+    switch (st) {
+    case LATHE_E_EXISTS:
+    case LATHE_E_SAME: return EXIT_CANTCREAT;
+    case LATHE_E_IO: return EXIT_IOERR;
+    case LATHE_E_INVALID: return EXIT_USAGE;
+    default: return EXIT_FAIL;
+    }
+}
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("lathe: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_usage_error(const char *cmd, const char *use, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "lathe %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n%s", use);
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+const char *cli_duration(double s, char *buf, size_t len)
+{
+    int m = (int)(s / 60.0);
+    snprintf(buf, len, "%d:%04.1f", m, s - 60.0 * m);
+    return buf;
+}
+
+const char *cli_db(double v, char *buf, size_t len)
+{
+    if (v == -__builtin_inf()) snprintf(buf, len, "-inf");
+    else if (v != v) snprintf(buf, len, "n/a");
+    else snprintf(buf, len, "%.1f", v);
+    return buf;
+}
+
+int main(int argc, char **argv)
+{
+    lathe_denormals_off();
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "analyze") || !strcmp(cmd, "analyse")) return cmd_analyze(argc - 1, argv + 1);
+    if (!strcmp(cmd, "processors")) return cmd_processors(argc - 1, argv + 1);
+    if (!strcmp(cmd, "targets")) return cmd_targets(argc - 1, argv + 1);
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("lathe %s\n", LATHE_VERSION);
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        fputs(usage, stdout);
+        return EXIT_OK;
+    }
+    fprintf(stderr, "lathe: unknown command '%s'\n%s", cmd, usage);
+    return EXIT_USAGE;
+}

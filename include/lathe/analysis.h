@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* lathe/analysis.h: measuring audio.  Loudness to ITU-R BS.1770-4 and
+ * EBU R128 / Tech 3341 / Tech 3342 (integrated and LRA by libebur128;
+ * momentary and short-term by lathe's own K-weighted sliding windows, read
+ * at every sample and every 10 ms respectively), true peak by 4x polyphase
+ * oversampling, and the statistics a mastering engineer reads: PLR, crest,
+ * DC, clipping, stereo correlation and side/mid balance.
+ *
+ * Streaming: feed any number of blocks; memory does not grow with length. */
+#ifndef LATHE_ANALYSIS_H
+#define LATHE_ANALYSIS_H
+
+#include "lathe/error.h"
+#include "lathe/io.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    /* loudness (LUFS / LU); -inf (HUGE_VAL negated) for silence */
+    double integrated_lufs;
+    double loudness_range_lu;
+    double max_momentary_lufs;
+    double max_short_term_lufs;
+    /* peaks */
+    double sample_peak_dbfs;
+    double true_peak_dbtp;
+    double channel_sample_peak_dbfs[LATHE_MAX_CHANNELS];
+    double channel_true_peak_dbtp[LATHE_MAX_CHANNELS];
+    /* statistics */
+    double plr_db;   /* true peak - integrated */
+    double crest_db; /* sample peak / RMS over all channels, in dB */
+    double rms_dbfs;
+    double dc_offset[LATHE_MAX_CHANNELS]; /* mean, as a fraction of full scale */
+    long long clipped_samples;            /* see lathe_analyzer_new */
+    double correlation;      /* L/R, -1..1; NaN unless 2 channels with signal */
+    double side_mid_db;      /* 10 log10(E_side / E_mid); NaN unless 2 channels */
+    /* the stream */
+    double duration_s;
+    double rate;
+    int channels;
+    long long frames;
+} lathe_analysis;
+
+typedef struct lathe_analyzer lathe_analyzer;
+
+/* Creates an analyser for `channels` (1..8) at `rate`. Channel weights follow
+ * BS.1770: 5 channels are L R C Ls Rs, 6 are L R C LFE Ls Rs (LFE ignored).
+ * Clipped samples: samples at or beyond full scale (|x| >= 32767/32768) in
+ * runs of at least 2 in one channel, plus every sample with |x| > 1 (float
+ * overs). The caller owns the result: lathe_analyzer_free. */
+lathe_analyzer *lathe_analyzer_new(double rate, int channels, lathe_error *err);
+void lathe_analyzer_free(lathe_analyzer *a); /* NULL-safe */
+
+/* Adds n frames of planar audio. */
+void lathe_analyzer_add(lathe_analyzer *a, const float *const *in, long n);
+
+/* Fills *out with the figures for everything added so far. */
+void lathe_analyzer_result(lathe_analyzer *a, lathe_analysis *out);
+
+/* Optional loudness curve: called every 100 ms of audio with the time (s) at
+ * the end of the interval and the momentary and short-term loudness then. */
+typedef void (*lathe_loudness_cb)(void *user, double t, double momentary, double short_term);
+void lathe_analyzer_set_curve(lathe_analyzer *a, lathe_loudness_cb cb, void *user);
+
+/* Reads and analyses a whole file. *info (may be NULL) receives its format. */
+lathe_status lathe_analyze_file(const char *path, lathe_analysis *out, lathe_audio_info *info,
+                                lathe_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* lathe analyze FILE... [--json] [--threads N]
+ * Measures each file (loudness, peaks, statistics) and says what every
+ * platform will do to it.  Files are analysed in parallel and printed in
+ * the order given; a file that fails is reported and the others go on. */
+#include <getopt.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "lathe/analysis.h"
+#include "lathe/targets.h"
+#include "report/json.h"
+#include "util/fpu.h"
+
+static const char use[] = "usage: lathe analyze FILE... [--json] [--threads N]\n";
+
+typedef struct {
+    const char *path;
+    lathe_analysis res;
+    lathe_audio_info info;
+    lathe_error err;
+    lathe_status st;
+    int done;
+} job;
+
+typedef struct {
+    job *jobs;
+    int n, next;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} pool;
+
+static void *worker(void *arg)
+{
+    pool *p = arg;
+    lathe_denormals_off();
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        int i = p->next < p->n ? p->next++ : -1;
+        pthread_mutex_unlock(&p->mu);
+        if (i < 0) return NULL;
+        job *j = &p->jobs[i];
+        j->st = lathe_analyze_file(j->path, &j->res, &j->info, &j->err);
+        pthread_mutex_lock(&p->mu);
+        j->done = 1;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+static const char *chan_name(int c, int n)
+{
+    static const char *st[] = {"L", "R"};
+    static const char *sur[] = {"L", "R", "C", "LFE", "Ls", "Rs", "7", "8"};
+    static const char *five[] = {"L", "R", "C", "Ls", "Rs"};
+    static const char *num[] = {"1", "2", "3", "4", "5", "6", "7", "8"};
+    if (n == 1) return "M";
+    if (n == 2) return st[c];
+    if (n == 5) return five[c];
+    if (n >= 6) return sur[c];
+    return num[c];
+}
+
+static const char *platform_action(const lathe_target *t, double gain, double want)
+{
+    if (t->policy == LATHE_NORM_NONE) return "no normalisation";
+    if (t->policy == LATHE_NORM_BOTH) {
+        if (fabs(gain) < 0.05) return "meets the spec";
+        return gain < 0 ? "must be turned down" : "must be raised";
+    }
+    if (fabs(gain) < 0.05) {
+        if (want <= 0.05) return "unchanged";
+        return t->policy == LATHE_NORM_DOWN ? "not raised (down only)"
+                                            : "not raised (true-peak headroom)";
+    }
+    if (gain < 0) return "turned down";
+    return gain < want - 0.05 ? "raised (held by true-peak headroom)" : "raised";
+}
+
+static void print_human(const job *j)
+{
+    const lathe_analysis *a = &j->res;
+    char b1[32], b2[32], b3[32];
+    printf("%s\n", j->path);
+    printf("  %s %s, %.0f Hz, %d ch, %s\n", j->info.container, j->info.encoding, a->rate,
+           a->channels, cli_duration(a->duration_s, b1, sizeof b1));
+    printf("  %-16s %7s LUFS   %-16s %7s LU\n", "integrated", cli_db(a->integrated_lufs, b1, 32),
+           "loudness range", cli_db(a->loudness_range_lu, b2, 32));
+    printf("  %-16s %7s dBTP   %-16s %7s dBFS\n", "true peak", cli_db(a->true_peak_dbtp, b1, 32),
+           "sample peak", cli_db(a->sample_peak_dbfs, b2, 32));
+    printf("  %-16s %7s LUFS   %-16s %7s LUFS\n", "max momentary",
+           cli_db(a->max_momentary_lufs, b1, 32), "max short-term",
+           cli_db(a->max_short_term_lufs, b2, 32));
+    printf("  %-16s %7s dB     %-16s %7s dB\n", "PLR", cli_db(a->plr_db, b1, 32), "crest factor",
+           cli_db(a->crest_db, b2, 32));
+    if (a->channels == 2) {
+        snprintf(b1, sizeof b1, isnan(a->correlation) ? "n/a" : "%+.2f", a->correlation);
+        printf("  %-16s %7s        %-16s %7s dB\n", "correlation", b1, "side/mid",
+               cli_db(a->side_mid_db, b2, 32));
+    }
+    printf("  %-16s %7lld\n", "clipped samples", a->clipped_samples);
+    printf("  %-8s %9s %9s %9s\n", "channel", "TP dBTP", "SP dBFS", "DC %");
+    for (int c = 0; c < a->channels; c++)
+        printf("  %-8s %9s %9s %9.3f\n", chan_name(c, a->channels),
+               cli_db(a->channel_true_peak_dbtp[c], b1, 32),
+               cli_db(a->channel_sample_peak_dbfs[c], b2, 32), 100.0 * a->dc_offset[c]);
+    printf("  %-12s %7s %8s %10s  %s\n", "platform", "target", "gain", "plays at", "");
+    int n;
+    const lathe_target *t = lathe_targets(&n);
+    for (int i = 0; i < n; i++) {
+        if (!t[i].is_platform) continue;
+        int mono = a->channels == 1;
+        double g = lathe_target_playback_gain(&t[i], a->integrated_lufs, a->true_peak_dbtp, mono);
+        double want = (mono ? t[i].mono_lufs : t[i].lufs) - a->integrated_lufs;
+        snprintf(b1, sizeof b1, "%.0f", mono ? t[i].mono_lufs : t[i].lufs);
+        snprintf(b2, sizeof b2, "%+.1f dB", g);
+        snprintf(b3, sizeof b3, "%.1f LUFS", a->integrated_lufs + g);
+        printf("  %-12s %7s %8s %10s  %s\n", t[i].name, b1, b2,
+               isfinite(a->integrated_lufs) ? b3 : "-", platform_action(&t[i], g, want));
+    }
+}
+
+static void print_json(lathe_json *js, const job *j)
+{
+    const lathe_analysis *a = &j->res;
+    lathe_json_object(js, NULL);
+    lathe_json_str(js, "file", j->path);
+    lathe_json_str(js, "container", j->info.container);
+    lathe_json_str(js, "encoding", j->info.encoding);
+    lathe_json_int(js, "sample_rate", (long long)a->rate);
+    lathe_json_int(js, "channels", a->channels);
+    lathe_json_int(js, "frames", a->frames);
+    lathe_json_num(js, "duration_s", a->duration_s, 3);
+    lathe_json_num(js, "integrated_lufs", a->integrated_lufs, 2);
+    lathe_json_num(js, "loudness_range_lu", a->loudness_range_lu, 2);
+    lathe_json_num(js, "max_momentary_lufs", a->max_momentary_lufs, 2);
+    lathe_json_num(js, "max_short_term_lufs", a->max_short_term_lufs, 2);
+    lathe_json_num(js, "true_peak_dbtp", a->true_peak_dbtp, 2);
+    lathe_json_num(js, "sample_peak_dbfs", a->sample_peak_dbfs, 2);
+    lathe_json_num(js, "plr_db", a->plr_db, 2);
+    lathe_json_num(js, "crest_db", a->crest_db, 2);
+    lathe_json_num(js, "rms_dbfs", a->rms_dbfs, 2);
+    lathe_json_int(js, "clipped_samples", a->clipped_samples);
+    lathe_json_num(js, "correlation", a->correlation, 4);
+    lathe_json_num(js, "side_mid_ratio_db", a->side_mid_db, 2);
+    lathe_json_array(js, "channel_true_peak_dbtp");
+    for (int c = 0; c < a->channels; c++) lathe_json_num(js, NULL, a->channel_true_peak_dbtp[c], 2);
+    lathe_json_end(js);
+    lathe_json_array(js, "channel_sample_peak_dbfs");
+    for (int c = 0; c < a->channels; c++)
+        lathe_json_num(js, NULL, a->channel_sample_peak_dbfs[c], 2);
+    lathe_json_end(js);
+    lathe_json_array(js, "dc_offset");
+    for (int c = 0; c < a->channels; c++) lathe_json_num(js, NULL, a->dc_offset[c], 6);
+    lathe_json_end(js);
+    lathe_json_object(js, "platforms");
+    int n;
+    const lathe_target *t = lathe_targets(&n);
+    for (int i = 0; i < n; i++) {
+        if (!t[i].is_platform) continue;
+        int mono = a->channels == 1;
+        double g = lathe_target_playback_gain(&t[i], a->integrated_lufs, a->true_peak_dbtp, mono);
+        double want = (mono ? t[i].mono_lufs : t[i].lufs) - a->integrated_lufs;
+        lathe_json_object(js, t[i].name);
+        lathe_json_num(js, "target_lufs", mono ? t[i].mono_lufs : t[i].lufs, 1);
+        lathe_json_num(js, "gain_db", g, 2);
+        lathe_json_num(js, "playback_lufs", a->integrated_lufs + g, 2);
+        lathe_json_num(js, "playback_true_peak_dbtp", a->true_peak_dbtp + g, 2);
+        lathe_json_str(js, "action", platform_action(&t[i], g, want));
+        lathe_json_end(js);
+    }
+    lathe_json_end(js);
+    lathe_json_end(js);
+}
+
+int cmd_analyze(int argc, char **argv)
+{
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"threads", required_argument, NULL, 't'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int json = 0, threads = (int)sysconf(_SC_NPROCESSORS_ONLN), c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+:jt:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j': json = 1; break;
+        case 't': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 256)
+                return cli_usage_error("analyze", use, "--threads takes 1 to 256, not '%s'",
+                                       optarg);
+            threads = (int)v;
+            break;
+        }
+        case 'h': fputs(use, stdout); return EXIT_OK;
+        case ':': return cli_usage_error("analyze", use, "%s needs a value", argv[optind - 1]);
+        default: return cli_usage_error("analyze", use, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    /* GNU getopt with '+' stops at the first file; accept options after files too. */
+    int nfiles = 0;
+    char **files = calloc((size_t)argc, sizeof *files);
+    for (int i = optind; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strcmp(argv[i], "--")) {
+            for (i++; i < argc; i++) files[nfiles++] = argv[i];
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            free(files);
+            return cli_usage_error("analyze", use, "unknown option '%s'", argv[i]);
+        } else
+            files[nfiles++] = argv[i];
+    }
+    if (!nfiles) {
+        free(files);
+        return cli_usage_error("analyze", use, "no files given");
+    }
+    if (threads > nfiles) threads = nfiles;
+    if (threads < 1) threads = 1;
+
+    pool p = {calloc((size_t)nfiles, sizeof(job)), nfiles, 0, PTHREAD_MUTEX_INITIALIZER,
+              PTHREAD_COND_INITIALIZER};
+    for (int i = 0; i < nfiles; i++) p.jobs[i].path = files[i];
+    pthread_t *tid = calloc((size_t)threads, sizeof *tid);
+    for (int i = 0; i < threads; i++) pthread_create(&tid[i], NULL, worker, &p);
+
+    int rc = EXIT_OK, shown = 0;
+    lathe_json js;
+    lathe_json_init(&js, stdout);
+    if (json) lathe_json_array(&js, NULL);
+    for (int i = 0; i < nfiles; i++) {
+        pthread_mutex_lock(&p.mu);
+        while (!p.jobs[i].done) pthread_cond_wait(&p.cv, &p.mu);
+        pthread_mutex_unlock(&p.mu);
+        job *j = &p.jobs[i];
+        if (j->st != LATHE_OK) {
+            fflush(stdout);
+            cli_error("%s", j->err.msg);
+            if (rc == EXIT_OK) rc = cli_exit_for_input(j->st);
+            continue;
+        }
+        if (json) print_json(&js, j);
+        else {
+            if (shown) putchar('\n');
+            print_human(j);
+        }
+        shown++;
+        fflush(stdout);
+    }
+    if (json) lathe_json_end(&js);
+    for (int i = 0; i < threads; i++) pthread_join(tid[i], NULL);
+    free(tid);
+    free(p.jobs);
+    free(files);
+    return rc;
+}
