@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* eq: magnitudes measured by running sines through the processor, compared
+ * with the analog prototypes (closed forms in dsp/biquad.c) and the RBJ
+ * definitions; slopes, crossover sums, automation, reset, denormals. */
+#include "lathe_test.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "dsp/biquad.h"
+
+static const lathe_proc_desc *eq(void)
+{
+    const lathe_proc_desc *d = lathe_processor_find("eq");
+    assert_non_null(d);
+    return d;
+}
+
+/* Gain (dB) of band 1 set to `type` at `freq` measured with a sine. */
+static double band_gain(double rate, double type, double f0, double gain, double q, double slope,
+                        double shape, double freq)
+{
+    const char *names[] = {"band1.type", "band1.freq", "band1.gain", "band1.q", "band1.slope",
+                           "band1.shape"};
+    double vals[] = {type, f0, gain, q, slope, shape};
+    return lt_proc_gain_db(eq(), rate, names, vals, 6, freq, 0.5);
+}
+
+enum { OFF, BELL, LOWSHELF, HIGHSHELF, HIGHPASS, LOWPASS, NOTCH, BANDPASS, TILT };
+
+static void eq_bell_gain_at_f0_within_0_01_db(void **state)
+{
+    (void)state;
+    const double rates[] = {44100, 48000};
+    const double f0s[] = {50, 1000, 10000, 16000};
+    const double gains[] = {-12, 6, 15};
+    double worst = 0;
+    for (int r = 0; r < 2; r++)
+        for (int f = 0; f < 4; f++)
+            for (int g = 0; g < 3; g++) {
+                double q = g == 1 ? 4.0 : 1.0;
+                double m = band_gain(rates[r], BELL, f0s[f], gains[g], q, 12, 0, f0s[f]);
+                double e = fabs(m - gains[g]);
+                if (e > worst) worst = e;
+                if (e > 0.01)
+                    fail_msg("bell %g Hz %+g dB at %g: measured %.4f dB", f0s[f], gains[g],
+                             rates[r], m);
+            }
+    print_message("bell at f0: worst error %.5f dB\n", worst);
+}
+
+static void eq_shelf_gain_at_f0_is_half_within_0_01_db(void **state)
+{
+    (void)state;
+    const double rates[] = {44100, 48000};
+    const double f0s[] = {80, 1000, 10000, 15000};
+    const double gains[] = {-9, 12};
+    double worst = 0;
+    for (int r = 0; r < 2; r++)
+        for (int t = LOWSHELF; t <= HIGHSHELF; t++)
+            for (int f = 0; f < 4; f++)
+                for (int g = 0; g < 2; g++) {
+                    double m = band_gain(rates[r], t, f0s[f], gains[g], 0.7071, 12, 0, f0s[f]);
+                    double e = fabs(m - gains[g] / 2);
+                    if (e > worst) worst = e;
+                    if (e > 0.01)
+                        fail_msg("%s %g Hz %+g dB at %g: %.4f dB at f0, want %.4f",
+                                 t == LOWSHELF ? "lowshelf" : "highshelf", f0s[f], gains[g],
+                                 rates[r], m, gains[g] / 2);
+                }
+    print_message("shelves at f0: worst error %.5f dB from gain/2\n", worst);
+    /* far from f0 the shelf reaches the full gain */
+    assert_true(fabs(band_gain(48000, LOWSHELF, 1000, 12, 0.7071, 12, 0, 30) - 12) < 0.05);
+    assert_true(fabs(band_gain(48000, HIGHSHELF, 200, -9, 0.7071, 12, 0, 12000) + 9) < 0.05);
+}
+
+static void eq_bell_10k_matches_analog_at_18k_where_bilinear_cannot(void **state)
+{
+    (void)state;
+    const double rate = 44100, f0 = 10000, q = 1, g = 6, f = 18000;
+    double analog = lathe_bq_analog_mag_db(LATHE_BQ_BELL, f0, q, g, f);
+    double m = band_gain(rate, BELL, f0, g, q, 12, 0, f);
+    print_message("10 kHz +6 dB bell at 18 kHz: analog %.3f dB, eq %.3f dB\n", analog, m);
+    assert_true(fabs(m - analog) < 0.5);
+    /* Plain bilinear (RBJ cookbook, warped at f0): the same bell is cramped to
+     * ~0.45 dB at 18 kHz, almost 2 dB off the prototype: it would fail. */
+    lathe_bq bl;
+    lathe_bq_design_bilinear(&bl, LATHE_BQ_BELL, rate, f0, q, g);
+    double b = lathe_bq_mag_db(&bl, rate, f);
+    print_message("bilinear would give %.3f dB\n", b);
+    assert_true(fabs(b - analog) > 0.5);
+    /* and the whole audio band stays close: 20 Hz .. 20 kHz within 0.5 dB */
+    for (double x = 1000; x <= 20000; x += 1000)
+        assert_true(fabs(band_gain(rate, BELL, f0, g, q, 12, 0, x) -
+                         lathe_bq_analog_mag_db(LATHE_BQ_BELL, f0, q, g, x)) < 0.5);
+}
+
+/* Stop-band octave pairs where the Butterworth asymptote holds to < 0.1 dB:
+ * deep enough that (f/fc)^(2n) is negligible. */
+static double octave_ratio_for(int order) { return order == 1 ? 8 : order <= 3 ? 4 : 2; }
+
+static void eq_pass_slopes_within_0_5_db_per_oct(void **state)
+{
+    (void)state;
+    const double rate = 48000;
+    const int slopes[] = {6, 12, 18, 24, 36, 48};
+    double worst = 0;
+    for (int shape = 0; shape < 2; shape++)
+        for (int i = 0; i < 6; i++) {
+            int n = slopes[i] / 6;
+            if (shape == 1 && (n & 1)) continue; /* LR needs an even order */
+            /* LR of order n = Butterworth n/2 squared: its asymptote sets in later */
+            double r = octave_ratio_for(shape ? n / 2 : n);
+            double fc = 2000, f1 = fc / r, f2 = fc / (2 * r);
+            double hp = band_gain(rate, HIGHPASS, fc, 0, 0.7071, slopes[i], shape, f1) -
+                        band_gain(rate, HIGHPASS, fc, 0, 0.7071, slopes[i], shape, f2);
+            /* LR passes are bilinear (exact all-pass sum), so a LR low-pass steepens
+             * toward Nyquist: its asymptote is measured below 4 kHz (fc 250 Hz). */
+            double lc = shape ? 250 : 500, g1 = lc * r, g2 = lc * 2 * r;
+            double lp = band_gain(rate, LOWPASS, lc, 0, 0.7071, slopes[i], shape, g1) -
+                        band_gain(rate, LOWPASS, lc, 0, 0.7071, slopes[i], shape, g2);
+            print_message("%s %d dB/oct: highpass %.3f, lowpass %.3f dB/oct\n",
+                          shape ? "LR" : "BW", slopes[i], hp, lp);
+            if (fabs(hp - slopes[i]) > worst) worst = fabs(hp - slopes[i]);
+            if (fabs(lp - slopes[i]) > worst) worst = fabs(lp - slopes[i]);
+            assert_true(fabs(hp - slopes[i]) < 0.5);
+            assert_true(fabs(lp - slopes[i]) < 0.5);
+        }
+    print_message("slopes: worst error %.3f dB/oct\n", worst);
+    /* corner levels: Butterworth -3.01 dB, Linkwitz-Riley -6.02 dB */
+    assert_true(fabs(band_gain(rate, HIGHPASS, 1000, 0, 1, 24, 0, 1000) + 3.0103) < 0.01);
+    assert_true(fabs(band_gain(rate, LOWPASS, 1000, 0, 1, 48, 0, 1000) + 3.0103) < 0.01);
+    assert_true(fabs(band_gain(rate, HIGHPASS, 1000, 0, 1, 24, 1, 1000) + 6.0206) < 0.01);
+    assert_true(fabs(band_gain(rate, LOWPASS, 1000, 0, 1, 36, 1, 1000) + 6.0206) < 0.01);
+}
+
+static void eq_lr24_crossover_sums_flat_within_0_01_db(void **state)
+{
+    (void)state;
+    const double rate = 48000, fc = 1200;
+    const char *names[] = {"band1.type", "band1.freq", "band1.slope", "band1.shape"};
+    double lpv[] = {LOWPASS, fc, 24, 1}, hpv[] = {HIGHPASS, fc, 24, 1};
+    const double freqs[] = {30, 200, 600, 1000, 1200, 1500, 3000, 8000, 15000, 20000};
+    double worst = 0;
+    for (int k = 0; k < 10; k++) {
+        lathe_proc *lp = lt_proc("eq", rate, 1, names, lpv, 4);
+        lathe_proc *hp = lt_proc("eq", rate, 1, names, hpv, 4);
+        long n = (long)rate;
+        float **a = lt_alloc(1, n), **b = lt_alloc(1, n);
+        lt_sine(a[0], n, rate, freqs[k], 0.5, 0);
+        memcpy(b[0], a[0], n * sizeof(float));
+        lathe_proc_process(lp, a, NULL, n);
+        lathe_proc_process(hp, b, NULL, n);
+        for (long i = 0; i < n; i++) a[0][i] += b[0][i];
+        long skip = n / 2;
+        double db = lt_db(lt_tone_amp(a[0] + skip, n - skip, rate, freqs[k], NULL) / 0.5);
+        if (fabs(db) > worst) worst = fabs(db);
+        assert_true(fabs(db) < 0.01);
+        lt_free(a, 1);
+        lt_free(b, 1);
+        lathe_proc_free(lp);
+        lathe_proc_free(hp);
+    }
+    print_message("LR24 LP+HP sum: worst deviation %.6f dB\n", worst);
+}
+
+static void eq_notch_bandpass_tilt_follow_prototypes(void **state)
+{
+    (void)state;
+    const double rate = 48000;
+    /* notch: deep at f0, flat far away */
+    assert_true(band_gain(rate, NOTCH, 3000, 0, 2, 12, 0, 3000) < -60);
+    assert_true(fabs(band_gain(rate, NOTCH, 3000, 0, 2, 12, 0, 100)) < 0.01);
+    /* band-pass: 0 dB at f0, prototype elsewhere */
+    assert_true(fabs(band_gain(rate, BANDPASS, 12000, 0, 2, 12, 0, 12000)) < 0.01);
+    assert_true(fabs(band_gain(rate, BANDPASS, 1000, 0, 2, 12, 0, 250) -
+                     lathe_bq_analog_mag_db(LATHE_BQ_BANDPASS, 1000, 2, 0, 250)) < 0.05);
+    /* tilt: 0 dB at the pivot, -g/2 .. +g/2 at the ends, first-order prototype between */
+    const double f[] = {20, 200, 800, 5000, 16000};
+    for (int i = 0; i < 5; i++) {
+        double want = lathe_bq_analog_mag_db(LATHE_BQ_TILT, 800, 1, 6, f[i]);
+        double m = band_gain(rate, TILT, 800, 6, 1, 12, 0, f[i]);
+        assert_true(fabs(m - want) < 0.1);
+        double m2 = band_gain(rate, TILT, 800, -6, 1, 12, 0, f[i]);
+        assert_true(fabs(m2 + want) < 0.1);
+    }
+    assert_true(fabs(band_gain(rate, TILT, 800, 6, 1, 12, 0, 800)) < 0.01);
+    assert_true(fabs(band_gain(rate, TILT, 800, 6, 1, 12, 0, 20) + 3) < 0.1);
+}
+
+static void eq_output_gain_and_bands_off_are_exact(void **state)
+{
+    (void)state;
+    const double rate = 48000;
+    long n = 4800;
+    float **b = lt_alloc(2, n), **ref = lt_alloc(2, n);
+    uint64_t seed = 7;
+    lt_noise(ref[0], n, 0.9, &seed);
+    lt_noise(ref[1], n, 0.9, &seed);
+    memcpy(b[0], ref[0], n * sizeof(float));
+    memcpy(b[1], ref[1], n * sizeof(float));
+    lathe_proc *p = lt_proc("eq", rate, 2, NULL, NULL, 0);
+    lathe_proc_process(p, b, NULL, n);
+    for (long i = 0; i < n; i++) {
+        assert_true(b[0][i] == ref[0][i]);
+        assert_true(b[1][i] == ref[1][i]);
+    }
+    lathe_proc_free(p);
+    const char *names[] = {"output"};
+    double v[] = {-7.5};
+    double m = lt_proc_gain_db(eq(), rate, names, v, 1, 1000, 0.5);
+    assert_true(fabs(m + 7.5) < 1e-4);
+    lt_free(b, 2);
+    lt_free(ref, 2);
+}
+
+/* Max |y[i] - y[i-1]| over the range. */
+static double max_jump(const float *y, long n)
+{
+    double m = 0;
+    for (long i = 1; i < n; i++)
+        if (fabs((double)y[i] - y[i - 1]) > m) m = fabs((double)y[i] - y[i - 1]);
+    return m;
+}
+
+static void eq_automation_sweeps_without_clicks_or_blowup(void **state)
+{
+    (void)state;
+    const double rate = 48000, f = 500, amp = 0.25;
+    const char *names[] = {"band1.type", "band1.freq", "band1.gain", "band1.q"};
+    double v[] = {BELL, 100, 12, 4};
+    lathe_proc *p = lt_proc("eq", rate, 1, names, v, 4);
+    int ifreq = lathe_proc_param_index(eq(), "band1.freq");
+    int igain = lathe_proc_param_index(eq(), "band1.gain");
+    long n = (long)(0.6 * rate);
+    float **b = lt_alloc(1, n);
+    lt_sine(b[0], n, rate, f, amp, 0);
+    /* a fast log sweep 100 Hz -> 15 kHz -> 100 Hz in 0.4 s, gain swung
+     * +12 -> -12 dB, set every 64 samples, then hard jumps */
+    for (long off = 0; off < n; off += 64) {
+        double t = (double)off / n;
+        if (t < 0.66) {
+            double u = t / 0.66, tri = u < 0.5 ? 2 * u : 2 - 2 * u;
+            lathe_proc_set(p, ifreq, 100 * pow(150, tri));
+            lathe_proc_set(p, igain, 12 - 24 * u);
+        } else {
+            lathe_proc_set(p, ifreq, (off / 1024) & 1 ? 20 : 20000);
+            lathe_proc_set(p, igain, (off / 2048) & 1 ? 24 : -24);
+        }
+        float *io[1] = {b[0] + off};
+        lathe_proc_process(p, io, NULL, n - off < 64 ? n - off : 64);
+    }
+    for (long i = 0; i < n; i++) assert_true(isfinite(b[0][i]));
+    double peak = lt_peak(b[0], n), jump = max_jump(b[0], n);
+    /* a 500 Hz sine at most +24 dB (x ~16) moves by at most 2 pi f/rate * peak per
+     * sample; a click would be a jump of the order of the peak itself */
+    double bound = 1.5 * 2 * M_PI * f / rate * peak;
+    print_message("sweep: peak %.3f, max jump %.4f (bound %.4f)\n", peak, jump, bound);
+    assert_true(peak < amp * 16 * 1.5);
+    assert_true(jump < bound);
+    lathe_proc_free(p);
+
+    /* A +24 dB gain step on a 100 Hz bell: smoothed, so no step larger than a
+     * sine of the final level moves by anyway. */
+    double v2[] = {BELL, 1000, 0, 1};
+    p = lt_proc("eq", rate, 1, names, v2, 4);
+    n = (long)(0.3 * rate);
+    b[0] = b[0]; /* reuse */
+    lt_sine(b[0], n, rate, 1000, amp, 0);
+    float *io[1] = {b[0]};
+    lathe_proc_process(p, io, NULL, 4800);
+    lathe_proc_set(p, igain, 24);
+    io[0] = b[0] + 4800;
+    lathe_proc_process(p, io, NULL, n - 4800);
+    jump = max_jump(b[0], n);
+    bound = 1.05 * 2 * M_PI * 1000 / rate * amp * 15.85;
+    print_message("gain step: max jump %.4f (bound %.4f)\n", jump, bound);
+    assert_true(jump < bound);
+    lathe_proc_free(p);
+    lt_free(b, 1);
+}
+
+static void eq_reset_returns_to_silence_and_denormals_stay_finite(void **state)
+{
+    (void)state;
+    const double rate = 44100;
+    const char *names[] = {"band1.type", "band1.freq", "band1.gain", "band2.type", "band2.freq",
+                           "band2.slope", "band3.type", "band3.freq", "band3.gain"};
+    double v[] = {BELL, 60, 12, HIGHPASS, 20, 48, HIGHSHELF, 8000, -6};
+    lathe_proc *p = lt_proc("eq", rate, 2, names, v, 9);
+    long n = (long)rate;
+    float **b = lt_alloc(2, n);
+    uint64_t seed = 3;
+    lt_noise(b[0], n, 1.0, &seed);
+    lt_noise(b[1], n, 1.0, &seed);
+    lathe_proc_process(p, b, NULL, n);
+    lathe_proc_reset(p);
+    memset(b[0], 0, n * sizeof(float));
+    memset(b[1], 0, n * sizeof(float));
+    lathe_proc_process(p, b, NULL, n);
+    assert_true(lt_peak(b[0], n) == 0 && lt_peak(b[1], n) == 0);
+
+    /* denormal-level input (and smallest normals) in, finite out */
+    for (long i = 0; i < n; i++) b[0][i] = b[1][i] = (i & 1 ? 1e-40f : -1e-39f) * (float)(i % 7);
+    lathe_proc_process(p, b, NULL, n);
+    for (long i = 0; i < n; i++) assert_true(isfinite(b[0][i]) && isfinite(b[1][i]));
+
+    /* after loud noise, silence decays to exact zero (no ever-decaying state) */
+    lt_noise(b[0], n, 1.0, &seed);
+    lt_noise(b[1], n, 1.0, &seed);
+    lathe_proc_process(p, b, NULL, n);
+    for (int k = 0; k < 6; k++) {
+        memset(b[0], 0, n * sizeof(float));
+        memset(b[1], 0, n * sizeof(float));
+        lathe_proc_process(p, b, NULL, n);
+    }
+    assert_true(lt_peak(b[0] + n / 2, n / 2) == 0);
+    lt_free(b, 2);
+    lathe_proc_free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(eq_bell_gain_at_f0_within_0_01_db),
+        cmocka_unit_test(eq_shelf_gain_at_f0_is_half_within_0_01_db),
+        cmocka_unit_test(eq_bell_10k_matches_analog_at_18k_where_bilinear_cannot),
+        cmocka_unit_test(eq_pass_slopes_within_0_5_db_per_oct),
+        cmocka_unit_test(eq_lr24_crossover_sums_flat_within_0_01_db),
+        cmocka_unit_test(eq_notch_bandpass_tilt_follow_prototypes),
+        cmocka_unit_test(eq_output_gain_and_bands_off_are_exact),
+        cmocka_unit_test(eq_automation_sweeps_without_clicks_or_blowup),
+        cmocka_unit_test(eq_reset_returns_to_silence_and_denormals_stay_finite),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
