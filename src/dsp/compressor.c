@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* dsp/compressor.c: feed-forward downward compressor.
+ *
+ * D. Giannoulis, M. Massberg, J. D. Reiss, "Digital Dynamic Range Compressor
+ * Design -- A Tutorial and Analysis", JAES 60(6), 2012:
+ *   level detector (dsp/dynamics.c: peak hold or RMS, sidechain HPF, link)
+ *   -> gain computer in dB with the quadratic soft knee of eq. 4
+ *   -> gain reduction smoothed in the log domain by the smooth branching
+ *      peak detector (eq. 17): attack and release are exponential time
+ *      constants of the reduction in dB
+ *   -> makeup -> linear gain on the (lookahead-delayed) input -> dry/wet mix.
+ * Threshold, ratio, knee, makeup and mix are smoothed per sample by one-pole
+ * filters (20 ms), so automating them makes no click. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dsp/dynamics.h"
+#include "lathe/proc.h"
+
+enum {
+    P_THRESHOLD,
+    P_RATIO,
+    P_KNEE,
+    P_ATTACK,
+    P_RELEASE,
+    P_DETECT,
+    P_WINDOW,
+    P_MAKEUP,
+    P_AUTO_MAKEUP,
+    P_LINK,
+    P_MIX,
+    P_LOOKAHEAD,
+    P_SC_HPF,
+    NPARAMS
+};
+
+#define AUTO LATHE_PARAM_AUTOMATABLE
+#define LOG LATHE_PARAM_LOG
+#define MAX_LOOKAHEAD_MS 10.0
+#define MAX_WINDOW_MS 100.0
+#define SMOOTH_MS 20.0
+
+static const char *const detect_choices[] = {"peak", "rms", NULL};
+
+static const lathe_param_desc params[NPARAMS] = {
+    {"threshold", "dB",
+     "level above which the gain is reduced (centre of the knee); levels are those of the "
+     "detector: a sine's peak in peak mode, its RMS in rms mode",
+     -60, 0, -18, LATHE_PARAM_NUMBER, NULL, AUTO},
+    {"ratio", ":1",
+     "input dB per output dB above the knee; inf:1 makes the curve flat (limiting)", 1, INFINITY,
+     4, LATHE_PARAM_NUMBER, NULL, AUTO},
+    {"knee", "dB",
+     "width of the quadratic soft knee centred on the threshold (Giannoulis et al. 2012, eq. 4); "
+     "0 = hard knee",
+     0, 24, 6, LATHE_PARAM_NUMBER, NULL, AUTO},
+    {"attack", "ms",
+     "time constant of rising gain reduction: the reduction in dB reaches 63 % (1 - 1/e) of a "
+     "step after this time",
+     0.01, 500, 10, LATHE_PARAM_NUMBER, NULL, AUTO | LOG},
+    {"release", "ms",
+     "time constant of falling gain reduction (63 % of the way back, in dB); in peak mode it "
+     "starts once the peak has left the detector window",
+     1, 5000, 100, LATHE_PARAM_NUMBER, NULL, AUTO | LOG},
+    {"detect", "",
+     "level detector: peak = max |x| over the last `window` ms (a steady tone reads its peak); "
+     "rms = mean square averaged with time constant `window` (a sine reads peak - 3.01 dB)",
+     0, 1, 0, LATHE_PARAM_CHOICE, detect_choices, 0},
+    {"window", "ms",
+     "detector window: peak hold time (should exceed half the period of the lowest frequency, "
+     "10 ms covers 50 Hz) or RMS averaging time constant",
+     0.1, MAX_WINDOW_MS, 10, LATHE_PARAM_NUMBER, NULL, AUTO | LOG},
+    {"makeup", "dB", "gain added after compression", -24, 24, 0, LATHE_PARAM_NUMBER, NULL, AUTO},
+    {"auto_makeup", "",
+     "adds the static curve's gain reduction at a 0 dBFS detector level, i.e. (1 - 1/R)(-T) "
+     "for a hard knee (eq. 4 at x = 0 with the knee), so that a full-scale input comes out at "
+     "full scale; added to `makeup`",
+     0, 1, 0, LATHE_PARAM_BOOL, NULL, AUTO},
+    {"link", "%",
+     "stereo link: each channel's detector level (dB) is moved this far toward the loudest "
+     "channel's level; 100 % = one gain for all channels (from the maximum), 0 % = independent",
+     0, 100, 100, LATHE_PARAM_NUMBER, NULL, AUTO},
+    {"mix", "%",
+     "wet share for parallel compression: out = (1 - mix) dry + mix wet; the dry path is "
+     "delayed by the lookahead so both stay aligned",
+     0, 100, 100, LATHE_PARAM_NUMBER, NULL, AUTO},
+    {"lookahead", "ms",
+     "delays the audio (dry and wet) behind the detector so the gain can fall before a "
+     "transient arrives; reported as latency; fixed at init",
+     0, MAX_LOOKAHEAD_MS, 0, LATHE_PARAM_NUMBER, NULL, 0},
+    {"sc_hpf", "Hz",
+     "high-pass (2nd-order Butterworth) on the detector input, input or external key, so "
+     "that bass does not pump the gain; 0 = off",
+     0, 500, 0, LATHE_PARAM_NUMBER, NULL, AUTO},
+};
+
+typedef struct {
+    double p[NPARAMS];
+    double rate;
+    int channels, max_block;
+    lathe_dyn_detector det;
+    /* smoothed params: threshold, slope (1 - 1/R), knee, makeup dB, mix 0..1 */
+    double t, s, w, m, mix;
+    double ks; /* smoothing coefficient (1 - a) */
+    double cur_attack, cur_release, aa, ar;
+    double y[LATHE_DYN_MAXCH]; /* smoothed gain reduction, dB */
+    int la, dlen, dpos;
+    float *dline; /* channels * dlen */
+    double red;
+} comp;
+
+static double slope_of(double ratio)
+{
+    return isinf(ratio) ? 1.0 : 1.0 - 1.0 / ratio;
+}
+
+static double makeup_of(const comp *s)
+{
+    double m = s->p[P_MAKEUP];
+    if (s->p[P_AUTO_MAKEUP] >= 0.5)
+        m += lathe_dyn_comp_gr(0.0, s->p[P_THRESHOLD], slope_of(s->p[P_RATIO]), s->p[P_KNEE]);
+    return m;
+}
+
+static void set(void *st, int i, double v)
+{
+    comp *s = st;
+    if (i >= 0 && i < NPARAMS) s->p[i] = v;
+}
+
+static void snap(comp *s)
+{
+    s->t = s->p[P_THRESHOLD];
+    s->s = slope_of(s->p[P_RATIO]);
+    s->w = s->p[P_KNEE];
+    s->m = makeup_of(s);
+    s->mix = s->p[P_MIX] / 100.0;
+}
+
+static void reset(void *st)
+{
+    comp *s = st;
+    lathe_dyn_detector_reset(&s->det);
+    memset(s->y, 0, sizeof s->y);
+    if (s->dline) memset(s->dline, 0, sizeof(float) * (size_t)(s->channels * s->dlen));
+    s->dpos = 0;
+    s->red = 0;
+    snap(s);
+}
+
+static void fini(void *st)
+{
+    comp *s = st;
+    lathe_dyn_detector_free(&s->det);
+    free(s->dline);
+    s->dline = NULL;
+}
+
+static lathe_status init(void *st, double rate, int channels, int max_block, lathe_error *err)
+{
+    comp *s = st;
+    s->rate = rate;
+    s->channels = channels;
+    s->max_block = max_block;
+    lathe_status r = lathe_dyn_detector_init(&s->det, rate, channels, max_block, MAX_WINDOW_MS, err);
+    if (r != LATHE_OK) return r;
+    s->la = (int)lround(s->p[P_LOOKAHEAD] * 1e-3 * rate);
+    s->dlen = s->la + 1;
+    s->dline = calloc((size_t)(channels * s->dlen), sizeof *s->dline);
+    if (!s->dline) {
+        fini(s);
+        return lathe_error_set(err, LATHE_E_NOMEM, "compressor: out of memory");
+    }
+    s->ks = 1.0 - lathe_dyn_coef(SMOOTH_MS, rate);
+    s->cur_attack = s->cur_release = -1;
+    reset(s);
+    return LATHE_OK;
+}
+
+/* One-pole step toward target, snapping when close (so that e.g. mix = 0
+ * becomes exactly 0 and the dry path nulls). */
+static inline double approach(double v, double target, double k)
+{
+    v += k * (target - v);
+    return fabs(target - v) < 1e-9 ? target : v;
+}
+
+static void process(void *st, float *const *io, const float *const *key, int frames)
+{
+    comp *s = st;
+    const int nch = s->channels;
+    if (s->p[P_ATTACK] != s->cur_attack) {
+        s->cur_attack = s->p[P_ATTACK];
+        s->aa = lathe_dyn_coef(s->cur_attack, s->rate);
+    }
+    if (s->p[P_RELEASE] != s->cur_release) {
+        s->cur_release = s->p[P_RELEASE];
+        s->ar = lathe_dyn_coef(s->cur_release, s->rate);
+    }
+    s->det.cfg.mode = s->p[P_DETECT] >= 0.5 ? LATHE_DYN_RMS : LATHE_DYN_PEAK;
+    s->det.cfg.window_ms = s->p[P_WINDOW];
+    s->det.cfg.hpf_hz = s->p[P_SC_HPF];
+    s->det.cfg.lpf_hz = 0;
+    s->det.cfg.link = s->p[P_LINK] / 100.0;
+    lathe_dyn_detect(&s->det, key ? key : (const float *const *)io, frames);
+
+    const double tt = s->p[P_THRESHOLD], st_ = slope_of(s->p[P_RATIO]), tw = s->p[P_KNEE];
+    const double tm = makeup_of(s), tmix = s->p[P_MIX] / 100.0, k = s->ks;
+    const double aa = s->aa, ar = s->ar;
+    double t = s->t, sl = s->s, w = s->w, m = s->m, mix = s->mix;
+    const int moving = t != tt || sl != st_ || w != tw || m != tm || mix != tmix;
+    double red = 0;
+    const int dlen = s->dlen;
+    int dpos = s->dpos;
+    for (int i = 0; i < frames; i++) {
+        if (moving) {
+            t = approach(t, tt, k);
+            sl = approach(sl, st_, k);
+            w = approach(w, tw, k);
+            m = approach(m, tm, k);
+            mix = approach(mix, tmix, k);
+        }
+        int rpos = dpos + 1 == dlen ? 0 : dpos + 1;
+        for (int c = 0; c < nch; c++) {
+            double lev = s->det.level[(size_t)c * s->max_block + i];
+            double y = lathe_dyn_branch(s->y[c], lathe_dyn_comp_gr(lev, t, sl, w), aa, ar);
+            s->y[c] = y;
+            if (y > red) red = y;
+            double g = lathe_dyn_undb(m - y);
+            float *dl = s->dline + (size_t)c * dlen;
+            dl[dpos] = io[c][i];
+            double dry = dl[rpos];
+            io[c][i] = (float)(dry * (1.0 - mix + mix * g));
+        }
+        dpos = rpos;
+    }
+    s->dpos = dpos;
+    s->t = t, s->s = sl, s->w = w, s->m = m, s->mix = mix;
+    s->red = red;
+}
+
+static int latency(const void *st)
+{
+    return ((const comp *)st)->la;
+}
+
+static double reduction_db(const void *st)
+{
+    return ((const comp *)st)->red;
+}
+
+const lathe_proc_desc lathe_proc_compressor = {
+    .name = "compressor",
+    .doc = "Feed-forward compressor after Giannoulis, Massberg & Reiss, \"Digital Dynamic Range "
+           "Compressor Design -- A Tutorial and Analysis\" (JAES 60(6), 2012): a peak (held over "
+           "a window) or RMS level detector with optional sidechain high-pass and stereo link, "
+           "a log-domain gain computer with the quadratic soft knee of eq. 4, and the gain "
+           "reduction smoothed in dB by the smooth branching peak detector (eq. 17), so attack "
+           "and release are exponential time constants. Makeup (manual or automatic), "
+           "parallel mix and lookahead (reported as latency; the dry path is delayed too). "
+           "An external key, when given, drives the detector instead of the input.",
+    .params = params,
+    .nparams = NPARAMS,
+    .state_size = sizeof(comp),
+    .init = init,
+    .set = set,
+    .set_string = NULL,
+    .process = process,
+    .latency = latency,
+    .reset = reset,
+    .fini = fini,
+    .reduction_db = reduction_db,
+    .tail_s = NULL,
+};
