@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* limiter: the true-peak ceiling as an independent meter (libebur128) reads
+ * it, bit-exact pass-through under the ceiling, THD of a limited sine,
+ * release time constant, latency, stereo link and smoothing. */
+#include "lathe_test.h"
+
+#include <ebur128.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lathe/proc.h"
+
+/* True peak (linear, max over channels) of planar buffers, by libebur128. */
+static double ebu_true_peak(float **b, int ch, long n, double rate, double *sample_peak)
+{
+    ebur128_state *st = ebur128_init((unsigned)ch, (unsigned long)rate,
+                                     EBUR128_MODE_TRUE_PEAK | EBUR128_MODE_SAMPLE_PEAK);
+    assert_non_null(st);
+    float *il = malloc((size_t)n * (size_t)ch * sizeof *il);
+    assert_non_null(il);
+    for (long i = 0; i < n; i++)
+        for (int c = 0; c < ch; c++) il[i * ch + c] = b[c][i];
+    assert_int_equal(ebur128_add_frames_float(st, il, (size_t)n), EBUR128_SUCCESS);
+    double tp = 0, sp = 0;
+    for (int c = 0; c < ch; c++) {
+        double v = 0;
+        assert_int_equal(ebur128_true_peak(st, (unsigned)c, &v), EBUR128_SUCCESS);
+        tp = fmax(tp, v);
+        assert_int_equal(ebur128_sample_peak(st, (unsigned)c, &v), EBUR128_SUCCESS);
+        sp = fmax(sp, v);
+    }
+    free(il);
+    ebur128_destroy(&st);
+    if (sample_peak) *sample_peak = sp;
+    return tp;
+}
+
+static void square(float *x, long n, double rate, double f, double amp)
+{
+    for (long i = 0; i < n; i++) {
+        double ph = fmod((double)i * f / rate, 1.0);
+        x[i] = (float)(ph < 0.5 ? amp : -amp);
+    }
+}
+
+/* Tones plus enveloped noise bursts: something like a mix. */
+static void music(float *x, long n, double rate, double amp, uint64_t seed)
+{
+    static const double f[] = {55.0, 110.5, 220.0, 441.3, 1234.5, 3301.0, 5555.5, 9876.0};
+    static const double a[] = {0.30, 0.20, 0.15, 0.10, 0.08, 0.05, 0.04, 0.03};
+    float *nz = malloc((size_t)n * sizeof *nz);
+    assert_non_null(nz);
+    lt_noise(nz, n, 1.0, &seed);
+    for (long i = 0; i < n; i++) {
+        double t = (double)i / rate, v = 0;
+        for (int k = 0; k < 8; k++) v += a[k] * sin(2 * M_PI * f[k] * t + k);
+        /* a drum-like burst every 250 ms, decaying in 40 ms */
+        double tb = fmod(t, 0.25);
+        v += 0.6 * exp(-tb / 0.04) * nz[i];
+        x[i] = (float)(amp * v);
+    }
+    free(nz);
+}
+
+typedef struct {
+    const char *what;
+    double rate;
+    double gain_db;
+} tp_case;
+
+/* Runs a stereo/mono buffer through a default limiter (ceiling -1 dB,
+ * true peak on) at gain_db and checks libebur128's true peak and sample
+ * peak against the ceiling. Returns the true-peak headroom in dB. */
+static double check_ceiling_with(const char *what, float **b, int ch, long n, double rate,
+                                 double gain_db, double ceiling_db, int fast)
+{
+    /* fast: the shortest lookahead and release, no hold: the most gain modulation */
+    const char *names[] = {"gain", "ceiling", "lookahead", "release", "hold"};
+    const double vals[] = {gain_db, ceiling_db, 0.5, 1.0, 0.0};
+    lathe_proc *p = lt_proc("limiter", rate, ch, names, vals, fast ? 5 : 2);
+    lathe_proc_process(p, b, NULL, n);
+    double sp = 0, tp = ebu_true_peak(b, ch, n, rate, &sp);
+    double cl = lt_undb(ceiling_db);
+    print_message("  %-40s true peak %+.3f dBTP, sample peak %+.3f dBFS (ceiling %+.1f)\n", what,
+                  lt_db(tp), lt_db(sp), ceiling_db);
+    if (!(tp <= cl)) fail_msg("%s: true peak %.4f dBTP over the ceiling", what, lt_db(tp));
+    assert_true(sp <= cl);
+    /* And it really limited: the peak is within 1 dB of the ceiling. */
+    assert_true(tp > lt_undb(ceiling_db - 1.0));
+    lathe_proc_free(p);
+    return lt_db(cl / tp);
+}
+
+static double check_ceiling(const char *what, float **b, int ch, long n, double rate,
+                            double gain_db, double ceiling_db)
+{
+    return check_ceiling_with(what, b, ch, n, rate, gain_db, ceiling_db, 0);
+}
+
+static void limiter_true_peak_never_exceeds_ceiling_by_libebur128(void **s)
+{
+    (void)s;
+    const double r48 = 48000.0;
+    const long n = 48000;
+    float **b = lt_alloc(2, n);
+    double worst = 1e9;
+
+    square(b[0], n, r48, 1000.0, 1.0);
+    worst = fmin(worst, check_ceiling("square 1 kHz full scale", b, 1, n, r48, 0.0, -1.0));
+    square(b[0], n, r48, 1000.0, 2.0);
+    worst = fmin(worst, check_ceiling("square 1 kHz +6 dB", b, 1, n, r48, 0.0, -1.0));
+    square(b[0], n, r48, 997.0, 1.0);
+    worst = fmin(worst, check_ceiling("square 997 Hz, ceiling -0.1", b, 1, n, r48, 0.0, -0.1));
+
+    uint64_t seed = 12345;
+    lt_noise(b[0], n, 2.0, &seed);
+    lt_noise(b[1], n, 2.0, &seed);
+    for (long i = 0; i < n; i++) {
+        b[0][i] = fmaxf(-1.0f, fminf(1.0f, b[0][i]));
+        b[1][i] = fmaxf(-1.0f, fminf(1.0f, b[1][i]));
+    }
+    worst = fmin(worst, check_ceiling("clipped white noise +12 dB", b, 2, n, r48, 12.0, -1.0));
+
+    /* Inter-sample-peak sines (EBU Tech 3341 cases 15-19 style). */
+    static const struct { double div, phase_deg; } isp[] = {{4, 45}, {6, 60}, {8, 67.5}, {4, 0}};
+    static const double amps[] = {0.5, 1.41};
+    for (size_t k = 0; k < sizeof isp / sizeof isp[0]; k++)
+        for (int a = 0; a < 2; a++) {
+            char what[64];
+            snprintf(what, sizeof what, "sine fs/%g at %g deg, %.2f", isp[k].div,
+                     isp[k].phase_deg, amps[a]);
+            lt_sine(b[0], n, r48, r48 / isp[k].div, amps[a], isp[k].phase_deg * M_PI / 180.0);
+            /* the 0.5 sines need drive to reach the ceiling */
+            worst = fmin(worst, check_ceiling(what, b, 1, n, r48, amps[a] < 1 ? 9.0 : 0.0, -1.0));
+        }
+
+    const long n44 = 44100;
+    lt_sine(b[0], n44, 44100.0, 10000.0, 1.0, 0.3);
+    worst = fmin(worst, check_ceiling("sine 10 kHz at 44.1 kHz +6 dB", b, 1, n44, 44100.0, 6.0, -1.0));
+
+    music(b[0], n, r48, 1.0, 99);
+    music(b[1], n, r48, 0.9, 7);
+    worst = fmin(worst, check_ceiling("music-like, +10 dB", b, 2, n, r48, 10.0, -1.0));
+    worst = fmin(worst, check_ceiling("music-like, +20 dB, ceiling -0.3", b, 2, n, r48, 20.0, -0.3));
+    music(b[0], n, r48, 1.0, 11);
+    music(b[1], n, r48, 1.0, 12);
+    worst = fmin(worst, check_ceiling_with("music-like +24 dB, 0.5 ms/1 ms/no hold", b, 2, n, r48,
+                                           24.0, -1.0, 1));
+    uint64_t seed2 = 777;
+    lt_noise(b[0], n, 1.0, &seed2);
+    for (long i = 0; i < n; i++) b[0][i] *= (i % 441 < 44) ? 1.0f : 0.05f; /* noise clicks */
+    worst = fmin(worst, check_ceiling_with("noise clicks +6 dB, 0.5 ms/1 ms/no hold", b, 1, n, r48,
+                                           6.0, -1.0, 1));
+    print_message("  smallest true-peak headroom under the ceiling: %.3f dB\n", worst);
+    lt_free(b, 2);
+}
+
+static void limiter_under_ceiling_is_bit_exact_delay(void **s)
+{
+    (void)s;
+    const double rate = 48000;
+    const long n = 96000;
+    float **in = lt_alloc(2, n), **b = lt_alloc(2, n);
+    music(in[0], n, rate, 0.55, 1);
+    music(in[1], n, rate, 0.5, 2);
+    for (int c = 0; c < 2; c++) memcpy(b[c], in[c], (size_t)n * sizeof(float));
+    lathe_proc *p = lt_proc("limiter", rate, 2, NULL, NULL, 0);
+    int lat = lathe_proc_latency(p);
+    lathe_proc_process(p, b, NULL, n);
+    for (int c = 0; c < 2; c++) {
+        for (int i = 0; i < lat; i++) assert_true(b[c][i] == 0.0f);
+        assert_memory_equal(b[c] + lat, in[c], (size_t)(n - lat) * sizeof(float));
+    }
+    assert_true(lathe_proc_reduction_db(p) == 0.0);
+    lathe_proc_free(p);
+    lt_free(in, 2);
+    lt_free(b, 2);
+}
+
+static void limiter_returns_to_exact_unity_after_a_burst(void **s)
+{
+    (void)s;
+    const double rate = 48000;
+    const long n = 3 * 48000;
+    float **in = lt_alloc(1, n), **b = lt_alloc(1, n);
+    lt_sine(in[0], n, rate, 440.0, 0.3, 0);
+    for (long i = 4800; i < 9600; i++) in[0][i] *= 6.0f; /* 100 ms at +5.6 dBFS */
+    memcpy(b[0], in[0], (size_t)n * sizeof(float));
+    const char *names[] = {"release"};
+    const double vals[] = {50.0};
+    lathe_proc *p = lt_proc("limiter", rate, 1, names, vals, 1);
+    int lat = lathe_proc_latency(p);
+    lathe_proc_process(p, b, NULL, n);
+    /* 50 ms release reaches 1e-7 in 16 time constants (0.8 s): the last second is exact */
+    long from = 2 * 48000;
+    assert_memory_equal(b[0] + from, in[0] + from - lat, (size_t)(n - from) * sizeof(float));
+    lathe_proc_free(p);
+    lt_free(in, 1);
+    lt_free(b, 1);
+}
+
+static double thd_of_limited_sine(double rate, double f, double over_db)
+{
+    const long n = (long)(2.0 * rate);
+    float **b = lt_alloc(1, n);
+    const double ceil_db = -1.0;
+    lt_sine(b[0], n, rate, f, lt_undb(ceil_db + over_db), 0);
+    lathe_proc *p = lt_proc("limiter", rate, 1, NULL, NULL, 0);
+    lathe_proc_process(p, b, NULL, n);
+    long from = (long)(1.5 * rate), m = n - from;
+    double a1 = lt_tone_amp(b[0] + from, m, rate, f, NULL), h2 = 0;
+    for (int k = 2; k <= 10 && k * f < rate / 2; k++) {
+        double a = lt_tone_amp(b[0] + from, m, rate, k * f, NULL);
+        h2 += a * a;
+    }
+    double red = lathe_proc_reduction_db(p);
+    print_message("  %.0f Hz +%.0f dB at %.1f kHz: THD %.2e %%, out %.3f dBFS, reduction %.3f dB\n", f,
+                  over_db, rate / 1000, 100 * sqrt(h2) / a1, lt_db(a1), red);
+    /* the reduction is the overdrive plus the 0.1 dB detector margin */
+    assert_true(red > over_db + 0.05 && red < over_db + 0.25);
+    lathe_proc_free(p);
+    lt_free(b, 1);
+    return sqrt(h2) / a1;
+}
+
+static void limiter_thd_of_sine_6db_over_below_0_1_percent(void **s)
+{
+    (void)s;
+    assert_true(thd_of_limited_sine(48000, 1000, 6.0) < 0.001);
+    assert_true(thd_of_limited_sine(44100, 1000, 6.0) < 0.001);
+    assert_true(thd_of_limited_sine(44100, 3000, 6.0) < 0.001);
+    /* a low tone whose half period (5 ms) the default 5 ms hold + 2 ms lookahead covers */
+    assert_true(thd_of_limited_sine(48000, 100, 6.0) < 0.001);
+}
+
+static void limiter_release_time_constant_within_10_percent(void **s)
+{
+    (void)s;
+    const double rate = 48000;
+    static const double rel_ms[] = {50.0, 100.0, 400.0};
+    for (int k = 0; k < 3; k++) {
+        const long n = (long)(rate * (0.3 + 6 * rel_ms[k] * 1e-3));
+        float **b = lt_alloc(1, n);
+        const float probe = 0.05f; /* DC probe: out/in is the gain, sample by sample */
+        for (long i = 0; i < n; i++) b[0][i] = probe;
+        long b0 = (long)(0.1 * rate), b1 = (long)(0.2 * rate);
+        for (long i = b0; i < b1; i++) b[0][i] += (float)(2.0 * sin(2 * M_PI * 1000 * i / rate));
+        const char *names[] = {"release"};
+        const double vals[] = {rel_ms[k]};
+        lathe_proc *p = lt_proc("limiter", rate, 1, names, vals, 1);
+        int lat = lathe_proc_latency(p);
+        lathe_proc_process(p, b, NULL, n);
+        /* burst ends at b1 (input time); hold 5 ms + lookahead 2 ms, then exponential */
+        double t1 = 0.02 + 0.2 * rel_ms[k] * 1e-3, t2 = t1 + 2.0 * rel_ms[k] * 1e-3;
+        long i1 = b1 + lat + (long)(t1 * rate), i2 = b1 + lat + (long)(t2 * rate);
+        double g1 = b[0][i1] / probe, g2 = b[0][i2] / probe;
+        double tau = (t2 - t1) / log((1.0 - g1) / (1.0 - g2)) * 1e3;
+        print_message("  release %.0f ms: measured time constant %.2f ms (g %.4f -> %.4f)\n",
+                      rel_ms[k], tau, g1, g2);
+        assert_true(fabs(tau / rel_ms[k] - 1.0) < 0.10);
+        lathe_proc_free(p);
+        lt_free(b, 1);
+    }
+}
+
+static void limiter_latency_is_lookahead_plus_detector(void **s)
+{
+    (void)s;
+    static const double rates[] = {44100, 48000, 96000};
+    for (int k = 0; k < 3; k++) {
+        for (int tp = 0; tp < 2; tp++) {
+            const char *names[] = {"lookahead", "true_peak"};
+            const double vals[] = {3.0, tp};
+            lathe_proc *p = lt_proc("limiter", rates[k], 1, names, vals, 2);
+            int want = (int)lround(3e-3 * rates[k]) + (tp ? 16 : 0);
+            assert_int_equal(lathe_proc_latency(p), want);
+            /* a click comes out exactly `latency` frames later, unchanged */
+            const long n = 4096;
+            float **b = lt_alloc(1, n);
+            b[0][100] = 0.25f;
+            lathe_proc_process(p, b, NULL, n);
+            for (long i = 0; i < n; i++) assert_true(b[0][i] == (i == 100 + want ? 0.25f : 0.0f));
+            lathe_proc_free(p);
+            lt_free(b, 1);
+        }
+    }
+}
+
+static void limiter_sample_peak_mode_clamps_every_sample(void **s)
+{
+    (void)s;
+    const double rate = 44100;
+    const long n = 44100;
+    float **b = lt_alloc(2, n);
+    music(b[0], n, rate, 1.0, 5);
+    music(b[1], n, rate, 1.0, 6);
+    const char *names[] = {"true_peak", "gain", "ceiling"};
+    const double vals[] = {0, 18.0, -3.0};
+    lathe_proc *p = lt_proc("limiter", rate, 2, names, vals, 3);
+    lathe_proc_process(p, b, NULL, n);
+    double pk = fmax(lt_peak(b[0], n), lt_peak(b[1], n));
+    print_message("  sample-peak mode, +18 dB drive: peak %.4f dBFS (ceiling -3)\n", lt_db(pk));
+    assert_true(pk <= lt_undb(-3.0));
+    assert_true(pk > lt_undb(-3.05));
+    lathe_proc_free(p);
+    lt_free(b, 2);
+}
+
+static void limiter_link_100_same_gain_link_0_independent(void **s)
+{
+    (void)s;
+    const double rate = 48000;
+    const long n = 48000;
+    for (int linked = 0; linked < 2; linked++) {
+        float **b = lt_alloc(2, n), **in = lt_alloc(2, n);
+        lt_sine(in[0], n, rate, 1000, 2.0, 0);
+        lt_sine(in[1], n, rate, 700, 0.1, 0);
+        for (int c = 0; c < 2; c++) memcpy(b[c], in[c], (size_t)n * sizeof(float));
+        const char *names[] = {"link"};
+        const double vals[] = {linked ? 100.0 : 0.0};
+        lathe_proc *p = lt_proc("limiter", rate, 2, names, vals, 1);
+        int lat = lathe_proc_latency(p);
+        lathe_proc_process(p, b, NULL, n);
+        long from = n / 2, m = n / 2;
+        double g0 = lt_tone_amp(b[0] + from, m, rate, 1000, NULL) / 2.0;
+        double g1 = lt_tone_amp(b[1] + from, m, rate, 700, NULL) / 0.1;
+        print_message("  link %3d %%: gain ch0 %.3f dB, ch1 %.3f dB\n", linked ? 100 : 0, lt_db(g0),
+                      lt_db(g1));
+        if (linked) {
+            assert_true(fabs(lt_db(g0) - lt_db(g1)) < 0.01);
+        } else {
+            assert_true(lt_db(g0) < -6.5);
+            assert_memory_equal(b[1] + lat, in[1], (size_t)(n - lat) * sizeof(float));
+        }
+        lathe_proc_free(p);
+        lt_free(b, 2);
+        lt_free(in, 2);
+    }
+}
+
+static void limiter_gain_change_is_smoothed(void **s)
+{
+    (void)s;
+    const double rate = 48000;
+    const long n = 48000, half = 24000;
+    float **b = lt_alloc(1, n);
+    lt_sine(b[0], n, rate, 1000, 0.1, 0);
+    lathe_proc *p = lt_proc("limiter", rate, 1, NULL, NULL, 0);
+    int gi = lathe_proc_param_index(lathe_proc_descriptor(p), "gain");
+    float *io[1] = {b[0]};
+    lathe_proc_process(p, io, NULL, half);
+    lathe_proc_set(p, gi, 6.0);
+    io[0] = b[0] + half;
+    lathe_proc_process(p, io, NULL, n - half);
+    /* After the step the level is 0.2; a sine's largest step is 0.2 * 2 pi f / fs. */
+    double maxd = 0;
+    for (long i = 1; i < n; i++) maxd = fmax(maxd, fabs((double)b[0][i] - b[0][i - 1]));
+    double lim = 0.2 * 2 * M_PI * 1000 / rate * 1.01;
+    print_message("  largest sample step %.5f (sine alone %.5f)\n", maxd, lim / 1.01);
+    assert_true(maxd < lim);
+    /* and it reaches +6 dB */
+    double a = lt_tone_amp(b[0] + n - 4800, 4800, rate, 1000, NULL);
+    assert_true(fabs(lt_db(a / 0.1) - 6.0) < 0.01);
+    lathe_proc_free(p);
+    lt_free(b, 1);
+}
+
+static void limiter_huge_input_stays_finite_and_reset_clears(void **s)
+{
+    (void)s;
+    const double rate = 48000;
+    const long n = 4800;
+    float **b = lt_alloc(2, n);
+    for (long i = 0; i < n; i++) {
+        b[0][i] = (i % 7 < 3) ? 3e38f : -1e30f;
+        b[1][i] = (float)(1e20 * sin(i * 0.3));
+    }
+    const char *names[] = {"gain"};
+    const double vals[] = {36.0};
+    lathe_proc *p = lt_proc("limiter", rate, 2, names, vals, 1);
+    lathe_proc_process(p, b, NULL, n);
+    for (int c = 0; c < 2; c++)
+        for (long i = 0; i < n; i++) {
+            assert_true(isfinite(b[c][i]));
+            assert_true(fabsf(b[c][i]) <= (float)lt_undb(-1.0));
+        }
+    print_message("  reduction on absurd input: %.1f dB\n", lathe_proc_reduction_db(p));
+    assert_true(lathe_proc_reduction_db(p) > 100.0);
+    lathe_proc_reset(p);
+    memset(b[0], 0, (size_t)n * sizeof(float));
+    memset(b[1], 0, (size_t)n * sizeof(float));
+    lathe_proc_process(p, b, NULL, n);
+    for (int c = 0; c < 2; c++)
+        for (long i = 0; i < n; i++) assert_true(b[c][i] == 0.0f);
+    assert_true(lathe_proc_reduction_db(p) == 0.0);
+    lathe_proc_free(p);
+    lt_free(b, 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(limiter_true_peak_never_exceeds_ceiling_by_libebur128),
+        cmocka_unit_test(limiter_under_ceiling_is_bit_exact_delay),
+        cmocka_unit_test(limiter_returns_to_exact_unity_after_a_burst),
+        cmocka_unit_test(limiter_thd_of_sine_6db_over_below_0_1_percent),
+        cmocka_unit_test(limiter_release_time_constant_within_10_percent),
+        cmocka_unit_test(limiter_latency_is_lookahead_plus_detector),
+        cmocka_unit_test(limiter_sample_peak_mode_clamps_every_sample),
+        cmocka_unit_test(limiter_link_100_same_gain_link_0_independent),
+        cmocka_unit_test(limiter_gain_change_is_smoothed),
+        cmocka_unit_test(limiter_huge_input_stays_finite_and_reset_clears),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
