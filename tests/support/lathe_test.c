@@ -147,3 +147,81 @@ const char *lt_lathe_exe(void)
 {
     return getenv("LATHE_EXE");
 }
+
+#include <stdarg.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return strdup("");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    size_t got = fread(s, 1, (size_t)n, f);
+    s[got] = '\0';
+    fclose(f);
+    return s;
+}
+
+lt_run_result lt_run(const char *fmt, ...)
+{
+    char cmd[8192], full[9000], dir[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    lt_tmpdir(dir, sizeof dir);
+    snprintf(full, sizeof full, "(%s) >%s/out 2>%s/err", cmd, dir, dir);
+    int st = system(full);
+    lt_run_result r;
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    char p[300];
+    snprintf(p, sizeof p, "%s/out", dir);
+    r.out = slurp(p);
+    snprintf(p, sizeof p, "%s/err", dir);
+    r.err = slurp(p);
+    lt_rmdir(dir);
+    return r;
+}
+
+void lt_run_free(lt_run_result *r)
+{
+    free(r->out);
+    free(r->err);
+    r->out = r->err = NULL;
+}
+
+double lt_json_num(const char *json, const char *key)
+{
+    char pat[256];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *p = strstr(json, pat);
+    if (!p) fail_msg("JSON has no key '%s'", key);
+    p += strlen(pat);
+    if (!strncmp(p, "null", 4)) return NAN;
+    return strtod(p, NULL);
+}
+
+const char *lt_tmpdir(char *buf, size_t len)
+{
+    snprintf(buf, len, "/tmp/lathe-test-XXXXXX");
+    if (!mkdtemp(buf)) fail_msg("mkdtemp failed");
+    return buf;
+}
+
+void lt_rmdir(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "chmod -R u+rwx '%s' 2>/dev/null; rm -rf '%s'", dir, dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+int lt_have(const char *program)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "command -v '%s' >/dev/null 2>&1", program);
+    return system(cmd) == 0;
+}

@@ -47,3 +47,23 @@ const char *lt_material_dir(void);
 const char *lt_lathe_exe(void);
 
 #endif
+
+/* ---- running the CLI ---- */
+
+typedef struct {
+    int status;  /* exit code, or -1 if it did not exit normally */
+    char *out;   /* stdout (owned, NUL-terminated) */
+    char *err;   /* stderr */
+} lt_run_result;
+
+/* Runs a shell command line (sh -c), capturing stdout and stderr. */
+lt_run_result lt_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void lt_run_free(lt_run_result *r);
+/* The number after "key": in JSON text (the first occurrence after `from`),
+ * NAN for null; fails the test if the key is missing. */
+double lt_json_num(const char *json, const char *key);
+/* A fresh temporary directory (removed by lt_rmdir). */
+const char *lt_tmpdir(char *buf, size_t len);
+void lt_rmdir(const char *dir);
+/* Whether a program is on PATH. */
+int lt_have(const char *program);
