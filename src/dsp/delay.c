@@ -193,6 +193,14 @@ static int slew_corner(double *cur, double target, double k)
     return 1;
 }
 
+/* Filter state that has decayed below -600 dB is zero: it never sinks into
+ * (slow) subnormal doubles, even without FTZ/DAZ. */
+static inline void flush_state(lathe_bq_state *st)
+{
+    if (fabs(st->s1) < 1e-30) st->s1 = 0.0;
+    if (fabs(st->s2) < 1e-30) st->s2 = 0.0;
+}
+
 static void delay_process(void *st, float *const *io, const float *const *key, int frames)
 {
     delay_state *s = st;
@@ -235,8 +243,14 @@ static void delay_process(void *st, float *const *io, const float *const *key, i
                     v = (float)((1.0 - g) * v + g * head_read(&s->b, s->line[c], s->wpos, mask));
                 y[c] = v;
                 double t = v;
-                if (s->hp_on) t = lathe_bq_tick(&s->c_hp, &s->s_hp[c], t);
-                if (s->lp_on) t = lathe_bq_tick(&s->c_lp, &s->s_lp[c], t);
+                if (s->hp_on) {
+                    t = lathe_bq_tick(&s->c_hp, &s->s_hp[c], t);
+                    flush_state(&s->s_hp[c]);
+                }
+                if (s->lp_on) {
+                    t = lathe_bq_tick(&s->c_lp, &s->s_lp[c], t);
+                    flush_state(&s->s_lp[c]);
+                }
                 /* Guard the loop: bounded (finite input stays finite), and no
                  * ever-decaying tiny values (no denormals fed back). */
                 float tf = (float)t * fbk;

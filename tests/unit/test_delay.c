@@ -251,6 +251,29 @@ static void delay_tail_covers_90_db_of_feedback_decay(void **s)
     }
 }
 
+static void delay_feedback_tail_ends_in_exact_zeros_without_denormals(void **s)
+{
+    (void)s;
+    /* runs without FTZ/DAZ: subnormals would show in the output */
+    const double rate = 48000;
+    long n = 20 * 48000;
+    lathe_proc *p = lt_proc("delay", rate, 2, NAMES("time", "feedback", "mix", "fb_hpf", "fb_lpf"),
+                            VALS(10, 90, 100, 200, 3000), 5);
+    float **b = lt_alloc(2, n);
+    uint64_t seed = 8;
+    lt_noise(b[0], 4800, 1.0, &seed);
+    lt_noise(b[1], 4800, 1.0, &seed);
+    lathe_proc_process(p, b, NULL, n);
+    for (int c = 0; c < 2; c++)
+        for (long i = 0; i < n; i++)
+            if (fpclassify(b[c][i]) == FP_SUBNORMAL) fail_msg("subnormal output at frame %ld", i);
+    for (int c = 0; c < 2; c++)
+        for (long i = n - 48000; i < n; i++)
+            if (b[c][i] != 0.0f) fail_msg("ch%d frame %ld: %g after the tail", c, i, b[c][i]);
+    lt_free(b, 2);
+    lathe_proc_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +287,7 @@ int main(void)
         cmocka_unit_test(delay_reset_clears_the_line),
         cmocka_unit_test(delay_mix_0_is_the_dry_signal_exactly),
         cmocka_unit_test(delay_tail_covers_90_db_of_feedback_decay),
+        cmocka_unit_test(delay_feedback_tail_ends_in_exact_zeros_without_denormals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

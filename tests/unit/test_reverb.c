@@ -256,6 +256,30 @@ static void reverb_decay_change_is_smooth(void **s)
     lathe_proc_free(p);
 }
 
+static long first_nonzero(double predelay_ms)
+{
+    lathe_proc *p = lt_proc("reverb", RATE, 1, NAMES("mix", "predelay"), VALS(100, predelay_ms), 2);
+    long n = 20000;
+    float **b = lt_alloc(1, n);
+    b[0][0] = 1.0f;
+    lathe_proc_process(p, b, NULL, n);
+    long i = 0;
+    while (i < n && b[0][i] == 0.0f) i++;
+    lt_free(b, 1);
+    lathe_proc_free(p);
+    return i;
+}
+
+static void reverb_predelay_shifts_the_onset_by_exactly_its_length(void **s)
+{
+    (void)s;
+    long i0 = first_nonzero(0), i1 = first_nonzero(100), i2 = first_nonzero(12.5);
+    print_message("onset: %ld, %ld, %ld frames\n", i0, i1, i2);
+    assert_true(i0 > 0 && i0 < 2000); /* the shortest line at size 50 %: ~21 ms */
+    assert_int_equal(i1 - i0, 4800);
+    assert_int_equal(i2 - i0, 600);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +291,7 @@ int main(void)
         cmocka_unit_test(reverb_tail_decays_to_exact_zero_without_denormals),
         cmocka_unit_test(reverb_reset_returns_to_silence),
         cmocka_unit_test(reverb_decay_change_is_smooth),
+        cmocka_unit_test(reverb_predelay_shifts_the_onset_by_exactly_its_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
