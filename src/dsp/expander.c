@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* dsp/expander.c: downward expander.
+ *
+ * The compressor's structure (Giannoulis, Massberg & Reiss, JAES 60(6), 2012)
+ * turned around: level detector (dsp/dynamics.c) -> attenuation in dB from
+ * the mirror image of the eq. 4 soft-knee curve (below the threshold the
+ * output falls `ratio` dB per input dB), limited to `range` -> smoothed in
+ * the log domain with separate attack (opening), hold and release (closing)
+ * -> linear gain.  Threshold, ratio, knee and range are smoothed per sample
+ * (20 ms one-pole), so automation makes no click. */
+#include <math.h>
+#include <string.h>
+
+#include "dsp/dynamics.h"
+#include "lathe/proc.h"
+
+enum {
+    P_THRESHOLD,
+    P_RATIO,
+    P_RANGE,
+    P_KNEE,
+    P_ATTACK,
+    P_HOLD,
+    P_RELEASE,
+    P_DETECT,
+    P_WINDOW,
+    P_SC_HPF,
+    P_SC_LPF,
+    P_LINK,
+    NPARAMS
+};
+
+#define AUTO LATHE_PARAM_AUTOMATABLE
+#define LOG LATHE_PARAM_LOG
+#define MAX_WINDOW_MS 100.0
+#define SMOOTH_MS 20.0
+#define FLOOR_DB 240.0 /* range -inf is applied as -240 dB (below any audio resolution) */
+
+static const char *const detect_choices[] = {"peak", "rms", NULL};
+
+static const lathe_param_desc params[NPARAMS] = {
+    {"threshold", "dB",
+     "level below which the gain falls (centre of the knee); detector level: a sine's peak in "
+     "peak mode, its RMS in rms mode",
+     -90, 0, -40, LATHE_PARAM_NUMBER, NULL, AUTO},
+    {"ratio", ":1",
+     "expansion ratio: below the threshold the output falls this many dB per dB of input "
+     "(attenuation = (ratio - 1)(threshold - level))",
+     1, 20, 2, LATHE_PARAM_NUMBER, NULL, AUTO},
+    {"range", "dB",
+     "largest attenuation (floor of the gain); -inf lets it fall without limit (applied as "
+     "-240 dB)",
+     -INFINITY, 0, -40, LATHE_PARAM_NUMBER, NULL, AUTO},
+    {"knee", "dB",
+     "width of the quadratic soft knee centred on the threshold (eq. 4 of Giannoulis et al. "
+     "2012, mirrored); 0 = hard knee",
+     0, 24, 0, LATHE_PARAM_NUMBER, NULL, AUTO},
+    {"attack", "ms",
+     "opening time constant: the attenuation in dB falls 63 % of a step in this time", 0.01, 500,
+     1, LATHE_PARAM_NUMBER, NULL, AUTO | LOG},
+    {"hold", "ms",
+     "time the gain stays put after the level falls, before the release begins", 0, 2000, 10,
+     LATHE_PARAM_NUMBER, NULL, AUTO},
+    {"release", "ms",
+     "closing time constant: the attenuation in dB rises 63 % of a step in this time", 1, 5000,
+     100, LATHE_PARAM_NUMBER, NULL, AUTO | LOG},
+    {"detect", "",
+     "level detector: peak = max |x| over the last `window` ms; rms = mean square averaged "
+     "with time constant `window` (a sine reads peak - 3.01 dB)",
+     0, 1, 0, LATHE_PARAM_CHOICE, detect_choices, 0},
+    {"window", "ms",
+     "detector window: peak hold time (should exceed half the period of the lowest frequency) "
+     "or RMS averaging time constant",
+     0.1, MAX_WINDOW_MS, 10, LATHE_PARAM_NUMBER, NULL, AUTO | LOG},
+    {"sc_hpf", "Hz",
+     "high-pass (2nd-order Butterworth) on the detector input (input or external key); 0 = off",
+     0, 2000, 0, LATHE_PARAM_NUMBER, NULL, AUTO},
+    {"sc_lpf", "Hz",
+     "low-pass (2nd-order Butterworth) on the detector input (input or external key); 0 = off",
+     0, 20000, 0, LATHE_PARAM_NUMBER, NULL, AUTO},
+    {"link", "%",
+     "stereo link: each channel's detector level (dB) moves this far toward the loudest "
+     "channel's; 100 % = one gain for all channels",
+     0, 100, 100, LATHE_PARAM_NUMBER, NULL, AUTO},
+};
+
+typedef struct {
+    double p[NPARAMS];
+    double rate;
+    int channels, max_block;
+    lathe_dyn_detector det;
+    double t, e, w, r; /* smoothed: threshold, ratio - 1, knee, range (attenuation >= 0) */
+    double ks;
+    double cur_attack, cur_release, aa, ar;
+    double y[LATHE_DYN_MAXCH]; /* smoothed attenuation, dB */
+    int hold[LATHE_DYN_MAXCH];
+    double red;
+} expander;
+
+static double range_att(double range_db)
+{
+    return fmin(-range_db, FLOOR_DB);
+}
+
+static void set(void *st, int i, double v)
+{
+    expander *s = st;
+    if (i >= 0 && i < NPARAMS) s->p[i] = v;
+}
+
+static void reset(void *st)
+{
+    expander *s = st;
+    lathe_dyn_detector_reset(&s->det);
+    memset(s->y, 0, sizeof s->y);
+    memset(s->hold, 0, sizeof s->hold);
+    s->red = 0;
+    s->t = s->p[P_THRESHOLD];
+    s->e = s->p[P_RATIO] - 1.0;
+    s->w = s->p[P_KNEE];
+    s->r = range_att(s->p[P_RANGE]);
+}
+
+static void fini(void *st)
+{
+    lathe_dyn_detector_free(&((expander *)st)->det);
+}
+
+static lathe_status init(void *st, double rate, int channels, int max_block, lathe_error *err)
+{
+    expander *s = st;
+    s->rate = rate;
+    s->channels = channels;
+    s->max_block = max_block;
+    lathe_status r = lathe_dyn_detector_init(&s->det, rate, channels, max_block, MAX_WINDOW_MS, err);
+    if (r != LATHE_OK) return r;
+    s->ks = 1.0 - lathe_dyn_coef(SMOOTH_MS, rate);
+    s->cur_attack = s->cur_release = -1;
+    reset(s);
+    return LATHE_OK;
+}
+
+static inline double approach(double v, double target, double k)
+{
+    v += k * (target - v);
+    return fabs(target - v) < 1e-9 ? target : v;
+}
+
+static void process(void *st, float *const *io, const float *const *key, int frames)
+{
+    expander *s = st;
+    if (s->p[P_ATTACK] != s->cur_attack) {
+        s->cur_attack = s->p[P_ATTACK];
+        s->aa = lathe_dyn_coef(s->cur_attack, s->rate);
+    }
+    if (s->p[P_RELEASE] != s->cur_release) {
+        s->cur_release = s->p[P_RELEASE];
+        s->ar = lathe_dyn_coef(s->cur_release, s->rate);
+    }
+    s->det.cfg.mode = s->p[P_DETECT] >= 0.5 ? LATHE_DYN_RMS : LATHE_DYN_PEAK;
+    s->det.cfg.window_ms = s->p[P_WINDOW];
+    s->det.cfg.hpf_hz = s->p[P_SC_HPF];
+    s->det.cfg.lpf_hz = s->p[P_SC_LPF];
+    s->det.cfg.link = s->p[P_LINK] / 100.0;
+    lathe_dyn_detect(&s->det, key ? key : (const float *const *)io, frames);
+
+    const double tt = s->p[P_THRESHOLD], te = s->p[P_RATIO] - 1.0, tw = s->p[P_KNEE];
+    const double tr = range_att(s->p[P_RANGE]), k = s->ks, aa = s->aa, ar = s->ar;
+    const int hold = (int)lround(s->p[P_HOLD] * 1e-3 * s->rate);
+    double t = s->t, e = s->e, w = s->w, r = s->r, red = 0;
+    const int moving = t != tt || e != te || w != tw || r != tr;
+    for (int i = 0; i < frames; i++) {
+        if (moving) {
+            t = approach(t, tt, k);
+            e = approach(e, te, k);
+            w = approach(w, tw, k);
+            r = approach(r, tr, k);
+        }
+        for (int c = 0; c < s->channels; c++) {
+            double lev = s->det.level[(size_t)c * s->max_block + i];
+            double a = fmin(lathe_dyn_exp_att(lev, t, e, w), r);
+            double y = s->y[c];
+            if (a <= y) {
+                /* opening (or steady): attack, and re-arm the hold */
+                y = a + aa * (y - a);
+                s->hold[c] = hold;
+            } else if (s->hold[c] > 0) {
+                s->hold[c]--;
+            } else {
+                y = a + ar * (y - a);
+            }
+            if (fabs(y - a) < 1e-9) y = a;
+            s->y[c] = y;
+            if (y > red) red = y;
+            io[c][i] = (float)(io[c][i] * lathe_dyn_undb(-y));
+        }
+    }
+    s->t = t, s->e = e, s->w = w, s->r = r;
+    s->red = red;
+}
+
+static double reduction_db(const void *st)
+{
+    return ((const expander *)st)->red;
+}
+
+const lathe_proc_desc lathe_proc_expander = {
+    .name = "expander",
+    .doc = "Downward expander: below the threshold the output level falls `ratio` dB per dB of "
+           "input, down to at most `range` dB of attenuation. Built like the compressor of "
+           "Giannoulis, Massberg & Reiss, \"Digital Dynamic Range Compressor Design -- A "
+           "Tutorial and Analysis\" (JAES 60(6), 2012): peak (held over a window) or RMS "
+           "detector with sidechain high- and low-pass and stereo link, a gain computer in dB "
+           "with the eq. 4 quadratic soft knee mirrored for expansion, and the attenuation "
+           "smoothed in dB with attack (opening), hold and release (closing). An external "
+           "key, when given, drives the detector.",
+    .params = params,
+    .nparams = NPARAMS,
+    .state_size = sizeof(expander),
+    .init = init,
+    .set = set,
+    .set_string = NULL,
+    .process = process,
+    .latency = NULL,
+    .reset = reset,
+    .fini = fini,
+    .reduction_db = reduction_db,
+    .tail_s = NULL,
+};
