@@ -139,7 +139,8 @@ static void expander_attack_hold_release_times(void **s)
 
 /* A 10 kHz tone (10007 Hz, so that the sample grid meets its peaks: the
  * detector reads sample peaks) at -20 dB with threshold -30: a 1 kHz
- * sidechain low-pass lowers the detected level by the filter's exact magnitude, so the tone is expanded. */
+ * sidechain low-pass lowers the detected level by the filter's exact
+ * magnitude, so the tone is expanded. */
 static void expander_sidechain_lowpass_follows_filter_magnitude(void **s)
 {
     (void)s;
