@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The analyser: one streaming pass that measures everything `lathe analyze`
- * reports.  Integrated loudness and loudness range come from libebur128
- * (histogram mode, so memory stays flat with duration); momentary and
- * short-term maxima from the sliding K-meter; true peak from the shared 4x
- * interpolator; the rest from running sums in double. */
+ * reports.  Loudness (integrated, range, momentary and short-term maxima)
+ * comes from one K-weighting pass in the K-meter; true peak from the shared
+ * 4x interpolator; the rest from running sums in double.
+ *
+ * Why not libebur128 for integrated and LRA: it would K-filter every sample a
+ * second time (37 % of the run time when both ran), and it cannot give
+ * momentary/short-term maxima at every position without re-summing its
+ * window per query.  libebur128 stays the independent reference: the tests
+ * compare against it. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <ebur128.h>
 
 #include "analysis/kmeter.h"
 #include "analysis/truepeak.h"
@@ -20,11 +23,9 @@
 struct lathe_analyzer {
     int channels;
     double rate;
-    ebur128_state *ebu;
     lathe_kmeter *km;
     lathe_tp_design tpd;
     lathe_tp_chan *tp; /* one per channel */
-    float *inter;      /* interleaved block for libebur128 */
     float tpeak[LATHE_MAX_CHANNELS], speak[LATHE_MAX_CHANNELS];
     double sum[LATHE_MAX_CHANNELS], sumsq[LATHE_MAX_CHANNELS], sumlr;
     long run[LATHE_MAX_CHANNELS];
@@ -43,19 +44,9 @@ lathe_analyzer *lathe_analyzer_new(double rate, int channels, lathe_error *err)
     if (!a) goto nomem;
     a->channels = channels;
     a->rate = rate;
-    a->ebu = ebur128_init((unsigned)channels, (unsigned long)lrint(rate),
-                          EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_HISTOGRAM);
     a->km = lathe_kmeter_new(rate, channels);
     a->tp = aligned_alloc(64, sizeof(lathe_tp_chan) * (size_t)channels);
-    a->inter = malloc(sizeof(float) * BLOCK * (size_t)channels);
-    if (!a->ebu || !a->km || !a->tp || !a->inter) goto nomem;
-    /* libebur128's default map treats channel 3 as LFE; for 5 channels the
-     * order is L R C Ls Rs (Tech 3341 case 6). */
-    if (channels == 5) {
-        static const int map[5] = {EBUR128_LEFT, EBUR128_RIGHT, EBUR128_CENTER,
-                                   EBUR128_LEFT_SURROUND, EBUR128_RIGHT_SURROUND};
-        for (int c = 0; c < 5; c++) ebur128_set_channel(a->ebu, (unsigned)c, map[c]);
-    }
+    if (!a->km || !a->tp) goto nomem;
     lathe_tp_design_init(&a->tpd, rate);
     for (int c = 0; c < channels; c++) lathe_tp_chan_init(&a->tp[c], &a->tpd);
     return a;
@@ -68,10 +59,8 @@ nomem:
 void lathe_analyzer_free(lathe_analyzer *a)
 {
     if (!a) return;
-    if (a->ebu) ebur128_destroy(&a->ebu);
     lathe_kmeter_free(a->km);
     free(a->tp);
-    free(a->inter);
     free(a);
 }
 
@@ -125,13 +114,8 @@ void lathe_analyzer_add(lathe_analyzer *a, const float *const *in, long n)
         long k = n - off < BLOCK ? n - off : BLOCK;
         const float *blk[LATHE_MAX_CHANNELS];
         for (int c = 0; c < ch; c++) blk[c] = in[c] + off;
-        for (int c = 0; c < ch; c++) {
-            const float *x = blk[c];
-            for (long i = 0; i < k; i++) a->inter[i * ch + c] = x[i];
-            float p = lathe_tp_chan_run(&a->tp[c], x, (int)k, NULL);
-            if (p > a->tpeak[c]) a->tpeak[c] = p;
-        }
-        ebur128_add_frames_float(a->ebu, a->inter, (size_t)k);
+        for (int c = 0; c < ch; c++)
+            a->tpeak[c] = lathe_tp_chan_peak(&a->tp[c], blk[c], (int)k, a->tpeak[c]);
         lathe_kmeter_add(a->km, blk, k);
         stats(a, blk, k);
         a->frames += k;
@@ -152,10 +136,8 @@ void lathe_analyzer_result(lathe_analyzer *a, lathe_analysis *out)
     out->frames = a->frames;
     out->duration_s = (double)a->frames / a->rate;
 
-    double v;
-    out->integrated_lufs =
-        ebur128_loudness_global(a->ebu, &v) == EBUR128_SUCCESS && v > -HUGE_VAL ? v : -HUGE_VAL;
-    out->loudness_range_lu = ebur128_loudness_range(a->ebu, &v) == EBUR128_SUCCESS ? v : 0.0;
+    out->integrated_lufs = lathe_kmeter_integrated(a->km);
+    out->loudness_range_lu = lathe_kmeter_range(a->km);
     out->max_momentary_lufs = lathe_kmeter_max_momentary(a->km);
     out->max_short_term_lufs = lathe_kmeter_max_short_term(a->km);
 
@@ -166,7 +148,7 @@ void lathe_analyzer_result(lathe_analyzer *a, lathe_analysis *out)
     for (int c = 0; c < a->channels; c++) {
         lathe_tp_chan tail = a->tp[c];
         float zeros[LATHE_TP_TAPS] = {0};
-        float p = lathe_tp_chan_run(&tail, zeros, LATHE_TP_TAPS, NULL);
+        float p = lathe_tp_chan_peak(&tail, zeros, LATHE_TP_TAPS, 0.0f);
         float tp = fmaxf(fmaxf(a->tpeak[c], p), a->speak[c]);
         out->channel_true_peak_dbtp[c] = to_db(tp);
         out->channel_sample_peak_dbfs[c] = to_db(a->speak[c]);

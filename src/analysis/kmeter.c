@@ -17,6 +17,10 @@
 #include "analysis/kmeter.h"
 
 #define SUB_PER_S 300 /* 10 ms sub-blocks in a 3 s short-term window */
+/* Histograms of block loudness: 0.01 LU bins from -70 to +30 LUFS. */
+#define HIST_LO (-70.0)
+#define HIST_BINS 10000
+#define HIST_STEP 0.01
 
 struct lathe_kmeter {
     int channels;
@@ -33,6 +37,14 @@ struct lathe_kmeter {
     double subacc, sring[SUB_PER_S], ssum, smax;
     int spos, nsub;
     long long subs_done;
+    /* 100 ms gating sub-blocks: the last 4 (integrated) and 30 (LRA) */
+    long hlen, hfill;
+    double hacc, hring[30];
+    int hpos;
+    long long hcount;
+    /* histograms: count and exact energy sum per bin */
+    unsigned *icount, *scount;
+    double *ienergy, *senergy;
     lathe_kmeter_cb cb;
     void *user;
 };
@@ -80,10 +92,15 @@ lathe_kmeter *lathe_kmeter_new(double rate, int channels)
     lathe_kweight_design(rate, &m->f1, &m->f2);
     for (int c = 0; c < channels; c++) m->gain[c] = lathe_kweight_channel_gain(c, channels);
     m->mlen = lrint(0.4 * rate);
+    m->hlen = lrint(rate / 10.0);
+    m->icount = calloc(HIST_BINS, sizeof *m->icount);
+    m->scount = calloc(HIST_BINS, sizeof *m->scount);
+    m->ienergy = calloc(HIST_BINS, sizeof *m->ienergy);
+    m->senergy = calloc(HIST_BINS, sizeof *m->senergy);
     m->sublen = lrint(rate / 100.0);
     m->mring = calloc((size_t)m->mlen, sizeof *m->mring);
-    if (!m->mring) {
-        free(m);
+    if (!m->mring || !m->icount || !m->scount || !m->ienergy || !m->senergy) {
+        lathe_kmeter_free(m);
         return NULL;
     }
     lathe_kmeter_reset(m);
@@ -94,6 +111,10 @@ void lathe_kmeter_free(lathe_kmeter *m)
 {
     if (!m) return;
     free(m->mring);
+    free(m->icount);
+    free(m->scount);
+    free(m->ienergy);
+    free(m->senergy);
     free(m);
 }
 
@@ -108,6 +129,98 @@ void lathe_kmeter_reset(lathe_kmeter *m)
     m->subfill = 0;
     m->spos = m->nsub = 0;
     m->subs_done = 0;
+    m->hfill = 0;
+    m->hacc = 0;
+    m->hpos = 0;
+    m->hcount = 0;
+    memset(m->hring, 0, sizeof m->hring);
+    memset(m->icount, 0, HIST_BINS * sizeof *m->icount);
+    memset(m->scount, 0, HIST_BINS * sizeof *m->scount);
+    memset(m->ienergy, 0, HIST_BINS * sizeof *m->ienergy);
+    memset(m->senergy, 0, HIST_BINS * sizeof *m->senergy);
+}
+
+/* Bin of a mean-square energy, or -1 below the absolute gate (-70 LUFS). */
+static int bin_of(double ms)
+{
+    double l = lathe_energy_to_lufs(ms);
+    if (!(l > HIST_LO)) return -1;
+    int b = (int)((l - HIST_LO) / HIST_STEP);
+    return b < HIST_BINS ? b : HIST_BINS - 1;
+}
+
+/* A 100 ms sub-block is complete: one gating block (the last 4) and, every
+ * time, one short-term value (the last 30) enter their histograms. */
+static void gate_block(lathe_kmeter *m)
+{
+    m->hring[m->hpos] = m->hacc;
+    m->hpos = (m->hpos + 1) % 30;
+    m->hcount++;
+    m->hacc = 0;
+    if (m->hcount >= 4) {
+        double e = 0;
+        for (int j = 1; j <= 4; j++) e += m->hring[(m->hpos - j + 30) % 30];
+        e /= 4.0 * (double)m->hlen;
+        int b = bin_of(e);
+        if (b >= 0) m->icount[b]++, m->ienergy[b] += e;
+    }
+    if (m->hcount >= 30) {
+        double e = 0;
+        for (int j = 0; j < 30; j++) e += m->hring[j];
+        e /= 30.0 * (double)m->hlen;
+        int b = bin_of(e);
+        if (b >= 0) m->scount[b]++, m->senergy[b] += e;
+    }
+}
+
+double lathe_kmeter_integrated(const lathe_kmeter *m)
+{
+    /* Relative gate: -10 LU under the mean energy of blocks above -70 LUFS. */
+    double sum = 0;
+    unsigned long long n = 0;
+    for (int b = 0; b < HIST_BINS; b++) sum += m->ienergy[b], n += m->icount[b];
+    if (!n) return -HUGE_VAL;
+    double gate = lathe_energy_to_lufs(sum / (double)n) - 10.0;
+    int from = gate <= HIST_LO ? 0 : (int)((gate - HIST_LO) / HIST_STEP);
+    sum = 0, n = 0;
+    for (int b = from < 0 ? 0 : from; b < HIST_BINS; b++) {
+        if (b == from && m->icount[b]) {
+            /* the bin the gate cuts: keep it if its mean lies above the gate */
+            double mean = m->ienergy[b] / m->icount[b];
+            if (!(lathe_energy_to_lufs(mean) > gate)) continue;
+        }
+        sum += m->ienergy[b], n += m->icount[b];
+    }
+    return n ? lathe_energy_to_lufs(sum / (double)n) : -HUGE_VAL;
+}
+
+double lathe_kmeter_range(const lathe_kmeter *m)
+{
+    double sum = 0;
+    unsigned long long n = 0;
+    for (int b = 0; b < HIST_BINS; b++) sum += m->senergy[b], n += m->scount[b];
+    if (!n) return 0.0;
+    double gate = lathe_energy_to_lufs(sum / (double)n) - 20.0;
+    int from = gate <= HIST_LO ? 0 : (int)((gate - HIST_LO) / HIST_STEP) + 1;
+    n = 0;
+    for (int b = from; b < HIST_BINS; b++) n += m->scount[b];
+    if (!n) return 0.0;
+    /* Tech 3342: the value at index round((n-1) p / 100 + 1), 1-based. */
+    unsigned long long lo_i = (unsigned long long)llround((double)(n - 1) * 0.10 + 1.0);
+    unsigned long long hi_i = (unsigned long long)llround((double)(n - 1) * 0.95 + 1.0);
+    double lo = 0, hi = 0;
+    unsigned long long seen = 0;
+    int have_lo = 0;
+    for (int b = from; b < HIST_BINS; b++) {
+        seen += m->scount[b];
+        double centre = HIST_LO + (b + 0.5) * HIST_STEP;
+        if (!have_lo && seen >= lo_i) lo = centre, have_lo = 1;
+        if (seen >= hi_i) {
+            hi = centre;
+            break;
+        }
+    }
+    return hi - lo;
 }
 
 void lathe_kmeter_set_curve(lathe_kmeter *m, lathe_kmeter_cb cb, void *user)
@@ -160,6 +273,12 @@ void lathe_kmeter_add(lathe_kmeter *m, const float *const *in, long n)
                 for (long j = 0; j < m->mlen; j++) s += m->mring[j];
                 m->msum = s;
                 m->msince = 0;
+            }
+            /* gating: 100 ms sub-blocks */
+            m->hacc += z[i];
+            if (++m->hfill == m->hlen) {
+                m->hfill = 0;
+                gate_block(m);
             }
             /* short-term: 10 ms sub-blocks */
             m->subacc += z[i];

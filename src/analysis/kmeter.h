@@ -33,6 +33,16 @@ double lathe_kmeter_max_short_term(const lathe_kmeter *m);
 double lathe_kmeter_momentary(const lathe_kmeter *m);     /* now */
 double lathe_kmeter_short_term(const lathe_kmeter *m);    /* now */
 
+/* Integrated loudness (BS.1770-4 gating: 400 ms blocks, 75 % overlap,
+ * -70 LUFS absolute and -10 LU relative gates) and loudness range (EBU Tech
+ * 3342: 3 s windows every 100 ms, -70 LUFS / -20 LU gates, P95 - P10), from
+ * the same K-weighted energies. Memory is bounded: gating blocks and
+ * short-term values go into 0.01 LU histograms that keep, per bin, the count
+ * and the exact energy sum, so the gate thresholds and the integrated mean
+ * are exact except for blocks inside the one bin the relative gate cuts. */
+double lathe_kmeter_integrated(const lathe_kmeter *m);
+double lathe_kmeter_range(const lathe_kmeter *m);
+
 /* -0.691 + 10 log10(mean square), -inf for 0. */
 double lathe_energy_to_lufs(double mean_square);
 

@@ -47,6 +47,13 @@ void lathe_tp_design_init(lathe_tp_design *d, double rate)
         for (int k = 0; k < LATHE_TP_TAPS; k++) sum += d->coef[p - 1][k];
         for (int k = 0; k < LATHE_TP_TAPS; k++) d->coef[p - 1][k] = (float)(d->coef[p - 1][k] / sum);
     }
+    /* The bound used to skip work that cannot raise the peak (lathe_tp_chan_run). */
+    d->gain = 1.0f;
+    for (int p = 1; p < L; p++) {
+        double g = 0;
+        for (int k = 0; k < LATHE_TP_TAPS; k++) g += fabs(d->coef[p - 1][k]);
+        if (g * 1.0001 > d->gain) d->gain = (float)(g * 1.0001); /* margin for float rounding */
+    }
 }
 
 void lathe_tp_chan_init(lathe_tp_chan *c, const lathe_tp_design *d)
@@ -60,21 +67,25 @@ void lathe_tp_chan_reset(lathe_tp_chan *c)
     memset(c->buf, 0, sizeof c->buf);
 }
 
-float lathe_tp_chan_run(lathe_tp_chan *c, const float *in, int n, float *absmax)
+static inline float maxf(float a, float b)
+{
+    return a > b ? a : b; /* fmaxf is a libm call unless NaN rules are relaxed */
+}
+
+/* One block of at most LATHE_TP_BLOCK samples. In peak-only mode (absmax
+ * NULL) the work is done only for stretches of SKIP samples whose window
+ * could hold a value above `peak`: an interpolated value never exceeds
+ * gain * max|x| over its taps, so skipping those stretches is exact. */
+#define SKIP 64
+__attribute__((target_clones("avx2", "default"))) static float
+run_block(lathe_tp_chan *c, int m, float *restrict absmax, float peak)
 {
     const int T = LATHE_TP_TAPS, H = T - 1, L = c->design->factor;
-    float peak = 0.0f;
-    while (n > 0) {
-        int m = n < LATHE_TP_BLOCK ? n : LATHE_TP_BLOCK;
-        float *restrict buf = c->buf;
-        float *restrict acc = c->acc;
-        memcpy(buf + H, in, (size_t)m * sizeof *in);
-        /* Phase 0: the input itself, delayed by T/2 (the sinc's centre). */
-        const float *restrict x0 = buf + H - T / 2;
-        if (absmax)
-            for (int i = 0; i < m; i++) absmax[i] = fabsf(x0[i]);
-        else
-            for (int i = 0; i < m; i++) peak = fmaxf(peak, fabsf(x0[i]));
+    const float *restrict buf = c->buf;
+    float *restrict acc = c->acc;
+    const float *restrict x0 = buf + H - T / 2;
+    if (absmax) {
+        for (int i = 0; i < m; i++) absmax[i] = fabsf(x0[i]);
         for (int p = 0; p < L - 1; p++) {
             const float *restrict h = c->design->coef[p];
             for (int i = 0; i < m; i++) acc[i] = 0.0f;
@@ -83,16 +94,59 @@ float lathe_tp_chan_run(lathe_tp_chan *c, const float *in, int n, float *absmax)
                 const float *restrict xs = buf + k;
                 for (int i = 0; i < m; i++) acc[i] += hk * xs[i];
             }
-            if (absmax)
-                for (int i = 0; i < m; i++) absmax[i] = fmaxf(absmax[i], fabsf(acc[i]));
-            else
-                for (int i = 0; i < m; i++) peak = fmaxf(peak, fabsf(acc[i]));
+            for (int i = 0; i < m; i++) absmax[i] = maxf(absmax[i], fabsf(acc[i]));
         }
-        if (absmax)
-            for (int i = 0; i < m; i++) peak = fmaxf(peak, absmax[i]);
-        memmove(buf, buf + m, (size_t)H * sizeof *buf);
+        for (int i = 0; i < m; i++) peak = maxf(peak, absmax[i]);
+        return peak;
+    }
+    const float gain = c->design->gain;
+    for (int s = 0; s < m; s += SKIP) {
+        const int e = s + SKIP < m ? s + SKIP : m;
+        /* window of the taps for outputs s..e-1: buf[s .. e-1+H] */
+        float wmax = 0.0f;
+        for (int i = s; i < e + H; i++) wmax = maxf(wmax, fabsf(buf[i]));
+        if (wmax * gain <= peak) continue;
+        for (int i = s; i < e; i++) peak = maxf(peak, fabsf(x0[i]));
+        for (int p = 0; p < L - 1; p++) {
+            const float *restrict h = c->design->coef[p];
+            for (int i = s; i < e; i++) acc[i] = 0.0f;
+            for (int k = 0; k < T; k++) {
+                const float hk = h[k];
+                const float *restrict xs = buf + k;
+                for (int i = s; i < e; i++) acc[i] += hk * xs[i];
+            }
+            for (int i = s; i < e; i++) peak = maxf(peak, fabsf(acc[i]));
+        }
+    }
+    return peak;
+}
+
+float lathe_tp_chan_run(lathe_tp_chan *c, const float *in, int n, float *absmax)
+{
+    if (!absmax) return lathe_tp_chan_peak(c, in, n, 0.0f);
+    const int H = LATHE_TP_TAPS - 1;
+    float peak = 0.0f;
+    while (n > 0) {
+        int m = n < LATHE_TP_BLOCK ? n : LATHE_TP_BLOCK;
+        memcpy(c->buf + H, in, (size_t)m * sizeof *in);
+        peak = run_block(c, m, absmax, peak);
+        memmove(c->buf, c->buf + m, (size_t)H * sizeof *c->buf);
         in += m, n -= m;
         if (absmax) absmax += m;
+    }
+    return peak;
+}
+
+float lathe_tp_chan_peak(lathe_tp_chan *c, const float *in, int n, float floor)
+{
+    const int H = LATHE_TP_TAPS - 1;
+    float peak = floor;
+    while (n > 0) {
+        int m = n < LATHE_TP_BLOCK ? n : LATHE_TP_BLOCK;
+        memcpy(c->buf + H, in, (size_t)m * sizeof *in);
+        peak = run_block(c, m, NULL, peak);
+        memmove(c->buf, c->buf + m, (size_t)H * sizeof *c->buf);
+        in += m, n -= m;
     }
     return peak;
 }

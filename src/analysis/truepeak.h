@@ -18,6 +18,8 @@ typedef struct {
     int factor; /* 4 below 96 kHz... see lathe_tp_init */
     /* coef[p][k], phases 1..factor-1 (index p-1), taps reversed for the axpy loop */
     float coef[LATHE_TP_MAX_FACTOR - 1][LATHE_TP_TAPS];
+    /* max over phases of sum |h|: no interpolated value exceeds gain * max|x| in its window */
+    float gain;
 } lathe_tp_design;
 
 typedef struct {
@@ -45,5 +47,11 @@ void lathe_tp_chan_reset(lathe_tp_chan *c);
  * belonging to input sample i - latency (the original sample and the
  * factor-1 points after it).  Returns the largest of them over the block. */
 float lathe_tp_chan_run(lathe_tp_chan *c, const float *in, int n, float *absmax);
+
+/* Peak-only: returns max(floor, the block's true peak). Stretches whose
+ * window cannot exceed the running peak are skipped (exactly: an
+ * interpolated value is at most design->gain * max|x| over its taps), so
+ * pass the peak found so far as floor. */
+float lathe_tp_chan_peak(lathe_tp_chan *c, const float *in, int n, float floor);
 
 #endif

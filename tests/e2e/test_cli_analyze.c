@@ -33,7 +33,7 @@ static int teardown(void **s)
 
 /* ffmpeg's integrated loudness and overall true peak (dBTP), from the
  * filter's per-frame metadata (3 decimals; the summary prints only 1). */
-static void ffmpeg_measure(const char *path, double *I, double *tp)
+static void ffmpeg_measure(const char *path, double *I, double *tp, double *lra)
 {
     char meta[400];
     snprintf(meta, sizeof meta, "%s/meta.txt", dir);
@@ -50,6 +50,7 @@ static void ffmpeg_measure(const char *path, double *I, double *tp)
     while (fgets(line, sizeof line, f)) {
         double v;
         if (sscanf(line, "lavfi.r128.I=%lf", &v) == 1) *I = v;
+        if (sscanf(line, "lavfi.r128.LRA=%lf", &v) == 1) *lra = v;
         if (sscanf(line, "lavfi.r128.true_peak=%lf", &v) == 1 && v > peak) peak = v;
     }
     fclose(f);
@@ -78,11 +79,14 @@ static void analyze_agrees_with_ffmpeg_on_every_material_song(void **s)
         lt_run_result r = lt_run("'%s' analyze --json '%s'", lt_lathe_exe(), path);
         assert_int_equal(r.status, 0);
         double I = lt_json_num(r.out, "integrated_lufs"), tp = lt_json_num(r.out, "true_peak_dbtp");
+        double lra = lt_json_num(r.out, "loudness_range_lu");
         lt_run_free(&r);
-        double fI, ftp;
-        ffmpeg_measure(path, &fI, &ftp);
-        print_message("%-48s I %7.3f (ffmpeg %7.3f)  TP %7.3f (ffmpeg %7.3f)\n", e->d_name, I, fI,
-                      tp, ftp);
+        double fI, ftp, flra;
+        ffmpeg_measure(path, &fI, &ftp, &flra);
+        print_message("%-46s I %7.2f (ffmpeg %7.3f)  TP %6.2f (ffmpeg %6.3f)  LRA %5.2f (ffmpeg "
+                      "%5.2f)\n",
+                      e->d_name, I, fI, tp, ftp, lra, flra);
+        if (fabs(lra - flra) > 0.2) fail_msg("%s: LRA %.2f vs ffmpeg %.2f", e->d_name, lra, flra);
         if (fabs(I - fI) > 0.1) fail_msg("%s: integrated %.3f vs ffmpeg %.3f", e->d_name, I, fI);
         if (fabs(tp - ftp) > 0.2) fail_msg("%s: true peak %.3f vs ffmpeg %.3f", e->d_name, tp, ftp);
         files++;
