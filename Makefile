@@ -40,17 +40,17 @@ $(BUILD)/Makefile: CMakeLists.txt
 
 build: $(BUILD)/Makefile
 	cmake -S . -B $(BUILD) >/dev/null
-	cmake --build $(BUILD) -j $(JOBS)
+	cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory
 
 demo: deps build
 	@bash demo/run.sh $(BUILD)/lathe
 
 check: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DLATHE_WERROR=ON >/dev/null
-	cmake --build $(BUILD) -j $(JOBS)
+	cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DLATHE_WERROR=ON -DLATHE_SANITIZE=ON >/dev/null
-	cmake --build $(ASAN) -j $(JOBS)
+	cmake --build $(ASAN) -j $(JOBS) -- --no-print-directory
 	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  LATHE_SANITIZED=1 ctest --output-on-failure -j $(JOBS)
 
@@ -63,8 +63,10 @@ bench: deps build
 docs: build
 	$(BUILD)/lathe processors --markdown > docs/processors.md
 
-install: build
-	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+install: deps
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -109,7 +109,7 @@ static void print_human(const job *j)
         printf("  %-8s %9s %9s %9.3f\n", chan_name(c, a->channels),
                cli_db(a->channel_true_peak_dbtp[c], b1, 32),
                cli_db(a->channel_sample_peak_dbfs[c], b2, 32), 100.0 * a->dc_offset[c]);
-    printf("  %-12s %7s %8s %10s  %s\n", "platform", "target", "gain", "plays at", "");
+    printf("  %-12s %7s %8s %10s\n", "platform", "target", "gain", "plays at");
     int n;
     const lathe_target *t = lathe_targets(&n);
     for (int i = 0; i < n; i++) {
