@@ -64,7 +64,8 @@ static const lathe_param_desc params[NPARAMS] = {
      "starts once the peak has left the detector window",
      1, 5000, 100, LATHE_PARAM_NUMBER, NULL, AUTO | LOG},
     {"detect", "",
-     "level detector: peak = max |x| over the last `window` ms (a steady tone reads its peak); "
+     "level detector: peak = max |x| (sample peak) over the last `window` ms, so a steady tone "
+     "reads its peak; "
      "rms = mean square averaged with time constant `window` (a sine reads peak - 3.01 dB)",
      0, 1, 0, LATHE_PARAM_CHOICE, detect_choices, 0},
     {"window", "ms",

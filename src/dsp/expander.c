@@ -65,7 +65,8 @@ static const lathe_param_desc params[NPARAMS] = {
      "closing time constant: the attenuation in dB rises 63 % of a step in this time", 1, 5000,
      100, LATHE_PARAM_NUMBER, NULL, AUTO | LOG},
     {"detect", "",
-     "level detector: peak = max |x| over the last `window` ms; rms = mean square averaged "
+     "level detector: peak = max |x| (sample peak) over the last `window` ms; rms = mean square "
+     "averaged "
      "with time constant `window` (a sine reads peak - 3.01 dB)",
      0, 1, 0, LATHE_PARAM_CHOICE, detect_choices, 0},
     {"window", "ms",

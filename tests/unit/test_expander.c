@@ -271,6 +271,56 @@ static void gate_and_expander_key_drives_the_gain(void **s)
     check_key("expander", en, ev, 6, -50);
 }
 
+/* Noise with extreme settings: finite output, identical bytes for odd block
+ * sizes, and reset returns to silence (gate closed, expander attenuation 0). */
+static void check_blocks_finite_reset(const char *proc, const char *const *names,
+                                      const double *vals, int nv)
+{
+    lathe_proc *a = lt_proc(proc, RATE, 2, names, vals, nv);
+    lathe_proc *b = lt_proc(proc, RATE, 2, names, vals, nv);
+    long n = 30000;
+    float **x = lt_alloc(2, n), **y = lt_alloc(2, n);
+    uint64_t seed = 9;
+    for (int c = 0; c < 2; c++) {
+        lt_noise(x[c], n, 1.0, &seed);
+        for (long i = 0; i < n; i++) x[c][i] *= (float)pow(sin(i * 3e-4 * (c + 1)), 4);
+        memcpy(y[c], x[c], sizeof(float) * (size_t)n);
+    }
+    lathe_proc_process(a, x, NULL, n);
+    for (long off = 0; off < n;) {
+        long m = off % 2 ? 41 : 2;
+        if (off + m > n) m = n - off;
+        float *blk[2] = {y[0] + off, y[1] + off};
+        lathe_proc_process(b, blk, NULL, m);
+        off += m;
+    }
+    for (int c = 0; c < 2; c++) {
+        assert_memory_equal(x[c], y[c], sizeof(float) * (size_t)n);
+        for (long i = 0; i < n; i++) assert_true(isfinite(x[c][i]));
+    }
+    lathe_proc_reset(a);
+    memset(x[0], 0, sizeof(float) * (size_t)n);
+    memset(x[1], 0, sizeof(float) * (size_t)n);
+    lathe_proc_process(a, x, NULL, 1000);
+    assert_true(lt_peak(x[0], 1000) == 0 && lt_peak(x[1], 1000) == 0);
+    lt_free(x, 2);
+    lt_free(y, 2);
+    lathe_proc_free(a);
+    lathe_proc_free(b);
+}
+
+static void expander_and_gate_block_size_independent_finite_and_reset(void **s)
+{
+    (void)s;
+    const char *en[] = {"threshold", "ratio", "range", "knee", "hold", "link", "sc_hpf", "sc_lpf",
+                        "detect"};
+    double ev[] = {-20, 20, -INFINITY, 12, 5, 50, 100, 5000, 1};
+    check_blocks_finite_reset("expander", en, ev, 9);
+    const char *gn[] = {"threshold", "range", "hold", "link", "sc_hpf", "release"};
+    double gv[] = {-20, -INFINITY, 5, 0, 300, 10};
+    check_blocks_finite_reset("gate", gn, gv, 6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +330,7 @@ int main(void)
         cmocka_unit_test(gate_opens_and_closes_at_set_times),
         cmocka_unit_test(gate_hovering_level_with_hysteresis_does_not_chatter),
         cmocka_unit_test(gate_and_expander_key_drives_the_gain),
+        cmocka_unit_test(expander_and_gate_block_size_independent_finite_and_reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
