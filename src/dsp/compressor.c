@@ -48,9 +48,8 @@ static const lathe_param_desc params[NPARAMS] = {
      "level above which the gain is reduced (centre of the knee); levels are those of the "
      "detector: a sine's peak in peak mode, its RMS in rms mode",
      -60, 0, -18, LATHE_PARAM_NUMBER, NULL, AUTO},
-    {"ratio", ":1",
-     "input dB per output dB above the knee; inf:1 makes the curve flat (limiting)", 1, INFINITY,
-     4, LATHE_PARAM_NUMBER, NULL, AUTO},
+    {"ratio", ":1", "input dB per output dB above the knee; inf:1 makes the curve flat (limiting)",
+     1, INFINITY, 4, LATHE_PARAM_NUMBER, NULL, AUTO},
     {"knee", "dB",
      "width of the quadratic soft knee centred on the threshold (Giannoulis et al. 2012, eq. 4); "
      "0 = hard knee",
@@ -111,27 +110,23 @@ typedef struct {
     double red;
 } comp;
 
-static double slope_of(double ratio)
-{
+static double slope_of(double ratio) {
     return isinf(ratio) ? 1.0 : 1.0 - 1.0 / ratio;
 }
 
-static double makeup_of(const comp *s)
-{
+static double makeup_of(const comp *s) {
     double m = s->p[P_MAKEUP];
     if (s->p[P_AUTO_MAKEUP] >= 0.5)
         m += lathe_dyn_comp_gr(0.0, s->p[P_THRESHOLD], slope_of(s->p[P_RATIO]), s->p[P_KNEE]);
     return m;
 }
 
-static void set(void *st, int i, double v)
-{
+static void set(void *st, int i, double v) {
     comp *s = st;
     if (i >= 0 && i < NPARAMS) s->p[i] = v;
 }
 
-static void snap(comp *s)
-{
+static void snap(comp *s) {
     s->t = s->p[P_THRESHOLD];
     s->s = slope_of(s->p[P_RATIO]);
     s->w = s->p[P_KNEE];
@@ -139,8 +134,7 @@ static void snap(comp *s)
     s->mix = s->p[P_MIX] / 100.0;
 }
 
-static void reset(void *st)
-{
+static void reset(void *st) {
     comp *s = st;
     lathe_dyn_detector_reset(&s->det);
     memset(s->y, 0, sizeof s->y);
@@ -150,21 +144,20 @@ static void reset(void *st)
     snap(s);
 }
 
-static void fini(void *st)
-{
+static void fini(void *st) {
     comp *s = st;
     lathe_dyn_detector_free(&s->det);
     free(s->dline);
     s->dline = NULL;
 }
 
-static lathe_status init(void *st, double rate, int channels, int max_block, lathe_error *err)
-{
+static lathe_status init(void *st, double rate, int channels, int max_block, lathe_error *err) {
     comp *s = st;
     s->rate = rate;
     s->channels = channels;
     s->max_block = max_block;
-    lathe_status r = lathe_dyn_detector_init(&s->det, rate, channels, max_block, MAX_WINDOW_MS, err);
+    lathe_status r =
+        lathe_dyn_detector_init(&s->det, rate, channels, max_block, MAX_WINDOW_MS, err);
     if (r != LATHE_OK) return r;
     s->la = (int)lround(s->p[P_LOOKAHEAD] * 1e-3 * rate);
     s->dlen = s->la + 1;
@@ -181,14 +174,12 @@ static lathe_status init(void *st, double rate, int channels, int max_block, lat
 
 /* One-pole step toward target, snapping when close (so that e.g. mix = 0
  * becomes exactly 0 and the dry path nulls). */
-static inline double approach(double v, double target, double k)
-{
+static inline double approach(double v, double target, double k) {
     v += k * (target - v);
     return fabs(target - v) < 1e-9 ? target : v;
 }
 
-static void process(void *st, float *const *io, const float *const *key, int frames)
-{
+static void process(void *st, float *const *io, const float *const *key, int frames) {
     comp *s = st;
     const int nch = s->channels;
     if (s->p[P_ATTACK] != s->cur_attack) {
@@ -241,13 +232,11 @@ static void process(void *st, float *const *io, const float *const *key, int fra
     s->red = red;
 }
 
-static int latency(const void *st)
-{
+static int latency(const void *st) {
     return ((const comp *)st)->la;
 }
 
-static double reduction_db(const void *st)
-{
+static double reduction_db(const void *st) {
     return ((const comp *)st)->red;
 }
 

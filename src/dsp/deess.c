@@ -40,12 +40,11 @@ static const lathe_param_desc params[NPARAMS] = {
      "split is -6 dB here with a 1 kHz transition band (fully in the band from freq + 500 Hz); "
      "fixed at init",
      2000, 16000, 6500, LATHE_PARAM_NUMBER, NULL, LOG},
-    {"threshold", "dB",
-     "band level (sample peak of the band above freq) above which it is reduced", -60, 0, -30,
-     LATHE_PARAM_NUMBER, NULL, AUTO},
+    {"threshold", "dB", "band level (sample peak of the band above freq) above which it is reduced",
+     -60, 0, -30, LATHE_PARAM_NUMBER, NULL, AUTO},
     {"range", "dB",
-     "largest reduction: the band is pulled down to the threshold, but by no more than this", 0,
-     24, 6, LATHE_PARAM_NUMBER, NULL, AUTO},
+     "largest reduction: the band is pulled down to the threshold, but by no more than this", 0, 24,
+     6, LATHE_PARAM_NUMBER, NULL, AUTO},
     {"attack", "ms", "time constant (63 %) of a growing reduction, in dB", 0.1, 50, 1,
      LATHE_PARAM_NUMBER, NULL, AUTO | LOG},
     {"release", "ms", "time constant (63 %) of a shrinking reduction, in dB", 5, 500, 60,
@@ -54,11 +53,11 @@ static const lathe_param_desc params[NPARAMS] = {
      "split = only the band above freq is reduced; wide = the whole signal is reduced when the "
      "band is loud",
      0, 1, 0, LATHE_PARAM_CHOICE, mode_choices, AUTO},
-    {"listen", "", "solo the detector band (the part above freq), unreduced, for tuning freq", 0,
-     1, 0, LATHE_PARAM_BOOL, NULL, AUTO},
+    {"listen", "", "solo the detector band (the part above freq), unreduced, for tuning freq", 0, 1,
+     0, LATHE_PARAM_BOOL, NULL, AUTO},
     {"link", "%",
-     "stereo link: each channel's band level (dB) moves this far toward the loudest channel's",
-     0, 100, 100, LATHE_PARAM_NUMBER, NULL, AUTO},
+     "stereo link: each channel's band level (dB) moves this far toward the loudest channel's", 0,
+     100, 100, LATHE_PARAM_NUMBER, NULL, AUTO},
 };
 
 typedef struct {
@@ -77,8 +76,7 @@ typedef struct {
 } deess;
 
 /* Zeroth-order modified Bessel function of the first kind (power series). */
-static double bessel_i0(double x)
-{
+static double bessel_i0(double x) {
     double sum = 1.0, term = 1.0, q = x * x / 4.0;
     for (int k = 1; k < 60; k++) {
         term *= q / ((double)k * k);
@@ -88,14 +86,12 @@ static double bessel_i0(double x)
     return sum;
 }
 
-static void set(void *st, int i, double v)
-{
+static void set(void *st, int i, double v) {
     deess *s = st;
     if (i >= 0 && i < NPARAMS) s->p[i] = v;
 }
 
-static void reset(void *st)
-{
+static void reset(void *st) {
     deess *s = st;
     lathe_dyn_detector_reset(&s->det);
     if (s->hist)
@@ -108,8 +104,7 @@ static void reset(void *st)
     s->listen = s->p[P_LISTEN] >= 0.5;
 }
 
-static void fini(void *st)
-{
+static void fini(void *st) {
     deess *s = st;
     lathe_dyn_detector_free(&s->det);
     free(s->h);
@@ -119,8 +114,7 @@ static void fini(void *st)
     s->h = s->hist = s->band = s->lp = NULL;
 }
 
-static lathe_status init(void *st, double rate, int channels, int max_block, lathe_error *err)
-{
+static lathe_status init(void *st, double rate, int channels, int max_block, lathe_error *err) {
     deess *s = st;
     s->rate = rate;
     s->channels = channels;
@@ -160,7 +154,8 @@ static lathe_status init(void *st, double rate, int channels, int max_block, lat
         hv[j] = sinc * bessel_i0(beta * sqrt(fmax(0.0, 1.0 - r2 * r2))) / i0b;
         sum += j == m ? hv[j] : 2.0 * hv[j];
     }
-    for (int j = 0; j <= m; j++) s->h[j] = (float)(hv[j] / sum);
+    for (int j = 0; j <= m; j++)
+        s->h[j] = (float)(hv[j] / sum);
     if (hv != hd) free(hv);
     s->det.cfg.mode = LATHE_DYN_PEAK;
     s->det.cfg.window_ms = WINDOW_MS;
@@ -172,14 +167,12 @@ static lathe_status init(void *st, double rate, int channels, int max_block, lat
     return LATHE_OK;
 }
 
-static inline double approach(double v, double target, double k)
-{
+static inline double approach(double v, double target, double k) {
     v += k * (target - v);
     return fabs(target - v) < 1e-9 ? target : v;
 }
 
-static void process(void *st, float *const *io, const float *const *key, int frames)
-{
+static void process(void *st, float *const *io, const float *const *key, int frames) {
     deess *s = st;
     (void)key; /* the band is always taken from the input */
     const int m = s->m, hl = 2 * m + s->max_block;
@@ -194,16 +187,20 @@ static void process(void *st, float *const *io, const float *const *key, int fra
     /* the split: band = x(n - m) - lp, lp by a symmetric FIR (loops over n vectorise) */
     const float *band_ptrs[LATHE_DYN_MAXCH];
     for (int c = 0; c < s->channels; c++) {
-        float *x = s->hist + (size_t)c * hl, *lp = s->lp, *band = s->band + (size_t)c * s->max_block;
+        float *x = s->hist + (size_t)c * hl, *lp = s->lp,
+              *band = s->band + (size_t)c * s->max_block;
         memcpy(x + 2 * m, io[c], sizeof(float) * (size_t)frames);
         const float hm = s->h[m];
-        for (int i = 0; i < frames; i++) lp[i] = hm * x[m + i];
+        for (int i = 0; i < frames; i++)
+            lp[i] = hm * x[m + i];
         for (int j = 0; j < m; j++) {
             const float hj = s->h[j];
             const float *a = x + 2 * m - j, *b = x + j;
-            for (int i = 0; i < frames; i++) lp[i] += hj * (a[i] + b[i]);
+            for (int i = 0; i < frames; i++)
+                lp[i] += hj * (a[i] + b[i]);
         }
-        for (int i = 0; i < frames; i++) band[i] = x[m + i] - lp[i];
+        for (int i = 0; i < frames; i++)
+            band[i] = x[m + i] - lp[i];
         band_ptrs[c] = band;
     }
     s->det.cfg.link = s->p[P_LINK] / 100.0;
@@ -229,8 +226,8 @@ static void process(void *st, float *const *io, const float *const *key, int fra
             if (y > red) red = y;
             const double xd = s->hist[(size_t)c * hl + m + i];
             const double hp = s->band[(size_t)c * s->max_block + i];
-            double out = y > 0 ? xd - (1.0 - lathe_dyn_undb(-y)) * (wide * xd + (1.0 - wide) * hp)
-                               : xd;
+            double out =
+                y > 0 ? xd - (1.0 - lathe_dyn_undb(-y)) * (wide * xd + (1.0 - wide) * hp) : xd;
             if (listen > 0) out += listen * (hp - out);
             io[c][i] = (float)out;
         }
@@ -243,13 +240,11 @@ static void process(void *st, float *const *io, const float *const *key, int fra
     s->red = red;
 }
 
-static int latency(const void *st)
-{
+static int latency(const void *st) {
     return ((const deess *)st)->m;
 }
 
-static double reduction_db(const void *st)
-{
+static double reduction_db(const void *st) {
     return ((const deess *)st)->red;
 }
 

@@ -18,15 +18,13 @@
 
 #define FLOOR_LIN 1e-12 /* -240 dB */
 
-double lathe_dyn_coef(double ms, double rate)
-{
+double lathe_dyn_coef(double ms, double rate) {
     double n = ms * 1e-3 * rate;
     return n > 1e-6 ? exp(-1.0 / n) : 0.0;
 }
 
 lathe_status lathe_dyn_detector_init(lathe_dyn_detector *d, double rate, int channels,
-                                     int max_block, double max_window_ms, lathe_error *err)
-{
+                                     int max_block, double max_window_ms, lathe_error *err) {
     d->rate = rate;
     d->channels = channels;
     d->max_block = max_block;
@@ -44,8 +42,7 @@ lathe_status lathe_dyn_detector_init(lathe_dyn_detector *d, double rate, int cha
     return LATHE_OK;
 }
 
-void lathe_dyn_detector_free(lathe_dyn_detector *d)
-{
+void lathe_dyn_detector_free(lathe_dyn_detector *d) {
     free(d->dq_val);
     free(d->dq_pos);
     free(d->level);
@@ -54,8 +51,7 @@ void lathe_dyn_detector_free(lathe_dyn_detector *d)
     d->level = NULL;
 }
 
-void lathe_dyn_detector_reset(lathe_dyn_detector *d)
-{
+void lathe_dyn_detector_reset(lathe_dyn_detector *d) {
     memset(d->hs, 0, sizeof d->hs);
     memset(d->ls, 0, sizeof d->ls);
     memset(d->dq_head, 0, sizeof d->dq_head);
@@ -64,8 +60,7 @@ void lathe_dyn_detector_reset(lathe_dyn_detector *d)
     d->pos = 0;
 }
 
-static void update(lathe_dyn_detector *d)
-{
+static void update(lathe_dyn_detector *d) {
     double nyq = 0.45 * d->rate;
     if (d->cfg.hpf_hz != d->cur_hpf) {
         d->cur_hpf = d->cfg.hpf_hz;
@@ -76,8 +71,8 @@ static void update(lathe_dyn_detector *d)
     if (d->cfg.lpf_hz != d->cur_lpf) {
         d->cur_lpf = d->cfg.lpf_hz;
         if (d->cur_lpf > 0)
-            lathe_bq_design(&d->lpf, LATHE_BQ_LOWPASS, d->rate, fmin(d->cur_lpf, nyq), 0.70710678118654752,
-                            0);
+            lathe_bq_design(&d->lpf, LATHE_BQ_LOWPASS, d->rate, fmin(d->cur_lpf, nyq),
+                            0.70710678118654752, 0);
     }
     if (d->cfg.window_ms != d->cur_window) {
         d->cur_window = d->cfg.window_ms;
@@ -85,8 +80,7 @@ static void update(lathe_dyn_detector *d)
     }
 }
 
-void lathe_dyn_detect(lathe_dyn_detector *d, const float *const *src, int frames)
-{
+void lathe_dyn_detect(lathe_dyn_detector *d, const float *const *src, int frames) {
     update(d);
     const int hp = d->cur_hpf > 0, lp = d->cur_lpf > 0;
     int win = (int)lround(d->cur_window * 1e-3 * d->rate);
@@ -105,7 +99,8 @@ void lathe_dyn_detect(lathe_dyn_detector *d, const float *const *src, int frames
                 if (hp) v = lathe_bq_tick(&d->hpf, &hs, v);
                 if (lp) v = lathe_bq_tick(&d->lpf, &ls, v);
                 ms += k * (v * v - ms);
-                lev[i] = 0.5 * LATHE_DYN_DB_PER_LOG2 * lathe_dyn_log2(fmax(ms, FLOOR_LIN * FLOOR_LIN));
+                lev[i] =
+                    0.5 * LATHE_DYN_DB_PER_LOG2 * lathe_dyn_log2(fmax(ms, FLOOR_LIN * FLOOR_LIN));
             }
             d->ms[c] = ms;
         } else {
@@ -147,7 +142,8 @@ void lathe_dyn_detect(lathe_dyn_detector *d, const float *const *src, int frames
         const double link = d->cfg.link;
         for (int i = 0; i < frames; i++) {
             double mx = -1e300;
-            for (int c = 0; c < d->channels; c++) mx = fmax(mx, d->level[(size_t)c * d->max_block + i]);
+            for (int c = 0; c < d->channels; c++)
+                mx = fmax(mx, d->level[(size_t)c * d->max_block + i]);
             for (int c = 0; c < d->channels; c++) {
                 double *l = &d->level[(size_t)c * d->max_block + i];
                 *l = link >= 1.0 ? mx : *l + link * (mx - *l);

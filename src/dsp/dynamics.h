@@ -23,8 +23,7 @@
 /* log2(x) for normal x > 0 (callers floor x, e.g. at 1e-12). The mantissa m is
  * folded into [1/sqrt2, sqrt2) and ln m = 2 atanh(t), t = (m-1)/(m+1), |t| < 0.172,
  * summed to t^9 (truncation error < 1e-9). */
-static inline double lathe_dyn_log2(double x)
-{
+static inline double lathe_dyn_log2(double x) {
     union {
         double d;
         uint64_t u;
@@ -43,15 +42,18 @@ static inline double lathe_dyn_log2(double x)
 
 /* 2^x for x in [-1000, 1000] (clamped). x = k + f with k = round(x), |f| <= 1/2;
  * e^(f ln2) by its Taylor series to degree 8 (error < 2e-10). exp2(0) == 1 exactly. */
-static inline double lathe_dyn_exp2(double x)
-{
+static inline double lathe_dyn_exp2(double x) {
     if (x < -1000.0) x = -1000.0;
     if (x > 1000.0) x = 1000.0;
     double k = (double)(int64_t)(x + 1000.5) - 1000.0;
     double f = (x - k) * 0.6931471805599453;
     double p =
-        1.0 + f * (1.0 + f * (1.0 / 2 + f * (1.0 / 6 + f * (1.0 / 24 + f * (1.0 / 120 +
-              f * (1.0 / 720 + f * (1.0 / 5040 + f * (1.0 / 40320))))))));
+        1.0 +
+        f * (1.0 + f * (1.0 / 2 +
+                        f * (1.0 / 6 +
+                             f * (1.0 / 24 +
+                                  f * (1.0 / 120 +
+                                       f * (1.0 / 720 + f * (1.0 / 5040 + f * (1.0 / 40320))))))));
     union {
         double d;
         uint64_t u;
@@ -63,8 +65,7 @@ static inline double lathe_dyn_exp2(double x)
 #define LATHE_DYN_DB_PER_LOG2 6.020599913279624 /* 20 log10(2) */
 
 /* Linear gain of `db` decibels. */
-static inline double lathe_dyn_undb(double db)
-{
+static inline double lathe_dyn_undb(double db) {
     return lathe_dyn_exp2(db * (1.0 / LATHE_DYN_DB_PER_LOG2));
 }
 
@@ -76,8 +77,7 @@ static inline double lathe_dyn_undb(double db)
  *   2(x-t) < -w:      0
  *   2|x-t| <= w:      (1 - 1/R)(x - t + w/2)^2 / (2w)
  *   2(x-t) > w:       (1 - 1/R)(x - t)                                    */
-static inline double lathe_dyn_comp_gr(double x, double t, double s, double w)
-{
+static inline double lathe_dyn_comp_gr(double x, double t, double s, double w) {
     double d = x - t;
     if (2.0 * d <= -w) return 0.0;
     if (2.0 * d >= w) return s * d;
@@ -92,8 +92,7 @@ static inline double lathe_dyn_comp_gr(double x, double t, double s, double w)
  *   2(x-t) > w:       0
  *   2|x-t| <= w:      e (x - t - w/2)^2 / (2w)
  *   2(x-t) < -w:      -e (x - t)                                           */
-static inline double lathe_dyn_exp_att(double x, double t, double e, double w)
-{
+static inline double lathe_dyn_exp_att(double x, double t, double e, double w) {
     double d = x - t;
     if (2.0 * d >= w) return 0.0;
     if (2.0 * d <= -w) return -e * d;
@@ -112,8 +111,7 @@ double lathe_dyn_coef(double ms, double rate);
  * release ar while it shrinks.  Each branch is an exact exponential in dB,
  * so attack and release are plain time constants. Snaps to the target
  * when within 1e-9 dB (no endless decay toward denormals). */
-static inline double lathe_dyn_branch(double y, double x, double aa, double ar)
-{
+static inline double lathe_dyn_branch(double y, double x, double aa, double ar) {
     double a = x > y ? aa : ar;
     y = x + a * (y - x);
     if (y - x < 1e-9 && x - y < 1e-9) y = x;

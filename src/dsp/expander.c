@@ -56,14 +56,13 @@ static const lathe_param_desc params[NPARAMS] = {
      "2012, mirrored); 0 = hard knee",
      0, 24, 0, LATHE_PARAM_NUMBER, NULL, AUTO},
     {"attack", "ms",
-     "opening time constant: the attenuation in dB falls 63 % of a step in this time", 0.01, 500,
-     1, LATHE_PARAM_NUMBER, NULL, AUTO | LOG},
-    {"hold", "ms",
-     "time the gain stays put after the level falls, before the release begins", 0, 2000, 10,
-     LATHE_PARAM_NUMBER, NULL, AUTO},
+     "opening time constant: the attenuation in dB falls 63 % of a step in this time", 0.01, 500, 1,
+     LATHE_PARAM_NUMBER, NULL, AUTO | LOG},
+    {"hold", "ms", "time the gain stays put after the level falls, before the release begins", 0,
+     2000, 10, LATHE_PARAM_NUMBER, NULL, AUTO},
     {"release", "ms",
-     "closing time constant: the attenuation in dB rises 63 % of a step in this time", 1, 5000,
-     100, LATHE_PARAM_NUMBER, NULL, AUTO | LOG},
+     "closing time constant: the attenuation in dB rises 63 % of a step in this time", 1, 5000, 100,
+     LATHE_PARAM_NUMBER, NULL, AUTO | LOG},
     {"detect", "",
      "level detector: peak = max |x| (sample peak) over the last `window` ms; rms = mean square "
      "averaged "
@@ -74,11 +73,11 @@ static const lathe_param_desc params[NPARAMS] = {
      "or RMS averaging time constant",
      0.1, MAX_WINDOW_MS, 10, LATHE_PARAM_NUMBER, NULL, AUTO | LOG},
     {"sc_hpf", "Hz",
-     "high-pass (2nd-order Butterworth) on the detector input (input or external key); 0 = off",
-     0, 2000, 0, LATHE_PARAM_NUMBER, NULL, AUTO},
+     "high-pass (2nd-order Butterworth) on the detector input (input or external key); 0 = off", 0,
+     2000, 0, LATHE_PARAM_NUMBER, NULL, AUTO},
     {"sc_lpf", "Hz",
-     "low-pass (2nd-order Butterworth) on the detector input (input or external key); 0 = off",
-     0, 20000, 0, LATHE_PARAM_NUMBER, NULL, AUTO},
+     "low-pass (2nd-order Butterworth) on the detector input (input or external key); 0 = off", 0,
+     20000, 0, LATHE_PARAM_NUMBER, NULL, AUTO},
     {"link", "%",
      "stereo link: each channel's detector level (dB) moves this far toward the loudest "
      "channel's; 100 % = one gain for all channels",
@@ -98,19 +97,16 @@ typedef struct {
     double red;
 } expander;
 
-static double range_att(double range_db)
-{
+static double range_att(double range_db) {
     return fmin(-range_db, FLOOR_DB);
 }
 
-static void set(void *st, int i, double v)
-{
+static void set(void *st, int i, double v) {
     expander *s = st;
     if (i >= 0 && i < NPARAMS) s->p[i] = v;
 }
 
-static void reset(void *st)
-{
+static void reset(void *st) {
     expander *s = st;
     lathe_dyn_detector_reset(&s->det);
     memset(s->y, 0, sizeof s->y);
@@ -122,18 +118,17 @@ static void reset(void *st)
     s->r = range_att(s->p[P_RANGE]);
 }
 
-static void fini(void *st)
-{
+static void fini(void *st) {
     lathe_dyn_detector_free(&((expander *)st)->det);
 }
 
-static lathe_status init(void *st, double rate, int channels, int max_block, lathe_error *err)
-{
+static lathe_status init(void *st, double rate, int channels, int max_block, lathe_error *err) {
     expander *s = st;
     s->rate = rate;
     s->channels = channels;
     s->max_block = max_block;
-    lathe_status r = lathe_dyn_detector_init(&s->det, rate, channels, max_block, MAX_WINDOW_MS, err);
+    lathe_status r =
+        lathe_dyn_detector_init(&s->det, rate, channels, max_block, MAX_WINDOW_MS, err);
     if (r != LATHE_OK) return r;
     s->ks = 1.0 - lathe_dyn_coef(SMOOTH_MS, rate);
     s->cur_attack = s->cur_release = -1;
@@ -141,14 +136,12 @@ static lathe_status init(void *st, double rate, int channels, int max_block, lat
     return LATHE_OK;
 }
 
-static inline double approach(double v, double target, double k)
-{
+static inline double approach(double v, double target, double k) {
     v += k * (target - v);
     return fabs(target - v) < 1e-9 ? target : v;
 }
 
-static void process(void *st, float *const *io, const float *const *key, int frames)
-{
+static void process(void *st, float *const *io, const float *const *key, int frames) {
     expander *s = st;
     if (s->p[P_ATTACK] != s->cur_attack) {
         s->cur_attack = s->p[P_ATTACK];
@@ -200,8 +193,7 @@ static void process(void *st, float *const *io, const float *const *key, int fra
     s->red = red;
 }
 
-static double reduction_db(const void *st)
-{
+static double reduction_db(const void *st) {
     return ((const expander *)st)->red;
 }
 

@@ -36,8 +36,8 @@ enum {
 
 static const lathe_param_desc params[NPARAMS] = {
     {"threshold", "dB",
-     "the gate opens when the detector level (peak of |x| over `window`) reaches this", -90, 0,
-     -40, LATHE_PARAM_NUMBER, NULL, AUTO},
+     "the gate opens when the detector level (peak of |x| over `window`) reaches this", -90, 0, -40,
+     LATHE_PARAM_NUMBER, NULL, AUTO},
     {"hysteresis", "dB",
      "the gate closes only below threshold - hysteresis, so a level hovering at the threshold "
      "does not chatter",
@@ -48,9 +48,8 @@ static const lathe_param_desc params[NPARAMS] = {
      "opening ramp: time for the gain to go from the range floor to unity (linear in "
      "amplitude)",
      0.01, 500, 0.5, LATHE_PARAM_NUMBER, NULL, AUTO | LOG},
-    {"hold", "ms",
-     "time the gate stays open after the level falls below threshold - hysteresis", 0, 2000, 20,
-     LATHE_PARAM_NUMBER, NULL, AUTO},
+    {"hold", "ms", "time the gate stays open after the level falls below threshold - hysteresis", 0,
+     2000, 20, LATHE_PARAM_NUMBER, NULL, AUTO},
     {"release", "ms",
      "closing ramp: time for the gain to go from unity to the range floor (linear in "
      "amplitude), after the hold",
@@ -60,11 +59,11 @@ static const lathe_param_desc params[NPARAMS] = {
      "to this; should exceed half the period of the lowest frequency",
      0.1, MAX_WINDOW_MS, 5, LATHE_PARAM_NUMBER, NULL, AUTO | LOG},
     {"sc_hpf", "Hz",
-     "high-pass (2nd-order Butterworth) on the detector input (input or external key); 0 = off",
-     0, 2000, 0, LATHE_PARAM_NUMBER, NULL, AUTO},
+     "high-pass (2nd-order Butterworth) on the detector input (input or external key); 0 = off", 0,
+     2000, 0, LATHE_PARAM_NUMBER, NULL, AUTO},
     {"sc_lpf", "Hz",
-     "low-pass (2nd-order Butterworth) on the detector input (input or external key); 0 = off",
-     0, 20000, 0, LATHE_PARAM_NUMBER, NULL, AUTO},
+     "low-pass (2nd-order Butterworth) on the detector input (input or external key); 0 = off", 0,
+     20000, 0, LATHE_PARAM_NUMBER, NULL, AUTO},
     {"link", "%",
      "stereo link: each channel's detector level (dB) moves this far toward the loudest "
      "channel's; 100 % = all channels open and close together",
@@ -82,19 +81,16 @@ typedef struct {
     double red;
 } gate;
 
-static double floor_of(double range_db)
-{
+static double floor_of(double range_db) {
     return isinf(range_db) ? 0.0 : pow(10.0, range_db / 20.0);
 }
 
-static void set(void *st, int i, double v)
-{
+static void set(void *st, int i, double v) {
     gate *s = st;
     if (i >= 0 && i < NPARAMS) s->p[i] = v;
 }
 
-static void reset(void *st)
-{
+static void reset(void *st) {
     gate *s = st;
     lathe_dyn_detector_reset(&s->det);
     s->floor = floor_of(s->p[P_RANGE]);
@@ -106,26 +102,24 @@ static void reset(void *st)
     s->red = 0;
 }
 
-static void fini(void *st)
-{
+static void fini(void *st) {
     lathe_dyn_detector_free(&((gate *)st)->det);
 }
 
-static lathe_status init(void *st, double rate, int channels, int max_block, lathe_error *err)
-{
+static lathe_status init(void *st, double rate, int channels, int max_block, lathe_error *err) {
     gate *s = st;
     s->rate = rate;
     s->channels = channels;
     s->max_block = max_block;
-    lathe_status r = lathe_dyn_detector_init(&s->det, rate, channels, max_block, MAX_WINDOW_MS, err);
+    lathe_status r =
+        lathe_dyn_detector_init(&s->det, rate, channels, max_block, MAX_WINDOW_MS, err);
     if (r != LATHE_OK) return r;
     s->ks = 1.0 - lathe_dyn_coef(SMOOTH_MS, rate);
     reset(s);
     return LATHE_OK;
 }
 
-static void process(void *st, float *const *io, const float *const *key, int frames)
-{
+static void process(void *st, float *const *io, const float *const *key, int frames) {
     gate *s = st;
     s->det.cfg.mode = LATHE_DYN_PEAK;
     s->det.cfg.window_ms = s->p[P_WINDOW];
@@ -149,16 +143,21 @@ static void process(void *st, float *const *io, const float *const *key, int fra
         for (int c = 0; c < s->channels; c++) {
             double lev = s->det.level[(size_t)c * s->max_block + i];
             if (s->open[c]) {
-                if (lev >= t_close) s->hold[c] = hold;
-                else if (s->hold[c] > 0) s->hold[c]--;
-                else s->open[c] = 0;
+                if (lev >= t_close)
+                    s->hold[c] = hold;
+                else if (s->hold[c] > 0)
+                    s->hold[c]--;
+                else
+                    s->open[c] = 0;
             } else if (lev >= t_open) {
                 s->open[c] = 1;
                 s->hold[c] = hold;
             }
             double g = s->g[c], target = s->open[c] ? 1.0 : fl;
-            if (g < target) g = fmin(g + up, target);
-            else if (g > target) g = fmax(g - down, target);
+            if (g < target)
+                g = fmin(g + up, target);
+            else if (g > target)
+                g = fmax(g - down, target);
             s->g[c] = g;
             if (g < gmin) gmin = g;
             io[c][i] = (float)(io[c][i] * g);
@@ -168,8 +167,7 @@ static void process(void *st, float *const *io, const float *const *key, int fra
     s->red = -20.0 * log10(fmax(gmin, 1e-12));
 }
 
-static double reduction_db(const void *st)
-{
+static double reduction_db(const void *st) {
     return ((const gate *)st)->red;
 }
 

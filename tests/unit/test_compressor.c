@@ -19,8 +19,7 @@
 #define RATE 48000.0
 
 /* eq. 4 written out independently of the implementation: output level. */
-static double curve_out(double x, double t, double r, double w)
-{
+static double curve_out(double x, double t, double r, double w) {
     double inv = isinf(r) ? 0.0 : 1.0 / r;
     if (2.0 * (x - t) < -w) return x;
     if (2.0 * fabs(x - t) <= w) {
@@ -33,8 +32,7 @@ static double curve_out(double x, double t, double r, double w)
 /* Steady-state output level (dB of the tone amplitude) for a 1 kHz sine at
  * `level_db` (its peak). */
 static double steady_out_db(const char *const *names, const double *vals, int n, double level_db,
-                            double freq)
-{
+                            double freq) {
     lathe_proc *p = lt_proc("compressor", RATE, 1, names, vals, n);
     long total = (long)(0.25 * RATE), meas = (long)(0.05 * RATE);
     float **b = lt_alloc(1, total);
@@ -47,8 +45,7 @@ static double steady_out_db(const char *const *names, const double *vals, int n,
     return lt_db(a);
 }
 
-static void check_curve(double t, double r, double w, int rms)
-{
+static void check_curve(double t, double r, double w, int rms) {
     const char *names[] = {"threshold", "ratio", "knee", "attack", "release", "detect", "window"};
     double vals[] = {t, r, w, 2, 20, rms, rms ? 20 : 5};
     double worst = 0;
@@ -71,8 +68,7 @@ static void check_curve(double t, double r, double w, int rms)
                   rms ? "rms" : "peak", worst);
 }
 
-static void compressor_static_curve_peak_within_0_1_db_of_eq4(void **s)
-{
+static void compressor_static_curve_peak_within_0_1_db_of_eq4(void **s) {
     (void)s;
     check_curve(-18, 4, 6, 0);
     check_curve(-30, 2, 12, 0);
@@ -80,21 +76,19 @@ static void compressor_static_curve_peak_within_0_1_db_of_eq4(void **s)
     check_curve(-24, 10, 24, 0);
 }
 
-static void compressor_static_curve_rms_within_0_1_db_of_eq4(void **s)
-{
+static void compressor_static_curve_rms_within_0_1_db_of_eq4(void **s) {
     (void)s;
     check_curve(-20, 3, 10, 1);
 }
 
 /* A square wave of amplitude `amp` (|x| constant), period 96 frames. */
-static void square(float *x, long n, double amp)
-{
-    for (long i = 0; i < n; i++) x[i] = (float)((i / 48) % 2 ? -amp : amp);
+static void square(float *x, long n, double amp) {
+    for (long i = 0; i < n; i++)
+        x[i] = (float)((i / 48) % 2 ? -amp : amp);
 }
 
 /* Least-squares slope of ln(v) over samples whose v lies in (lo, hi). */
-static double log_slope(const double *v, long n, double lo, double hi)
-{
+static double log_slope(const double *v, long n, double lo, double hi) {
     double sx = 0, sy = 0, sxx = 0, sxy = 0;
     long m = 0;
     for (long i = 0; i < n; i++) {
@@ -106,8 +100,7 @@ static double log_slope(const double *v, long n, double lo, double hi)
     return (m * sxy - sx * sy) / (m * sxx - sx * sx);
 }
 
-static void check_times(double attack, double release)
-{
+static void check_times(double attack, double release) {
     const char *names[] = {"threshold", "ratio", "knee", "attack", "release", "window"};
     double vals[] = {-20, 4, 0, attack, release, 1};
     lathe_proc *p = lt_proc("compressor", RATE, 1, names, vals, 6);
@@ -122,15 +115,18 @@ static void check_times(double attack, double release)
     /* gain reduction in dB, relative to its final value */
     const double g = 15.0; /* (0 - (-20)) (1 - 1/4) */
     double *v = malloc(sizeof(double) * (size_t)total);
-    for (long i = 0; i < total; i++) v[i] = -lt_db(b[0][i] / in[0][i]);
+    for (long i = 0; i < total; i++)
+        v[i] = -lt_db(b[0][i] / in[0][i]);
     /* steady reduction just before the fall */
     assert_true(fabs(v[n1 + n2 - 1] - g) < 0.01);
     /* attack: 1 - GR/G decays as exp(-t/tau) */
     double *u = malloc(sizeof(double) * (size_t)n2);
-    for (long i = 0; i < n2; i++) u[i] = 1.0 - v[n1 + i] / g;
+    for (long i = 0; i < n2; i++)
+        u[i] = 1.0 - v[n1 + i] / g;
     double tau_a = -1.0 / log_slope(u, n2, 0.1, 0.9) / RATE * 1e3;
     /* release: GR/G decays as exp(-t/tau) once the peak has left the window */
-    for (long i = 0; i < n3; i++) v[i] = v[n1 + n2 + i] / g;
+    for (long i = 0; i < n3; i++)
+        v[i] = v[n1 + n2 + i] / g;
     double tau_r = -1.0 / log_slope(v, n3, 0.1, 0.9) / RATE * 1e3;
     print_message("attack %g ms: fitted %.4f ms; release %g ms: fitted %.4f ms\n", attack, tau_a,
                   release, tau_r);
@@ -143,8 +139,7 @@ static void check_times(double attack, double release)
     lathe_proc_free(p);
 }
 
-static void compressor_attack_release_time_constants_within_5_percent(void **s)
-{
+static void compressor_attack_release_time_constants_within_5_percent(void **s) {
     (void)s;
     check_times(10, 100);
     check_times(1, 300);
@@ -152,8 +147,7 @@ static void compressor_attack_release_time_constants_within_5_percent(void **s)
 }
 
 /* quiet input, loud key: reduction per the static curve; silent key: none */
-static void compressor_external_key_drives_reduction(void **s)
-{
+static void compressor_external_key_drives_reduction(void **s) {
     (void)s;
     const char *names[] = {"threshold", "ratio", "knee", "attack", "release"};
     double vals[] = {-30, 4, 0, 1, 50};
@@ -170,8 +164,10 @@ static void compressor_external_key_drives_reduction(void **s)
         print_message("key %s: out %.4f dB, expected %.4f dB, reduction_db %.4f\n",
                       loud ? "-6 dB" : "silent", out, want, lathe_proc_reduction_db(p));
         assert_true(fabs(out - want) < 0.1);
-        if (!loud) assert_true(lathe_proc_reduction_db(p) == 0.0);
-        else assert_true(fabs(lathe_proc_reduction_db(p) - 18.0) < 0.1);
+        if (!loud)
+            assert_true(lathe_proc_reduction_db(p) == 0.0);
+        else
+            assert_true(fabs(lathe_proc_reduction_db(p) - 18.0) < 0.1);
         lt_free(b, 1);
         lt_free(k, 1);
         lathe_proc_free(p);
@@ -180,11 +176,11 @@ static void compressor_external_key_drives_reduction(void **s)
 
 /* 50 Hz at -6 dB through a 200 Hz sidechain high-pass: the detector sees
  * the level lowered by the high-pass's exact magnitude at 50 Hz. */
-static void compressor_sidechain_highpass_lowers_detected_bass(void **s)
-{
+static void compressor_sidechain_highpass_lowers_detected_bass(void **s) {
     (void)s;
     const char *names[] = {"threshold", "ratio", "knee", "attack", "release", "window", "sc_hpf"};
-    double vals[] = {-40, 4, 0, 2, 10, 25, 200}; /* short release: the filter's onset transient passes */
+    double vals[] = {-40, 4,  0,  2,
+                     10,  25, 200}; /* short release: the filter's onset transient passes */
     lathe_bq hp;
     lathe_bq_design(&hp, LATHE_BQ_HIGHPASS, RATE, 200, M_SQRT1_2, 0);
     double det = -6 + lathe_bq_mag_db(&hp, RATE, 50);
@@ -192,14 +188,13 @@ static void compressor_sidechain_highpass_lowers_detected_bass(void **s)
     double got = steady_out_db(names, vals, 7, -6, 50);
     vals[6] = 0;
     double off = steady_out_db(names, vals, 7, -6, 50);
-    print_message("sc_hpf 200 Hz, 50 Hz tone: out %.4f dB (expected %.4f); without: %.4f dB\n",
-                  got, want, off);
+    print_message("sc_hpf 200 Hz, 50 Hz tone: out %.4f dB (expected %.4f); without: %.4f dB\n", got,
+                  want, off);
     assert_true(fabs(got - want) < 0.1);
     assert_true(fabs(off - curve_out(-6, -40, 4, 0)) < 0.1);
 }
 
-static void compressor_mix_0_nulls_with_and_without_lookahead(void **s)
-{
+static void compressor_mix_0_nulls_with_and_without_lookahead(void **s) {
     (void)s;
     const char *names[] = {"threshold", "ratio", "attack", "mix", "lookahead", "makeup"};
     for (int la = 0; la < 2; la++) {
@@ -233,8 +228,7 @@ static void compressor_mix_0_nulls_with_and_without_lookahead(void **s)
 
 /* A 0 dB square burst after -40 dB: overshoot of the output peak above the
  * static curve's level, with and without lookahead. */
-static double onset_overshoot_db(double lookahead_ms, int *latency)
-{
+static double onset_overshoot_db(double lookahead_ms, int *latency) {
     const char *names[] = {"threshold", "ratio", "knee", "attack", "release", "lookahead"};
     double vals[] = {-20, 10, 0, 0.5, 100, lookahead_ms};
     lathe_proc *p = lt_proc("compressor", RATE, 1, names, vals, 6);
@@ -250,8 +244,7 @@ static double onset_overshoot_db(double lookahead_ms, int *latency)
     return peak - curve_out(0, -20, 10, 0);
 }
 
-static void compressor_lookahead_reports_latency_and_catches_transient(void **s)
-{
+static void compressor_lookahead_reports_latency_and_catches_transient(void **s) {
     (void)s;
     int l0, l5;
     double o0 = onset_overshoot_db(0, &l0), o5 = onset_overshoot_db(5, &l5);
@@ -264,8 +257,7 @@ static void compressor_lookahead_reports_latency_and_catches_transient(void **s)
     assert_true(o5 < 0.1);
 }
 
-static void compressor_link_100_same_gain_link_0_independent(void **s)
-{
+static void compressor_link_100_same_gain_link_0_independent(void **s) {
     (void)s;
     const char *names[] = {"threshold", "ratio", "knee", "attack", "release", "link"};
     long total = (long)(0.3 * RATE), meas = (long)(0.05 * RATE);
@@ -304,8 +296,7 @@ static void compressor_link_100_same_gain_link_0_independent(void **s)
 
 /* Threshold -10 -> -40 dB and makeup 0 -> +12 dB at once, with a 0.01 ms
  * attack: the per-sample gain still moves smoothly (no click). */
-static void compressor_param_changes_are_smoothed(void **s)
-{
+static void compressor_param_changes_are_smoothed(void **s) {
     (void)s;
     const char *names[] = {"threshold", "ratio", "knee", "attack", "release"};
     double vals[] = {-10, 8, 0, 0.01, 50};
@@ -334,8 +325,7 @@ static void compressor_param_changes_are_smoothed(void **s)
 }
 
 /* auto_makeup: a 0 dBFS sine comes out at 0 dBFS (hard and soft knee). */
-static void compressor_auto_makeup_restores_full_scale(void **s)
-{
+static void compressor_auto_makeup_restores_full_scale(void **s) {
     (void)s;
     const char *names[] = {"threshold", "ratio", "knee", "auto_makeup", "attack", "release"};
     double knees[] = {0, 24};
@@ -350,8 +340,7 @@ static void compressor_auto_makeup_restores_full_scale(void **s)
     }
 }
 
-static void compressor_reset_returns_to_silence_and_output_finite(void **s)
-{
+static void compressor_reset_returns_to_silence_and_output_finite(void **s) {
     (void)s;
     const char *names[] = {"threshold", "ratio", "release", "lookahead", "detect"};
     double vals[] = {-40, INFINITY, 2000, 3, 1};
@@ -363,7 +352,8 @@ static void compressor_reset_returns_to_silence_and_output_finite(void **s)
     lt_noise(b[1], n, 1.0, &seed);
     lathe_proc_process(p, b, NULL, n);
     for (int c = 0; c < 2; c++)
-        for (long i = 0; i < n; i++) assert_true(isfinite(b[c][i]));
+        for (long i = 0; i < n; i++)
+            assert_true(isfinite(b[c][i]));
     assert_true(lathe_proc_reduction_db(p) > 30);
     lathe_proc_reset(p);
     /* silence in, silence out (the lookahead line was cleared) */
@@ -382,11 +372,10 @@ static void compressor_reset_returns_to_silence_and_output_finite(void **s)
 
 /* Odd block sizes give the same bytes as 512-frame blocks (state carries
  * over correctly: peak-hold deque, lookahead line, ballistics). */
-static void compressor_output_independent_of_block_size(void **s)
-{
+static void compressor_output_independent_of_block_size(void **s) {
     (void)s;
-    const char *names[] = {"threshold", "ratio", "attack", "release", "lookahead", "window",
-                           "sc_hpf"};
+    const char *names[] = {"threshold", "ratio",  "attack", "release",
+                           "lookahead", "window", "sc_hpf"};
     double vals[] = {-30, 6, 3, 80, 2.5, 7, 80};
     lathe_proc *a = lt_proc("compressor", RATE, 2, names, vals, 7);
     lathe_proc *b = lt_proc("compressor", RATE, 2, names, vals, 7);
@@ -395,7 +384,8 @@ static void compressor_output_independent_of_block_size(void **s)
     uint64_t seed = 11;
     for (int c = 0; c < 2; c++) {
         lt_noise(x[c], n, 0.5, &seed);
-        for (long i = 0; i < n; i++) x[c][i] *= (float)(0.5 + 0.5 * sin(i * 1e-3 * (c + 1)));
+        for (long i = 0; i < n; i++)
+            x[c][i] *= (float)(0.5 + 0.5 * sin(i * 1e-3 * (c + 1)));
         memcpy(y[c], x[c], sizeof(float) * (size_t)n);
     }
     lathe_proc_process(a, x, NULL, n);
@@ -406,18 +396,19 @@ static void compressor_output_independent_of_block_size(void **s)
         lathe_proc_process(b, blk, NULL, m);
         off += m;
     }
-    for (int c = 0; c < 2; c++) assert_memory_equal(x[c], y[c], sizeof(float) * (size_t)n);
+    for (int c = 0; c < 2; c++)
+        assert_memory_equal(x[c], y[c], sizeof(float) * (size_t)n);
     lt_free(x, 2);
     lt_free(y, 2);
     lathe_proc_free(a);
     lathe_proc_free(b);
 }
 
-static void dynamics_fast_log2_exp2_accurate(void **s)
-{
+static void dynamics_fast_log2_exp2_accurate(void **s) {
     (void)s;
     double el = 0, ee = 0;
-    for (double x = 1e-12; x < 1e3; x *= 1.0137) el = fmax(el, fabs(lathe_dyn_log2(x) - log2(x)));
+    for (double x = 1e-12; x < 1e3; x *= 1.0137)
+        el = fmax(el, fabs(lathe_dyn_log2(x) - log2(x)));
     for (double x = -200; x < 200; x += 0.0173)
         ee = fmax(ee, fabs(lathe_dyn_exp2(x) / exp2(x) - 1));
     print_message("fast log2 abs error %.3g, exp2 rel error %.3g\n", el, ee);
@@ -426,8 +417,7 @@ static void dynamics_fast_log2_exp2_accurate(void **s)
     assert_true(lathe_dyn_exp2(0) == 1.0);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(dynamics_fast_log2_exp2_accurate),
         cmocka_unit_test(compressor_static_curve_peak_within_0_1_db_of_eq4),

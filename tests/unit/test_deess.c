@@ -21,8 +21,7 @@ typedef struct {
 } result;
 
 /* 0.6 s of 300 Hz at -12 dB, a 7 kHz burst at `burst_db` from 0.2 s to 0.5 s. */
-static result run(const char *const *names, const double *vals, int n, double burst_db)
-{
+static result run(const char *const *names, const double *vals, int n, double burst_db) {
     lathe_proc *p = lt_proc("deesser", RATE, 1, names, vals, n);
     result r;
     r.latency = lathe_proc_latency(p);
@@ -31,7 +30,8 @@ static result run(const char *const *names, const double *vals, int n, double bu
           **b = lt_alloc(1, total);
     lt_sine(tone[0], total, RATE, 300, lt_undb(-12), 0);
     lt_sine(burst[0] + b0, b1 - b0, RATE, 7000, lt_undb(burst_db), 0);
-    for (long i = 0; i < total; i++) b[0][i] = in[0][i] = tone[0][i] + burst[0][i];
+    for (long i = 0; i < total; i++)
+        b[0][i] = in[0][i] = tone[0][i] + burst[0][i];
     lathe_proc_process(p, b, NULL, total);
     r.reduction = lathe_proc_reduction_db(p);
     const float *out = b[0] + r.latency; /* out[i] lines up with in[i] */
@@ -54,8 +54,7 @@ static result run(const char *const *names, const double *vals, int n, double bu
     return r;
 }
 
-static void deesser_burst_reduced_by_range_tone_untouched(void **s)
-{
+static void deesser_burst_reduced_by_range_tone_untouched(void **s) {
     (void)s;
     const double ranges[] = {6, 12};
     for (int k = 0; k < 2; k++) {
@@ -74,8 +73,7 @@ static void deesser_burst_reduced_by_range_tone_untouched(void **s)
     }
 }
 
-static void deesser_below_threshold_output_equals_delayed_input(void **s)
-{
+static void deesser_below_threshold_output_equals_delayed_input(void **s) {
     (void)s;
     const char *names[] = {"threshold", "range"};
     double vals[] = {-30, 12};
@@ -91,14 +89,13 @@ static void deesser_below_threshold_output_equals_delayed_input(void **s)
     assert_true(r.burst_during < -8.0);
 }
 
-static void deesser_wide_mode_reduces_the_whole_signal(void **s)
-{
+static void deesser_wide_mode_reduces_the_whole_signal(void **s) {
     (void)s;
     const char *names[] = {"threshold", "range", "mode"};
     double vals[] = {-30, 6, 1};
     result r = run(names, vals, 3, -10);
-    print_message("wide: burst %+.3f dB, tone %+.3f dB during, %+.4f dB before\n",
-                  r.burst_during, r.tone_during, r.tone_before);
+    print_message("wide: burst %+.3f dB, tone %+.3f dB during, %+.4f dB before\n", r.burst_during,
+                  r.tone_during, r.tone_before);
     assert_true(fabs(r.burst_during + 6) < 1.0);
     assert_true(fabs(r.tone_during + 6) < 1.0);
     assert_true(fabs(r.tone_before) < 0.01);
@@ -106,23 +103,18 @@ static void deesser_wide_mode_reduces_the_whole_signal(void **s)
 
 /* listen solos the band: -6 dB at freq, 0 dB from freq + 500 Hz, stopband
  * below freq - 500 Hz (70 dB design). */
-static void deesser_listen_band_matches_split_design(void **s)
-{
+static void deesser_listen_band_matches_split_design(void **s) {
     (void)s;
     const char *names[] = {"freq", "listen", "threshold"};
     const double freq = 5000;
     double vals[] = {freq, 1, 0};
     struct {
         double f, lo, hi;
-    } pts[] = {{300, -INFINITY, -65},
-               {freq - 600, -INFINITY, -65},
-               {freq, -6.1, -5.9},
-               {freq + 600, -0.01, 0.01},
-               {7000, -0.01, 0.01},
-               {15000, -0.01, 0.01}};
+    } pts[] = {{300, -INFINITY, -65},     {freq - 600, -INFINITY, -65}, {freq, -6.1, -5.9},
+               {freq + 600, -0.01, 0.01}, {7000, -0.01, 0.01},          {15000, -0.01, 0.01}};
     for (size_t i = 0; i < sizeof pts / sizeof pts[0]; i++) {
-        double g = lt_proc_gain_db(lathe_processor_find("deesser"), RATE, names, vals, 3,
-                                   pts[i].f, 0.5);
+        double g =
+            lt_proc_gain_db(lathe_processor_find("deesser"), RATE, names, vals, 3, pts[i].f, 0.5);
         print_message("band (listen) at %g Hz: %.4f dB\n", pts[i].f, g);
         assert_true(g >= pts[i].lo && g <= pts[i].hi);
     }
@@ -130,8 +122,7 @@ static void deesser_listen_band_matches_split_design(void **s)
 
 /* Odd block sizes give the same bytes (FIR history and detector carry over);
  * output finite; reset returns to silence. */
-static void deesser_block_size_independent_finite_and_reset(void **s)
-{
+static void deesser_block_size_independent_finite_and_reset(void **s) {
     (void)s;
     const char *names[] = {"threshold", "range", "freq"};
     double vals[] = {-40, 24, 3000};
@@ -154,7 +145,8 @@ static void deesser_block_size_independent_finite_and_reset(void **s)
     }
     for (int c = 0; c < 2; c++) {
         assert_memory_equal(x[c], y[c], sizeof(float) * (size_t)n);
-        for (long i = 0; i < n; i++) assert_true(isfinite(x[c][i]));
+        for (long i = 0; i < n; i++)
+            assert_true(isfinite(x[c][i]));
     }
     assert_true(lathe_proc_reduction_db(a) > 10);
     lathe_proc_reset(a);
@@ -168,8 +160,7 @@ static void deesser_block_size_independent_finite_and_reset(void **s)
     lathe_proc_free(b);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(deesser_burst_reduced_by_range_tone_untouched),
         cmocka_unit_test(deesser_below_threshold_output_equals_delayed_input),

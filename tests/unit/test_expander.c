@@ -18,11 +18,12 @@
 
 /* Expander output level, written out independently: below the knee the
  * output falls r dB per input dB, quadratic joint across the knee, floor. */
-static double exp_curve_out(double x, double t, double r, double w, double range)
-{
+static double exp_curve_out(double x, double t, double r, double w, double range) {
     double att;
-    if (2.0 * (x - t) > w) att = 0;
-    else if (2.0 * (x - t) < -w) att = (r - 1.0) * (t - x);
+    if (2.0 * (x - t) > w)
+        att = 0;
+    else if (2.0 * (x - t) < -w)
+        att = (r - 1.0) * (t - x);
     else {
         double u = x - t - w / 2.0;
         att = (r - 1.0) * u * u / (2.0 * w);
@@ -31,9 +32,8 @@ static double exp_curve_out(double x, double t, double r, double w, double range
     return x - att;
 }
 
-static double steady_out_db(const char *proc, const char *const *names, const double *vals,
-                            int n, double level_db, double freq)
-{
+static double steady_out_db(const char *proc, const char *const *names, const double *vals, int n,
+                            double level_db, double freq) {
     lathe_proc *p = lt_proc(proc, RATE, 1, names, vals, n);
     long total = (long)(0.3 * RATE), meas = (long)(0.05 * RATE);
     float **b = lt_alloc(1, total);
@@ -45,10 +45,9 @@ static double steady_out_db(const char *proc, const char *const *names, const do
     return lt_db(a);
 }
 
-static void check_exp_curve(double t, double r, double w, double range)
-{
-    const char *names[] = {"threshold", "ratio", "knee", "range", "attack", "hold", "release",
-                           "window"};
+static void check_exp_curve(double t, double r, double w, double range) {
+    const char *names[] = {"threshold", "ratio", "knee",    "range",
+                           "attack",    "hold",  "release", "window"};
     double vals[] = {t, r, w, range, 1, 0, 20, 5};
     double worst = 0;
     for (int pass = 0; pass < 2; pass++) {
@@ -60,16 +59,14 @@ static void check_exp_curve(double t, double r, double w, double range)
             double e = fabs(got - want);
             worst = fmax(worst, e);
             if (e > 0.1)
-                fail_msg("T %g R %g W %g range %g: in %.2f dB: out %.3f dB, expected %.3f", t, r,
-                         w, range, in, got, want);
+                fail_msg("T %g R %g W %g range %g: in %.2f dB: out %.3f dB, expected %.3f", t, r, w,
+                         range, in, got, want);
         }
     }
-    print_message("expander T %g R %g W %g range %g: worst error %.4f dB\n", t, r, w, range,
-                  worst);
+    print_message("expander T %g R %g W %g range %g: worst error %.4f dB\n", t, r, w, range, worst);
 }
 
-static void expander_static_curve_and_range_floor_within_0_1_db(void **s)
-{
+static void expander_static_curve_and_range_floor_within_0_1_db(void **s) {
     (void)s;
     check_exp_curve(-40, 2, 0, -30);
     check_exp_curve(-30, 4, 10, -INFINITY);
@@ -77,13 +74,12 @@ static void expander_static_curve_and_range_floor_within_0_1_db(void **s)
     check_exp_curve(-20, 10, 24, -60);
 }
 
-static void square(float *x, long n, double amp)
-{
-    for (long i = 0; i < n; i++) x[i] = (float)((i / 48) % 2 ? -amp : amp);
+static void square(float *x, long n, double amp) {
+    for (long i = 0; i < n; i++)
+        x[i] = (float)((i / 48) % 2 ? -amp : amp);
 }
 
-static double log_slope(const double *v, long n, double lo, double hi)
-{
+static double log_slope(const double *v, long n, double lo, double hi) {
     double sx = 0, sy = 0, sxx = 0, sxy = 0;
     long m = 0;
     for (long i = 0; i < n; i++) {
@@ -96,12 +92,11 @@ static double log_slope(const double *v, long n, double lo, double hi)
 }
 
 /* -10 dB, then -60 dB (closing: hold, then release), then -10 dB (attack). */
-static void expander_attack_hold_release_times(void **s)
-{
+static void expander_attack_hold_release_times(void **s) {
     (void)s;
     const double attack = 5, hold = 30, release = 80, window = 1;
-    const char *names[] = {"threshold", "ratio", "knee", "range", "attack", "hold", "release",
-                           "window"};
+    const char *names[] = {"threshold", "ratio", "knee",    "range",
+                           "attack",    "hold",  "release", "window"};
     double vals[] = {-40, 2, 0, -100, attack, hold, release, window};
     lathe_proc *p = lt_proc("expander", RATE, 1, names, vals, 8);
     long n1 = 4800, n2 = (long)(RATE * 1.2), n3 = (long)(RATE * 0.2), total = n1 + n2 + n3;
@@ -112,16 +107,19 @@ static void expander_attack_hold_release_times(void **s)
     memcpy(b[0], in[0], sizeof(float) * (size_t)total);
     lathe_proc_process(p, b, NULL, total);
     double *v = malloc(sizeof(double) * (size_t)total);
-    for (long i = 0; i < total; i++) v[i] = -lt_db(b[0][i] / in[0][i]); /* attenuation */
-    const double g = 20.0;                                                 /* (2-1)(-40+60) */
+    for (long i = 0; i < total; i++)
+        v[i] = -lt_db(b[0][i] / in[0][i]); /* attenuation */
+    const double g = 20.0;                 /* (2-1)(-40+60) */
     long start = -1;
     for (long i = n1; i < n1 + n2 && start < 0; i++)
         if (v[i] > 1e-6) start = i - n1;
     double start_ms = start * 1e3 / RATE;
     double *u = malloc(sizeof(double) * (size_t)total);
-    for (long i = 0; i < n2; i++) u[i] = 1.0 - v[n1 + i] / g;
+    for (long i = 0; i < n2; i++)
+        u[i] = 1.0 - v[n1 + i] / g;
     double tau_r = -1.0 / log_slope(u, n2, 0.1, 0.9) / RATE * 1e3;
-    for (long i = 0; i < n3; i++) u[i] = v[n1 + n2 + i] / g;
+    for (long i = 0; i < n3; i++)
+        u[i] = v[n1 + n2 + i] / g;
     double tau_a = -1.0 / log_slope(u, n3, 0.1, 0.9) / RATE * 1e3;
     print_message("release starts %.3f ms after the drop (window %g + hold %g); release tau "
                   "%.3f ms, attack tau %.3f ms; settled attenuation %.4f dB\n",
@@ -141,11 +139,10 @@ static void expander_attack_hold_release_times(void **s)
  * detector reads sample peaks) at -20 dB with threshold -30: a 1 kHz
  * sidechain low-pass lowers the detected level by the filter's exact
  * magnitude, so the tone is expanded. */
-static void expander_sidechain_lowpass_follows_filter_magnitude(void **s)
-{
+static void expander_sidechain_lowpass_follows_filter_magnitude(void **s) {
     (void)s;
-    const char *names[] = {"threshold", "ratio", "range", "attack", "hold", "release", "window",
-                           "sc_lpf"};
+    const char *names[] = {"threshold", "ratio",   "range",  "attack",
+                           "hold",      "release", "window", "sc_lpf"};
     double vals[] = {-30, 2, -60, 1, 0, 20, 5, 1000};
     lathe_bq lp;
     lathe_bq_design(&lp, LATHE_BQ_LOWPASS, RATE, 1000, M_SQRT1_2, 0);
@@ -158,12 +155,11 @@ static void expander_sidechain_lowpass_follows_filter_magnitude(void **s)
 }
 
 /* gate: per-sample gain of a square wave that goes -60 -> -10 -> -60 dB */
-static void gate_opens_and_closes_at_set_times(void **s)
-{
+static void gate_opens_and_closes_at_set_times(void **s) {
     (void)s;
     const double attack = 5, hold = 50, release = 100, window = 1;
-    const char *names[] = {"threshold", "hysteresis", "range", "attack", "hold", "release",
-                           "window"};
+    const char *names[] = {"threshold", "hysteresis", "range", "attack",
+                           "hold",      "release",    "window"};
     double vals[] = {-40, 3, -80, attack, hold, release, window};
     lathe_proc *p = lt_proc("gate", RATE, 1, names, vals, 7);
     long n1 = 4800, n2 = 14400, n3 = 24000, total = n1 + n2 + n3;
@@ -202,10 +198,9 @@ static void gate_opens_and_closes_at_set_times(void **s)
 
 /* Number of open/close changes for a carrier whose level wobbles +-1 dB
  * (3 Hz) around the threshold, over 2 s. */
-static int gate_changes(double hysteresis)
-{
-    const char *names[] = {"threshold", "hysteresis", "range", "attack", "hold", "release",
-                           "window"};
+static int gate_changes(double hysteresis) {
+    const char *names[] = {"threshold", "hysteresis", "range", "attack",
+                           "hold",      "release",    "window"};
     double vals[] = {-40, hysteresis, -60, 0.5, 0, 5, 1};
     lathe_proc *p = lt_proc("gate", RATE, 1, names, vals, 7);
     long n = (long)(2 * RATE);
@@ -227,8 +222,7 @@ static int gate_changes(double hysteresis)
     return changes;
 }
 
-static void gate_hovering_level_with_hysteresis_does_not_chatter(void **s)
-{
+static void gate_hovering_level_with_hysteresis_does_not_chatter(void **s) {
     (void)s;
     int with = gate_changes(3), without = gate_changes(0);
     print_message("level wobbling +-1 dB at the threshold: %d state changes with 3 dB "
@@ -240,8 +234,7 @@ static void gate_hovering_level_with_hysteresis_does_not_chatter(void **s)
 
 /* Loud input, key silent then loud: the key alone opens the gate / expander. */
 static void check_key(const char *proc, const char *const *names, const double *vals, int n,
-                      double closed_db)
-{
+                      double closed_db) {
     lathe_proc *p = lt_proc(proc, RATE, 1, names, vals, n);
     long half = (long)(0.5 * RATE), meas = (long)(0.1 * RATE);
     float **b = lt_alloc(1, 2 * half), **k = lt_alloc(1, 2 * half);
@@ -260,8 +253,7 @@ static void check_key(const char *proc, const char *const *names, const double *
     lathe_proc_free(p);
 }
 
-static void gate_and_expander_key_drives_the_gain(void **s)
-{
+static void gate_and_expander_key_drives_the_gain(void **s) {
     (void)s;
     const char *gn[] = {"threshold", "range", "attack", "hold", "release"};
     double gv[] = {-40, -70, 1, 10, 50};
@@ -274,8 +266,7 @@ static void gate_and_expander_key_drives_the_gain(void **s)
 /* Noise with extreme settings: finite output, identical bytes for odd block
  * sizes, and reset returns to silence (gate closed, expander attenuation 0). */
 static void check_blocks_finite_reset(const char *proc, const char *const *names,
-                                      const double *vals, int nv)
-{
+                                      const double *vals, int nv) {
     lathe_proc *a = lt_proc(proc, RATE, 2, names, vals, nv);
     lathe_proc *b = lt_proc(proc, RATE, 2, names, vals, nv);
     long n = 30000;
@@ -283,7 +274,8 @@ static void check_blocks_finite_reset(const char *proc, const char *const *names
     uint64_t seed = 9;
     for (int c = 0; c < 2; c++) {
         lt_noise(x[c], n, 1.0, &seed);
-        for (long i = 0; i < n; i++) x[c][i] *= (float)pow(sin(i * 3e-4 * (c + 1)), 4);
+        for (long i = 0; i < n; i++)
+            x[c][i] *= (float)pow(sin(i * 3e-4 * (c + 1)), 4);
         memcpy(y[c], x[c], sizeof(float) * (size_t)n);
     }
     lathe_proc_process(a, x, NULL, n);
@@ -296,7 +288,8 @@ static void check_blocks_finite_reset(const char *proc, const char *const *names
     }
     for (int c = 0; c < 2; c++) {
         assert_memory_equal(x[c], y[c], sizeof(float) * (size_t)n);
-        for (long i = 0; i < n; i++) assert_true(isfinite(x[c][i]));
+        for (long i = 0; i < n; i++)
+            assert_true(isfinite(x[c][i]));
     }
     lathe_proc_reset(a);
     memset(x[0], 0, sizeof(float) * (size_t)n);
@@ -309,11 +302,10 @@ static void check_blocks_finite_reset(const char *proc, const char *const *names
     lathe_proc_free(b);
 }
 
-static void expander_and_gate_block_size_independent_finite_and_reset(void **s)
-{
+static void expander_and_gate_block_size_independent_finite_and_reset(void **s) {
     (void)s;
-    const char *en[] = {"threshold", "ratio", "range", "knee", "hold", "link", "sc_hpf", "sc_lpf",
-                        "detect"};
+    const char *en[] = {"threshold", "ratio",  "range",  "knee",  "hold",
+                        "link",      "sc_hpf", "sc_lpf", "detect"};
     double ev[] = {-20, 20, -INFINITY, 12, 5, 50, 100, 5000, 1};
     check_blocks_finite_reset("expander", en, ev, 9);
     const char *gn[] = {"threshold", "range", "hold", "link", "sc_hpf", "release"};
@@ -321,8 +313,7 @@ static void expander_and_gate_block_size_independent_finite_and_reset(void **s)
     check_blocks_finite_reset("gate", gn, gv, 6);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(expander_static_curve_and_range_floor_within_0_1_db),
         cmocka_unit_test(expander_attack_hold_release_times),
