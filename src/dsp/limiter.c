@@ -11,6 +11,9 @@
  *   m[k] = min(r[k-W+1 .. k])               running minimum (monotonic deque)
  *   h[k] = m[k] if m[k] <= h[k-1], else     instant attack,
  *          h[k-1] + (m[k] - h[k-1]) * a     exponential release (linear gain)
+ *   (auto_release: h also takes a 4x faster step towards m, capped at a
+ *   slow average of h (time constant 10 x release), when that is higher:
+ *   fast back to the programme's average gain, then at the set release)
  *   g = B2(B1(h))                           two box (moving-average) filters
  *   out[k] = clamp(x[k - D] * g[k], +-ceiling)
  *
@@ -76,7 +79,7 @@
 #endif
 #define LIM_SNAP 1e-7            /* release lands exactly on its target within this */
 
-enum { P_CEILING, P_GAIN, P_RELEASE, P_LOOKAHEAD, P_HOLD, P_TRUE_PEAK, P_LINK, P_COUNT };
+enum { P_CEILING, P_GAIN, P_RELEASE, P_AUTO_RELEASE, P_LOOKAHEAD, P_HOLD, P_TRUE_PEAK, P_LINK, P_COUNT };
 
 static const lathe_param_desc params[P_COUNT] = {
     {"ceiling", "dB",
@@ -93,6 +96,12 @@ static const lathe_param_desc params[P_COUNT] = {
      "towards the required gain, covering 63 % of the distance in this time.",
      1.0, 2000.0, 100.0, LATHE_PARAM_NUMBER, NULL,
      LATHE_PARAM_AUTOMATABLE | LATHE_PARAM_LOG},
+    {"auto_release", "",
+     "Programme-dependent release: dips below the programme's average gain (a one-pole "
+     "average with 10x the release time) recover 4x faster than `release`, back to that "
+     "average; from there the gain recovers at `release`. Isolated transients then "
+     "barely duck the mix, while dense material does not pump.",
+     0.0, 1.0, 0.0, LATHE_PARAM_BOOL, NULL, LATHE_PARAM_AUTOMATABLE},
     {"lookahead", "ms",
      "Lookahead: the gain ramps down smoothly over this time before each peak. Reported "
      "as latency (plus 16 samples for the true-peak detector). Fixed at start.",
@@ -147,7 +156,8 @@ typedef struct {
     float a_prev;  /* detector value of the previous sample */
     min_deque dq;
     box_filter b1, b2;
-    double h; /* released gain */
+    double h;   /* released gain */
+    double avg; /* programme-average gain (auto release) */
 } lim_chan;
 
 typedef struct {
@@ -299,6 +309,7 @@ static void reset(void *st)
         box_reset(&ch->b1);
         box_reset(&ch->b2);
         ch->h = 1.0;
+        ch->avg = 1.0;
     }
     s->dpos = 0;
     s->t = 0;
@@ -369,6 +380,9 @@ static void process(void *st, float *const *io, const float *const *key, int n)
     const int S = s->lookahead - s->guard + 1;
     const int W = S + 2 * s->guard + (int)lround(s->v[P_HOLD] * 1e-3 * rate);
     const double link = s->v[P_LINK] * 0.01;
+    const int autorel = s->v[P_AUTO_RELEASE] >= 0.5;
+    const double rel_fast = 1.0 - exp(-4.0 / (s->v[P_RELEASE] * 1e-3 * rate));
+    const double k_avg = 1.0 - exp(-0.1 / (s->v[P_RELEASE] * 1e-3 * rate));
 
     /* The clamp follows a ceiling change only once the audio that was
      * analysed with the old ceiling has left the delay line. */
@@ -448,7 +462,7 @@ static void process(void *st, float *const *io, const float *const *key, int n)
         const float *x = ch->x;
         float *dl = ch->delay;
         const int D = s->delay_len;
-        double h = ch->h;
+        double h = ch->h, avg = ch->avg;
         int64_t t = s->t;
         double clamp = s->clamp;
         int ccount = s->clamp_count;
@@ -458,8 +472,21 @@ static void process(void *st, float *const *io, const float *const *key, int n)
             if (m <= h) {
                 h = m;
             } else {
-                h += (m - h) * rel;
-                if (m - h < LIM_SNAP) h = m;
+                double hn = h + (m - h) * rel;
+                if (autorel) {
+                    /* fast towards m while below the programme average, never
+                     * slower than the nominal release; both steps stay <= m */
+                    double hf = h + (m - h) * rel_fast;
+                    hf = hf < avg ? hf : avg;
+                    hn = hn > hf ? hn : hf;
+                }
+                h = m - hn < LIM_SNAP ? m : hn;
+            }
+            if (autorel) {
+                avg += (h - avg) * k_avg;
+                if (fabs(h - avg) < LIM_SNAP) avg = h;
+            } else {
+                avg = h;
             }
             double g = box_push(&ch->b2, box_push(&ch->b1, h));
             if (g < gmin) gmin = g;
@@ -477,6 +504,7 @@ static void process(void *st, float *const *io, const float *const *key, int n)
             out[i] = y > cl ? cl : (y < -cl ? -cl : y);
         }
         ch->h = h;
+        ch->avg = avg;
         if (c == C - 1) {
             s->clamp = clamp;
             s->clamp_count = ccount;
@@ -506,8 +534,9 @@ const lathe_proc_desc lathe_proc_limiter = {
            "through a running minimum over the lookahead (plus hold) window and two "
            "cascaded moving averages whose total length is the lookahead, which provably "
            "reaches the required gain when the peak arrives, as a smooth S-shaped ramp; "
-           "release is an exponential recovery of the gain (after Fons Adriaensen's "
-           "x42 dpl design idea). The detector aims 0.1 dB under the ceiling and a final "
+           "release is an exponential recovery of the gain, optionally programme-dependent "
+           "(fast back to the programme's average gain, then at the set time) (after Fons "
+           "Adriaensen's x42 dpl design idea). The detector aims 0.1 dB under the ceiling and a final "
            "clamp guarantees no sample exceeds it. Signals under the ceiling pass "
            "bit-exact, delayed by the reported latency.",
     .params = params,

@@ -153,6 +153,19 @@ static void limiter_true_peak_never_exceeds_ceiling_by_libebur128(void **s)
     for (long i = 0; i < n; i++) b[0][i] *= (i % 441 < 44) ? 1.0f : 0.05f; /* noise clicks */
     worst = fmin(worst, check_ceiling_with("noise clicks +6 dB, 0.5 ms/1 ms/no hold", b, 1, n, r48,
                                            6.0, -1.0, 1));
+    {
+        const char *names[] = {"gain", "auto_release", "release"};
+        const double vals[] = {18.0, 1.0, 40.0};
+        music(b[0], n, r48, 1.0, 21);
+        music(b[1], n, r48, 1.0, 22);
+        lathe_proc *p = lt_proc("limiter", r48, 2, names, vals, 3);
+        lathe_proc_process(p, b, NULL, n);
+        double tp = ebu_true_peak(b, 2, n, r48, NULL);
+        print_message("  %-40s true peak %+.3f dBTP\n", "music-like +18 dB, auto release", lt_db(tp));
+        assert_true(tp <= lt_undb(-1.0));
+        worst = fmin(worst, -1.0 - lt_db(tp));
+        lathe_proc_free(p);
+    }
     print_message("  smallest true-peak headroom under the ceiling: %.3f dB\n", worst);
     lt_free(b, 2);
 }
@@ -188,12 +201,12 @@ static void limiter_returns_to_exact_unity_after_a_burst(void **s)
     lt_sine(in[0], n, rate, 440.0, 0.3, 0);
     for (long i = 4800; i < 9600; i++) in[0][i] *= 6.0f; /* 100 ms at +5.6 dBFS */
     memcpy(b[0], in[0], (size_t)n * sizeof(float));
-    const char *names[] = {"release"};
-    const double vals[] = {50.0};
-    lathe_proc *p = lt_proc("limiter", rate, 1, names, vals, 1);
+    const char *names[] = {"release", "auto_release"};
+    const double vals[] = {50.0, 1.0};
+    lathe_proc *p = lt_proc("limiter", rate, 1, names, vals, 2);
     int lat = lathe_proc_latency(p);
     lathe_proc_process(p, b, NULL, n);
-    /* 50 ms release reaches 1e-7 in 16 time constants (0.8 s): the last second is exact */
+    /* (with auto release, whose average also lands exactly on 1) 50 ms release reaches 1e-7 in 16 time constants (0.8 s): the last second is exact */
     long from = 2 * 48000;
     assert_memory_equal(b[0] + from, in[0] + from - lat, (size_t)(n - from) * sizeof(float));
     lathe_proc_free(p);
@@ -429,9 +442,43 @@ static void limiter_output_does_not_depend_on_block_size(void **s)
     lt_free(b, 2);
 }
 
+/* Gain recovery time (s) after input time `end`: until the gain is within 1 dB of unity. */
+static double recovery_s(int autorel, double burst_s)
+{
+    const double rate = 48000;
+    const long b0 = 4800, b1 = b0 + (long)(burst_s * rate), n = b1 + 96000;
+    float **b = lt_alloc(1, n);
+    const float probe = 0.05f;
+    for (long i = 0; i < n; i++) b[0][i] = probe;
+    for (long i = b0; i < b1; i++) b[0][i] += (float)(2.0 * sin(2 * M_PI * 1000 * i / rate));
+    const char *names[] = {"release", "auto_release"};
+    const double vals[] = {100.0, autorel};
+    lathe_proc *p = lt_proc("limiter", rate, 1, names, vals, 2);
+    int lat = lathe_proc_latency(p);
+    lathe_proc_process(p, b, NULL, n);
+    long i = b1 + lat;
+    while (i < n && b[0][i] / probe < lt_undb(-1.0)) i++;
+    lathe_proc_free(p);
+    lt_free(b, 1);
+    return (double)(i - b1 - lat) / rate;
+}
+
+static void limiter_auto_release_fast_after_transients_nominal_after_sustained(void **s)
+{
+    (void)s;
+    double f_short = recovery_s(0, 0.03), a_short = recovery_s(1, 0.03);
+    double f_long = recovery_s(0, 4.0), a_long = recovery_s(1, 4.0);
+    print_message("  to -1 dB after a 30 ms burst: fixed %.1f ms, auto %.1f ms; after 4 s: fixed "
+                  "%.1f ms, auto %.1f ms\n",
+                  f_short * 1e3, a_short * 1e3, f_long * 1e3, a_long * 1e3);
+    assert_true(a_short < 0.4 * f_short);
+    assert_true(a_long > 0.8 * f_long && a_long < 1.25 * f_long);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(limiter_auto_release_fast_after_transients_nominal_after_sustained),
         cmocka_unit_test(limiter_output_does_not_depend_on_block_size),
         cmocka_unit_test(limiter_true_peak_never_exceeds_ceiling_by_libebur128),
         cmocka_unit_test(limiter_under_ceiling_is_bit_exact_delay),
