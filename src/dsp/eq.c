@@ -54,11 +54,14 @@ static const char *const shapes[] = {"butterworth", "linkwitz_riley", NULL};
     "between top and bottom; ignored by passes, notch and bandpass"
 #define DOC_Q                                                                                  \
     "quality as in the RBJ cookbook: bell bandwidth (Q 1.41 ~ 1 octave), notch/bandpass "      \
-    "width; shelves: 0.7071 is the steepest shelf without overshoot (cookbook slope S = 1), "  \
-    "higher Q adds a resonant bump; ignored by passes (aligned by shape) and tilt"
+    "width; 12 dB/oct shelves: 0.7071 is the steepest shelf without overshoot (cookbook "     \
+    "slope S = 1), higher Q adds a resonant bump; ignored by passes (aligned by shape), by "   \
+    "shelves of other slopes (Butterworth) and by tilt"
 #define DOC_SLOPE                                                                              \
     "high/low-pass steepness in 6 dB/oct steps: 6 = first order, 12 = one second-order "       \
-    "section, ... 48 = eighth order"
+    "section, ... 48 = eighth order; shelves: 12 = the RBJ shelf shaped by q (default), "      \
+    "6 and 18..48 = Butterworth shelf of order slope/6 (steeper transition, no overshoot; "   \
+    "Holters & Zoelzer 2006), still half the gain at freq"
 #define DOC_SHAPE                                                                              \
     "high/low-pass alignment: butterworth (-3 dB at freq, maximally flat) or linkwitz_riley "  \
     "(two cascaded Butterworth of half the order, -6 dB at freq; an LR low-pass and "          \
@@ -133,13 +136,49 @@ static void square1(lathe_bq *c)
     c->a2 = s.a1 * s.a1;
 }
 
+/* Butterworth shelf of order n (Holters & Zoelzer, "Parametric higher-order
+ * shelving filters", EUSIPCO 2006):
+ *   |H(jx)|^2 = (1 + (x/wz)^2n) / (1 + (x/wp)^2n),  wp/wz = G^(1/n), wz wp = 1
+ * (high shelf, G the linear gain; low shelf mirrored).  It factors into RBJ
+ * shelves of gain 2g/n dB with the Butterworth pole Qs at the same f0, plus a
+ * first-order shelf of g/n dB when n is odd, so each section passes through
+ * its own half gain at f0 and the cascade through g/2. */
+static int butterworth_shelf(lathe_bq *out, int n, int high, double rate, double f0,
+                             double gain)
+{
+    int ns = 0;
+    for (int k = 1; k <= n / 2; k++) {
+        double q = 1.0 / (2.0 * sin((2 * k - 1) * M_PI / (2.0 * n)));
+        lathe_bq_design(&out[ns++], high ? LATHE_BQ_HIGHSHELF : LATHE_BQ_LOWSHELF, rate, f0, q,
+                        2.0 * gain / n);
+    }
+    if (n & 1) {
+        /* first-order shelf of g1 dB = 10^(g1/40) x tilt(+-g1): the tilt already
+         * has 0 dB at f0 and the g1 dB difference between its ends */
+        double g1 = gain / n, t = pow(10.0, g1 / 40.0);
+        lathe_bq *c = &out[ns++];
+        lathe_bq_design(c, LATHE_BQ_TILT, rate, f0, 1, high ? g1 : -g1);
+        c->b0 *= t;
+        c->b1 *= t;
+        c->b2 *= t;
+    }
+    return ns;
+}
+
 static int design_band(lathe_bq *sec, int type, int slope, int shape, double rate, double f,
                        double gain, double q)
 {
     switch (type) {
     case B_BELL: lathe_bq_design(sec, LATHE_BQ_BELL, rate, f, q, gain); return 1;
-    case B_LOWSHELF: lathe_bq_design(sec, LATHE_BQ_LOWSHELF, rate, f, q, gain); return 1;
-    case B_HIGHSHELF: lathe_bq_design(sec, LATHE_BQ_HIGHSHELF, rate, f, q, gain); return 1;
+    case B_LOWSHELF:
+    case B_HIGHSHELF: {
+        lathe_bq_type t = type == B_LOWSHELF ? LATHE_BQ_LOWSHELF : LATHE_BQ_HIGHSHELF;
+        if (slope == 12) {
+            lathe_bq_design(sec, t, rate, f, q, gain);
+            return 1;
+        }
+        return butterworth_shelf(sec, slope / 6, t == LATHE_BQ_HIGHSHELF, rate, f, gain);
+    }
     case B_NOTCH: lathe_bq_design(sec, LATHE_BQ_NOTCH, rate, f, q, 0); return 1;
     case B_BANDPASS: lathe_bq_design(sec, LATHE_BQ_BANDPASS, rate, f, q, 0); return 1;
     case B_TILT: lathe_bq_design(sec, LATHE_BQ_TILT, rate, f, q, gain); return 1;

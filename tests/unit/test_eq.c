@@ -74,6 +74,42 @@ static void eq_shelf_gain_at_f0_is_half_within_0_01_db(void **state)
     assert_true(fabs(band_gain(48000, HIGHSHELF, 200, -9, 0.7071, 12, 0, 12000) + 9) < 0.05);
 }
 
+/* Butterworth shelf of order n (Holters & Zoelzer 2006), dB at f. */
+static double bw_shelf_db(int high, int n, double f0, double g, double f)
+{
+    double G = pow(10.0, g / 20.0), x = high ? f / f0 : f0 / f;
+    double wz = pow(G, -0.5 / n), wp = pow(G, 0.5 / n);
+    return 10 * log10((1 + pow(x / wz, 2 * n)) / (1 + pow(x / wp, 2 * n)));
+}
+
+static void eq_butterworth_shelves_follow_their_prototype(void **state)
+{
+    (void)state;
+    const double rate = 48000, f0 = 500;
+    const int slopes[] = {6, 18, 24, 36, 48};
+    const double gains[] = {12, -9};
+    const double freqs[] = {40, 200, 400, 500, 700, 1500, 6000};
+    double worst = 0;
+    for (int t = LOWSHELF; t <= HIGHSHELF; t++)
+        for (int i = 0; i < 5; i++)
+            for (int k = 0; k < 2; k++)
+                for (int j = 0; j < 7; j++) {
+                    double m = band_gain(rate, t, f0, gains[k], 0.7071, slopes[i], 0, freqs[j]);
+                    double want = bw_shelf_db(t == HIGHSHELF, slopes[i] / 6, f0, gains[k], freqs[j]);
+                    double tol = freqs[j] == f0 ? 0.01 : 0.05;
+                    worst = fmax(worst, fabs(m - want));
+                    if (fabs(m - want) > tol)
+                        fail_msg("shelf %d slope %d gain %g at %g Hz: %.4f, want %.4f", t,
+                                 slopes[i], gains[k], freqs[j], m, want);
+                }
+    print_message("Butterworth shelves: worst error %.4f dB\n", worst);
+    /* steeper: an octave above a 12 dB low shelf, 48 dB/oct has almost let go */
+    double s12 = band_gain(rate, LOWSHELF, f0, 12, 0.7071, 12, 0, 2 * f0);
+    double s48 = band_gain(rate, LOWSHELF, f0, 12, 0.7071, 48, 0, 2 * f0);
+    print_message("low shelf +12 dB at 2 f0: slope 12 %.2f dB, slope 48 %.2f dB\n", s12, s48);
+    assert_true(s12 > 0.5 && s48 < 0.05);
+}
+
 static void eq_bell_10k_matches_analog_at_18k_where_bilinear_cannot(void **state)
 {
     (void)state;
@@ -324,6 +360,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(eq_bell_gain_at_f0_within_0_01_db),
         cmocka_unit_test(eq_shelf_gain_at_f0_is_half_within_0_01_db),
+        cmocka_unit_test(eq_butterworth_shelves_follow_their_prototype),
         cmocka_unit_test(eq_bell_10k_matches_analog_at_18k_where_bilinear_cannot),
         cmocka_unit_test(eq_pass_slopes_within_0_5_db_per_oct),
         cmocka_unit_test(eq_lr24_crossover_sums_flat_within_0_01_db),
