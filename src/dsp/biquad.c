@@ -12,8 +12,7 @@
 #endif
 
 static void normalise(lathe_bq *c, double b0, double b1, double b2, double a0, double a1,
-                      double a2)
-{
+                      double a2) {
     c->b0 = b0 / a0;
     c->b1 = b1 / a0;
     c->b2 = b2 / a0;
@@ -22,8 +21,7 @@ static void normalise(lathe_bq *c, double b0, double b1, double b2, double a0, d
 }
 
 void lathe_bq_design_bilinear(lathe_bq *c, lathe_bq_type t, double rate, double f0, double q,
-                              double gain_db)
-{
+                              double gain_db) {
     double w0 = 2.0 * M_PI * f0 / rate;
     double cw = cos(w0), sw = sin(w0);
     double alpha = sw / (2.0 * q);
@@ -46,8 +44,7 @@ void lathe_bq_design_bilinear(lathe_bq *c, lathe_bq_type t, double rate, double 
         normalise(c, 1 - alpha, -2 * cw, 1 + alpha, 1 + alpha, -2 * cw, 1 - alpha);
         break;
     case LATHE_BQ_BELL:
-        normalise(c, 1 + alpha * A, -2 * cw, 1 - alpha * A, 1 + alpha / A, -2 * cw,
-                  1 - alpha / A);
+        normalise(c, 1 + alpha * A, -2 * cw, 1 - alpha * A, 1 + alpha / A, -2 * cw, 1 - alpha / A);
         break;
     case LATHE_BQ_LOWSHELF:
         normalise(c, A * ((A + 1) - (A - 1) * cw + 2 * sA * alpha),
@@ -93,8 +90,7 @@ typedef struct {
     double phi0, phi1, phi2;
 } phis;
 
-static phis phis_at(double w)
-{
+static phis phis_at(double w) {
     double s = sin(0.5 * w);
     phis p;
     p.phi1 = s * s;
@@ -105,8 +101,7 @@ static phis phis_at(double w)
 
 /* Impulse-invariant poles of s^2 + (w0/q) s + w0^2, w0 in rad/sample
  * (Vicanek eq. 7).  The pole angle is kept below Nyquist. */
-static void matched_poles(double w0, double q, double *a1, double *a2)
-{
+static void matched_poles(double w0, double q, double *a1, double *a2) {
     double zeta = 0.5 / q;
     double r = exp(-zeta * w0);
     if (zeta < 1.0) {
@@ -120,15 +115,14 @@ static void matched_poles(double w0, double q, double *a1, double *a2)
 }
 
 /* Numerator through three magnitudes (squared): at DC, at w, at Nyquist. */
-static void fit3(lathe_bq *c, double h0sq, double w, double hwsq, double hnsq)
-{
+static void fit3(lathe_bq *c, double h0sq, double w, double hwsq, double hnsq) {
     double A0 = (1 + c->a1 + c->a2) * (1 + c->a1 + c->a2);
     double A1 = (1 - c->a1 + c->a2) * (1 - c->a1 + c->a2);
     double A2 = -4.0 * c->a2;
     phis p = phis_at(w);
     double B0 = A0 * h0sq, B1 = A1 * hnsq;
-    double B2 = (hwsq * (A0 * p.phi0 + A1 * p.phi1 + A2 * p.phi2) - B0 * p.phi0 - B1 * p.phi1) /
-                p.phi2;
+    double B2 =
+        (hwsq * (A0 * p.phi0 + A1 * p.phi1 + A2 * p.phi2) - B0 * p.phi0 - B1 * p.phi1) / p.phi2;
     double s0 = sqrt(B0), s1 = sqrt(B1);
     double W = 0.5 * (s0 + s1);
     double disc = W * W + B2;
@@ -139,14 +133,12 @@ static void fit3(lathe_bq *c, double h0sq, double w, double hwsq, double hnsq)
 }
 
 /* |H(j 2 pi f)|^2 of the analog prototype. */
-static double analog_sq(lathe_bq_type t, double f0, double q, double gain_db, double f)
-{
+static double analog_sq(lathe_bq_type t, double f0, double q, double gain_db, double f) {
     return pow(10.0, lathe_bq_analog_mag_db(t, f0, q, gain_db, f) / 10.0);
 }
 
 /* 1/H, normalised (H minimum phase: zeros inside the unit circle). */
-static void invert(lathe_bq *c)
-{
+static void invert(lathe_bq *c) {
     double b0 = c->b0, b1 = c->b1, b2 = c->b2;
     double a1 = c->a1, a2 = c->a2;
     c->b0 = 1.0 / b0;
@@ -157,8 +149,7 @@ static void invert(lathe_bq *c)
 }
 
 void lathe_bq_design(lathe_bq *c, lathe_bq_type t, double rate, double f0, double q,
-                     double gain_db)
-{
+                     double gain_db) {
     double nyq = 0.5 * rate;
     if (f0 > 0.499 * rate) f0 = 0.499 * rate;
     if (f0 < 1e-6 * rate) f0 = 1e-6 * rate;
@@ -288,8 +279,7 @@ void lathe_bq_design(lathe_bq *c, lathe_bq_type t, double rate, double f0, doubl
     }
 }
 
-double lathe_bq_mag_db(const lathe_bq *c, double rate, double f)
-{
+double lathe_bq_mag_db(const lathe_bq *c, double rate, double f) {
     double w = 2.0 * M_PI * f / rate;
     double c1 = cos(w), s1 = sin(w), c2 = cos(2 * w), s2 = sin(2 * w);
     double nr = c->b0 + c->b1 * c1 + c->b2 * c2, ni = -(c->b1 * s1 + c->b2 * s2);
@@ -297,29 +287,74 @@ double lathe_bq_mag_db(const lathe_bq *c, double rate, double f)
     return 10.0 * log10((nr * nr + ni * ni) / (dr * dr + di * di));
 }
 
-double lathe_bq_analog_mag_db(lathe_bq_type t, double f0, double q, double gain_db, double f)
-{
+double lathe_bq_analog_mag_db(lathe_bq_type t, double f0, double q, double gain_db, double f) {
     /* s normalised to w0: s = j x, x = f/f0. |N(jx)|^2 / |D(jx)|^2. */
     double x = f / f0, x2 = x * x;
     double A = pow(10.0, gain_db / 40.0), sA = sqrt(A);
     double nr = 0, ni = 0, dr = 0, di = 0;
     switch (t) {
-    case LATHE_BQ_LOWPASS: nr = 1; dr = 1 - x2; di = x / q; break;
-    case LATHE_BQ_HIGHPASS: nr = -x2; dr = 1 - x2; di = x / q; break;
-    case LATHE_BQ_BANDPASS: ni = x / q; dr = 1 - x2; di = x / q; break;
-    case LATHE_BQ_NOTCH: nr = 1 - x2; dr = 1 - x2; di = x / q; break;
-    case LATHE_BQ_ALLPASS: nr = 1 - x2; ni = -x / q; dr = 1 - x2; di = x / q; break;
-    case LATHE_BQ_BELL: nr = 1 - x2; ni = x * A / q; dr = 1 - x2; di = x / (A * q); break;
+    case LATHE_BQ_LOWPASS:
+        nr = 1;
+        dr = 1 - x2;
+        di = x / q;
+        break;
+    case LATHE_BQ_HIGHPASS:
+        nr = -x2;
+        dr = 1 - x2;
+        di = x / q;
+        break;
+    case LATHE_BQ_BANDPASS:
+        ni = x / q;
+        dr = 1 - x2;
+        di = x / q;
+        break;
+    case LATHE_BQ_NOTCH:
+        nr = 1 - x2;
+        dr = 1 - x2;
+        di = x / q;
+        break;
+    case LATHE_BQ_ALLPASS:
+        nr = 1 - x2;
+        ni = -x / q;
+        dr = 1 - x2;
+        di = x / q;
+        break;
+    case LATHE_BQ_BELL:
+        nr = 1 - x2;
+        ni = x * A / q;
+        dr = 1 - x2;
+        di = x / (A * q);
+        break;
     case LATHE_BQ_LOWSHELF:
         /* H(s) = A (s^2 + sqrt(A)/Q s + A) / (A s^2 + sqrt(A)/Q s + 1) */
-        nr = A * (A - x2); ni = A * sA * x / q; dr = 1 - A * x2; di = sA * x / q; break;
+        nr = A * (A - x2);
+        ni = A * sA * x / q;
+        dr = 1 - A * x2;
+        di = sA * x / q;
+        break;
     case LATHE_BQ_HIGHSHELF:
         /* H(s) = A (A s^2 + sqrt(A)/Q s + 1) / (s^2 + sqrt(A)/Q s + A) */
-        nr = A * (1 - A * x2); ni = A * sA * x / q; dr = A - x2; di = sA * x / q; break;
-    case LATHE_BQ_LOWPASS1: nr = 1; dr = 1; di = x; break;
-    case LATHE_BQ_HIGHPASS1: ni = x; dr = 1; di = x; break;
+        nr = A * (1 - A * x2);
+        ni = A * sA * x / q;
+        dr = A - x2;
+        di = sA * x / q;
+        break;
+    case LATHE_BQ_LOWPASS1:
+        nr = 1;
+        dr = 1;
+        di = x;
+        break;
+    case LATHE_BQ_HIGHPASS1:
+        ni = x;
+        dr = 1;
+        di = x;
+        break;
     case LATHE_BQ_TILT:
-        nr = 1; ni = A * x; dr = A; di = x; break;
+        nr = 1;
+        ni = A * x;
+        dr = A;
+        di = x;
+        break;
     }
     return 10.0 * log10((nr * nr + ni * ni) / (dr * dr + di * di));
 }
@@ -328,8 +363,7 @@ double lathe_bq_analog_mag_db(lathe_bq_type t, double f0, double q, double gain_
  * s^2 + k s + 1 has the denominator (1+gk+g^2, 2g^2-2, 1-gk+g^2)/D, so
  *   g^2 = (1+a1+a2)/(1-a1+a2),  k = 2(1-a2)/((1-a1+a2) g);
  * the numerator c2 s^2 + c1 s + c0 follows from b at z = 1, z = -1 and b0-b2. */
-void lathe_svf_from_bq(lathe_svf *s, const lathe_bq *c)
-{
+void lathe_svf_from_bq(lathe_svf *s, const lathe_bq *c) {
     double p = 1.0 + c->a1 + c->a2, m = 1.0 - c->a1 + c->a2;
     double g = sqrt(p / m);
     double k = 2.0 * (1.0 - c->a2) / (m * g);

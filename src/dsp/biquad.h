@@ -22,7 +22,7 @@ typedef enum {
     LATHE_BQ_LOWSHELF,  /* gain_db below f0, gain_db/2 at f0; q as RBJ shelf Q */
     LATHE_BQ_HIGHSHELF, /* gain_db above f0, gain_db/2 at f0 */
     LATHE_BQ_ALLPASS,
-    LATHE_BQ_LOWPASS1, /* first order (q ignored), -3 dB at f0 */
+    LATHE_BQ_LOWPASS1,  /* first order (q ignored), -3 dB at f0 */
     LATHE_BQ_HIGHPASS1, /* first order (q ignored), -3 dB at f0 */
     LATHE_BQ_TILT       /* first-order tilt: -gain_db/2 at DC, +gain_db/2 at the top,
                            0 dB at f0; H(s) = T (s + w0/T) / (s + w0 T), T = 10^(g/40);
@@ -47,8 +47,7 @@ typedef struct {
     double s1, s2;
 } lathe_bq_state; /* transposed direct form II */
 
-static inline double lathe_bq_tick(const lathe_bq *c, lathe_bq_state *s, double x)
-{
+static inline double lathe_bq_tick(const lathe_bq *c, lathe_bq_state *s, double x) {
     double y = c->b0 * x + s->s1;
     s->s1 = c->b1 * x - c->a1 * y + s->s2;
     s->s2 = c->b2 * x - c->a2 * y;
@@ -75,8 +74,7 @@ void lathe_svf_from_bq(lathe_svf *s, const lathe_bq *c);
 
 /* One sample with precomputed a1 = 1/(1+g(g+k)), a2 = g a1, a3 = g a2. */
 static inline double lathe_svf_tick(double a1, double a2, double a3, double m0, double m1,
-                                    double m2, lathe_svf_state *st, double v0)
-{
+                                    double m2, lathe_svf_state *st, double v0) {
     double v3 = v0 - st->ic2;
     double v1 = a1 * st->ic1 + a2 * v3;
     double v2 = st->ic2 + a2 * st->ic1 + a3 * v3;

@@ -28,64 +28,75 @@
 #endif
 
 #define NBANDS 16
-#define NSEC 4    /* sections per band: 48 dB/oct = 4 biquads */
-#define CHUNK 32  /* control rate: a design every CHUNK samples while moving */
-#define NFIELD 6  /* params per band */
+#define NSEC 4   /* sections per band: 48 dB/oct = 4 biquads */
+#define CHUNK 32 /* control rate: a design every CHUNK samples while moving */
+#define NFIELD 6 /* params per band */
 #define SMOOTH_S 0.020
 
-enum { B_OFF, B_BELL, B_LOWSHELF, B_HIGHSHELF, B_HIGHPASS, B_LOWPASS, B_NOTCH, B_BANDPASS,
-       B_TILT };
+enum { B_OFF, B_BELL, B_LOWSHELF, B_HIGHSHELF, B_HIGHPASS, B_LOWPASS, B_NOTCH, B_BANDPASS, B_TILT };
 enum { F_TYPE, F_FREQ, F_GAIN, F_Q, F_SLOPE, F_SHAPE };
 enum { SHAPE_BUTTERWORTH, SHAPE_LR };
 
-static const char *const band_types[] = {"off",      "bell",  "lowshelf", "highshelf",
-                                         "highpass", "lowpass", "notch",  "bandpass",
-                                         "tilt",     NULL};
+static const char *const band_types[] = {"off",     "bell",  "lowshelf", "highshelf", "highpass",
+                                         "lowpass", "notch", "bandpass", "tilt",      NULL};
 static const char *const shapes[] = {"butterworth", "linkwitz_riley", NULL};
 
-#define DOC_TYPE                                                                               \
-    "filter type: off (costs nothing), bell (peaking, gain at freq), lowshelf/highshelf "      \
-    "(gain below/above freq, half the gain at freq), highpass/lowpass (slope and shape), "     \
-    "notch, bandpass (0 dB peak at freq), tilt (first order: -gain/2 at the bottom, "          \
+#define DOC_TYPE                                                                                   \
+    "filter type: off (costs nothing), bell (peaking, gain at freq), lowshelf/highshelf "          \
+    "(gain below/above freq, half the gain at freq), highpass/lowpass (slope and shape), "         \
+    "notch, bandpass (0 dB peak at freq), tilt (first order: -gain/2 at the bottom, "              \
     "+gain/2 at the top, 0 dB at freq)"
 #define DOC_FREQ "centre (bell, notch, bandpass, tilt), midpoint (shelves) or corner (passes)"
-#define DOC_GAIN                                                                               \
-    "bell: gain at freq; shelves: gain of the shelf (half of it at freq); tilt: difference "   \
+#define DOC_GAIN                                                                                   \
+    "bell: gain at freq; shelves: gain of the shelf (half of it at freq); tilt: difference "       \
     "between top and bottom; ignored by passes, notch and bandpass"
-#define DOC_Q                                                                                  \
-    "quality as in the RBJ cookbook: bell bandwidth (Q 1.41 ~ 1 octave), notch/bandpass "      \
-    "width; 12 dB/oct shelves: 0.7071 is the steepest shelf without overshoot (cookbook "     \
-    "slope S = 1), higher Q adds a resonant bump; ignored by passes (aligned by shape), by "   \
+#define DOC_Q                                                                                      \
+    "quality as in the RBJ cookbook: bell bandwidth (Q 1.41 ~ 1 octave), notch/bandpass "          \
+    "width; 12 dB/oct shelves: 0.7071 is the steepest shelf without overshoot (cookbook "          \
+    "slope S = 1), higher Q adds a resonant bump; ignored by passes (aligned by shape), by "       \
     "shelves of other slopes (Butterworth) and by tilt"
-#define DOC_SLOPE                                                                              \
-    "high/low-pass steepness in 6 dB/oct steps: 6 = first order, 12 = one second-order "       \
-    "section, ... 48 = eighth order; shelves: 12 = the RBJ shelf shaped by q (default), "      \
-    "6 and 18..48 = Butterworth shelf of order slope/6 (steeper transition, no overshoot; "   \
+#define DOC_SLOPE                                                                                  \
+    "high/low-pass steepness in 6 dB/oct steps: 6 = first order, 12 = one second-order "           \
+    "section, ... 48 = eighth order; shelves: 12 = the RBJ shelf shaped by q (default), "          \
+    "6 and 18..48 = Butterworth shelf of order slope/6 (steeper transition, no overshoot; "        \
     "Holters & Zoelzer 2006), still half the gain at freq"
-#define DOC_SHAPE                                                                              \
-    "high/low-pass alignment: butterworth (-3 dB at freq, maximally flat) or linkwitz_riley "  \
-    "(two cascaded Butterworth of half the order, -6 dB at freq; an LR low-pass and "          \
-    "high-pass at the same freq sum flat, LR24/LR48 in phase, LR12/LR36 with one side "       \
+#define DOC_SHAPE                                                                                  \
+    "high/low-pass alignment: butterworth (-3 dB at freq, maximally flat) or linkwitz_riley "      \
+    "(two cascaded Butterworth of half the order, -6 dB at freq; an LR low-pass and "              \
+    "high-pass at the same freq sum flat, LR24/LR48 in phase, LR12/LR36 with one side "            \
     "inverted); odd orders (6, 18, 30, 42) are always Butterworth"
 
 #define AUTO (LATHE_PARAM_AUTOMATABLE)
-#define BAND_PARAMS(n)                                                                         \
-    {"band" #n ".type", "", DOC_TYPE, 0, 8, B_OFF, LATHE_PARAM_CHOICE, band_types, 0},         \
-    {"band" #n ".freq", "Hz", DOC_FREQ, 10, 24000, 1000, LATHE_PARAM_NUMBER, NULL,             \
-     AUTO | LATHE_PARAM_LOG},                                                                   \
-    {"band" #n ".gain", "dB", DOC_GAIN, -24, 24, 0, LATHE_PARAM_NUMBER, NULL, AUTO},           \
-    {"band" #n ".q", "", DOC_Q, 0.1, 50, 0.7071, LATHE_PARAM_NUMBER, NULL,                     \
-     AUTO | LATHE_PARAM_LOG},                                                                   \
-    {"band" #n ".slope", "dB/oct", DOC_SLOPE, 6, 48, 12, LATHE_PARAM_NUMBER, NULL, 0},         \
-    {"band" #n ".shape", "", DOC_SHAPE, 0, 1, SHAPE_BUTTERWORTH, LATHE_PARAM_CHOICE, shapes, 0}
+#define BAND_PARAMS(n)                                                                             \
+    {"band" #n ".type", "", DOC_TYPE, 0, 8, B_OFF, LATHE_PARAM_CHOICE, band_types, 0},             \
+        {"band" #n ".freq",     "Hz", DOC_FREQ, 10, 24000, 1000, LATHE_PARAM_NUMBER, NULL,         \
+         AUTO | LATHE_PARAM_LOG},                                                                  \
+        {"band" #n ".gain", "dB", DOC_GAIN, -24, 24, 0, LATHE_PARAM_NUMBER, NULL, AUTO},           \
+        {"band" #n ".q",        "", DOC_Q, 0.1, 50, 0.7071, LATHE_PARAM_NUMBER, NULL,              \
+         AUTO | LATHE_PARAM_LOG},                                                                  \
+        {"band" #n ".slope", "dB/oct", DOC_SLOPE, 6, 48, 12, LATHE_PARAM_NUMBER, NULL, 0}, {       \
+        "band" #n ".shape", "", DOC_SHAPE, 0, 1, SHAPE_BUTTERWORTH, LATHE_PARAM_CHOICE, shapes, 0  \
+    }
 
 static const lathe_param_desc eq_params[] = {
-    BAND_PARAMS(1),  BAND_PARAMS(2),  BAND_PARAMS(3),  BAND_PARAMS(4),
-    BAND_PARAMS(5),  BAND_PARAMS(6),  BAND_PARAMS(7),  BAND_PARAMS(8),
-    BAND_PARAMS(9),  BAND_PARAMS(10), BAND_PARAMS(11), BAND_PARAMS(12),
-    BAND_PARAMS(13), BAND_PARAMS(14), BAND_PARAMS(15), BAND_PARAMS(16),
-    {"output", "dB", "gain after all bands (smoothed)", -INFINITY, 24, 0, LATHE_PARAM_NUMBER,
-     NULL, AUTO},
+    BAND_PARAMS(1),
+    BAND_PARAMS(2),
+    BAND_PARAMS(3),
+    BAND_PARAMS(4),
+    BAND_PARAMS(5),
+    BAND_PARAMS(6),
+    BAND_PARAMS(7),
+    BAND_PARAMS(8),
+    BAND_PARAMS(9),
+    BAND_PARAMS(10),
+    BAND_PARAMS(11),
+    BAND_PARAMS(12),
+    BAND_PARAMS(13),
+    BAND_PARAMS(14),
+    BAND_PARAMS(15),
+    BAND_PARAMS(16),
+    {"output", "dB", "gain after all bands (smoothed)", -INFINITY, 24, 0, LATHE_PARAM_NUMBER, NULL,
+     AUTO},
 };
 #define P_OUTPUT (NBANDS * NFIELD)
 
@@ -95,8 +106,8 @@ typedef struct {
     double freq, gain, q;
     /* running */
     int run_type, run_shape, run_slope, nsec, moving;
-    double lf, g, lq;        /* smoothed: log2 freq, dB, ln q */
-    lathe_svf cur[NSEC];     /* coefficients now */
+    double lf, g, lq;    /* smoothed: log2 freq, dB, ln q */
+    lathe_svf cur[NSEC]; /* coefficients now */
     lathe_svf_state st[NSEC][8];
 } eq_band;
 
@@ -112,8 +123,7 @@ typedef struct {
 
 /* Butterworth of order n: ceil(n/2) sections (the last one first order when n
  * is odd), pole Q_k = 1 / (2 sin((2k-1) pi / (2n))). */
-static int butterworth(lathe_bq *out, int n, int high, int bilinear, double rate, double f0)
-{
+static int butterworth(lathe_bq *out, int n, int high, int bilinear, double rate, double f0) {
     int ns = 0;
     void (*design)(lathe_bq *, lathe_bq_type, double, double, double, double) =
         bilinear ? lathe_bq_design_bilinear : lathe_bq_design;
@@ -126,8 +136,7 @@ static int butterworth(lathe_bq *out, int n, int high, int bilinear, double rate
 }
 
 /* Two first-order sections as one biquad (their product). */
-static void square1(lathe_bq *c)
-{
+static void square1(lathe_bq *c) {
     lathe_bq s = *c;
     c->b0 = s.b0 * s.b0;
     c->b1 = 2 * s.b0 * s.b1;
@@ -143,9 +152,7 @@ static void square1(lathe_bq *c)
  * shelves of gain 2g/n dB with the Butterworth pole Qs at the same f0, plus a
  * first-order shelf of g/n dB when n is odd, so each section passes through
  * its own half gain at f0 and the cascade through g/2. */
-static int butterworth_shelf(lathe_bq *out, int n, int high, double rate, double f0,
-                             double gain)
-{
+static int butterworth_shelf(lathe_bq *out, int n, int high, double rate, double f0, double gain) {
     int ns = 0;
     for (int k = 1; k <= n / 2; k++) {
         double q = 1.0 / (2.0 * sin((2 * k - 1) * M_PI / (2.0 * n)));
@@ -166,10 +173,11 @@ static int butterworth_shelf(lathe_bq *out, int n, int high, double rate, double
 }
 
 static int design_band(lathe_bq *sec, int type, int slope, int shape, double rate, double f,
-                       double gain, double q)
-{
+                       double gain, double q) {
     switch (type) {
-    case B_BELL: lathe_bq_design(sec, LATHE_BQ_BELL, rate, f, q, gain); return 1;
+    case B_BELL:
+        lathe_bq_design(sec, LATHE_BQ_BELL, rate, f, q, gain);
+        return 1;
     case B_LOWSHELF:
     case B_HIGHSHELF: {
         lathe_bq_type t = type == B_LOWSHELF ? LATHE_BQ_LOWSHELF : LATHE_BQ_HIGHSHELF;
@@ -179,9 +187,15 @@ static int design_band(lathe_bq *sec, int type, int slope, int shape, double rat
         }
         return butterworth_shelf(sec, slope / 6, t == LATHE_BQ_HIGHSHELF, rate, f, gain);
     }
-    case B_NOTCH: lathe_bq_design(sec, LATHE_BQ_NOTCH, rate, f, q, 0); return 1;
-    case B_BANDPASS: lathe_bq_design(sec, LATHE_BQ_BANDPASS, rate, f, q, 0); return 1;
-    case B_TILT: lathe_bq_design(sec, LATHE_BQ_TILT, rate, f, q, gain); return 1;
+    case B_NOTCH:
+        lathe_bq_design(sec, LATHE_BQ_NOTCH, rate, f, q, 0);
+        return 1;
+    case B_BANDPASS:
+        lathe_bq_design(sec, LATHE_BQ_BANDPASS, rate, f, q, 0);
+        return 1;
+    case B_TILT:
+        lathe_bq_design(sec, LATHE_BQ_TILT, rate, f, q, gain);
+        return 1;
     case B_HIGHPASS:
     case B_LOWPASS: {
         int order = slope / 6, high = type == B_HIGHPASS;
@@ -203,32 +217,31 @@ static int design_band(lathe_bq *sec, int type, int slope, int shape, double rat
         }
         return butterworth(sec, order, high, 0, rate, f);
     }
-    default: return 0;
+    default:
+        return 0;
     }
 }
 
-static int round_slope(double v)
-{
+static int round_slope(double v) {
     int s = (int)floor(v / 6.0 + 0.5) * 6;
     return s < 6 ? 6 : s > 48 ? 48 : s;
 }
 
 /* Designs band b from its smoothed values into out[]; returns the section count. */
-static int band_coefs(const eq_state *s, const eq_band *b, lathe_svf *out)
-{
+static int band_coefs(const eq_state *s, const eq_band *b, lathe_svf *out) {
     lathe_bq sec[NSEC];
     double f = exp2(b->lf);
     if (f > 0.49 * s->rate) f = 0.49 * s->rate;
-    int ns = design_band(sec, b->run_type, b->run_slope, b->run_shape, s->rate, f, b->g,
-                         exp(b->lq));
-    for (int i = 0; i < ns; i++) lathe_svf_from_bq(&out[i], &sec[i]);
+    int ns =
+        design_band(sec, b->run_type, b->run_slope, b->run_shape, s->rate, f, b->g, exp(b->lq));
+    for (int i = 0; i < ns; i++)
+        lathe_svf_from_bq(&out[i], &sec[i]);
     return ns;
 }
 
 /* ---- life cycle ---- */
 
-static void eq_set(void *st, int i, double v)
-{
+static void eq_set(void *st, int i, double v) {
     eq_state *s = st;
     if (i == P_OUTPUT) {
         s->output_db = v;
@@ -238,18 +251,29 @@ static void eq_set(void *st, int i, double v)
     if (i < 0 || i >= P_OUTPUT) return;
     eq_band *b = &s->band[i / NFIELD];
     switch (i % NFIELD) {
-    case F_TYPE: b->type = (int)v; break;
-    case F_FREQ: b->freq = v; break;
-    case F_GAIN: b->gain = v; break;
-    case F_Q: b->q = v; break;
-    case F_SLOPE: b->slope = round_slope(v); break;
-    case F_SHAPE: b->shape = (int)v; break;
+    case F_TYPE:
+        b->type = (int)v;
+        break;
+    case F_FREQ:
+        b->freq = v;
+        break;
+    case F_GAIN:
+        b->gain = v;
+        break;
+    case F_Q:
+        b->q = v;
+        break;
+    case F_SLOPE:
+        b->slope = round_slope(v);
+        break;
+    case F_SHAPE:
+        b->shape = (int)v;
+        break;
     }
     b->moving = 1;
 }
 
-static void band_start(eq_state *s, eq_band *b)
-{
+static void band_start(eq_state *s, eq_band *b) {
     b->run_type = b->type;
     b->run_shape = b->shape;
     b->run_slope = b->slope;
@@ -260,8 +284,7 @@ static void band_start(eq_state *s, eq_band *b)
     b->moving = 0;
 }
 
-static lathe_status eq_init(void *st, double rate, int channels, int max_block, lathe_error *err)
-{
+static lathe_status eq_init(void *st, double rate, int channels, int max_block, lathe_error *err) {
     (void)max_block;
     (void)err;
     eq_state *s = st;
@@ -269,40 +292,39 @@ static lathe_status eq_init(void *st, double rate, int channels, int max_block, 
     s->channels = channels;
     s->decay = exp(-CHUNK / (SMOOTH_S * rate));
     s->out_gain = s->out_target;
-    for (int i = 0; i < NBANDS; i++) band_start(s, &s->band[i]);
+    for (int i = 0; i < NBANDS; i++)
+        band_start(s, &s->band[i]);
     s->inited = 1;
     return LATHE_OK;
 }
 
-static void eq_reset(void *st)
-{
+static void eq_reset(void *st) {
     eq_state *s = st;
-    for (int i = 0; i < NBANDS; i++) memset(s->band[i].st, 0, sizeof s->band[i].st);
+    for (int i = 0; i < NBANDS; i++)
+        memset(s->band[i].st, 0, sizeof s->band[i].st);
 }
 
 /* One-pole step toward t over a CHUNK; snaps when within eps. */
-static double approach(double x, double t, double decay, double eps, int *moving)
-{
+static double approach(double x, double t, double decay, double eps, int *moving) {
     double y = t + (x - t) * decay;
     if (fabs(y - t) < eps) return t;
     *moving = 1;
     return y;
 }
 
-static void run_static(const lathe_svf *c, lathe_svf_state *z, double *x, int n)
-{
+static void run_static(const lathe_svf *c, lathe_svf_state *z, double *x, int n) {
     double a1 = 1.0 / (1.0 + c->g * (c->g + c->k)), a2 = c->g * a1, a3 = c->g * a2;
     double m0 = c->m0, m1 = c->m1, m2 = c->m2;
     lathe_svf_state w = *z;
-    for (int i = 0; i < n; i++) x[i] = lathe_svf_tick(a1, a2, a3, m0, m1, m2, &w, x[i]);
+    for (int i = 0; i < n; i++)
+        x[i] = lathe_svf_tick(a1, a2, a3, m0, m1, m2, &w, x[i]);
     *z = w;
 }
 
 /* Two channels in one loop: the recursions are independent, so the CPU
  * overlaps them (the SVF is latency bound, not throughput bound). */
 static void run_static2(const lathe_svf *c, lathe_svf_state *z0, lathe_svf_state *z1, double *x,
-                        double *y, int n)
-{
+                        double *y, int n) {
     double a1 = 1.0 / (1.0 + c->g * (c->g + c->k)), a2 = c->g * a1, a3 = c->g * a2;
     double m0 = c->m0, m1 = c->m1, m2 = c->m2;
     lathe_svf_state w0 = *z0, w1 = *z1;
@@ -318,8 +340,7 @@ typedef struct {
     double a1[CHUNK], a2[CHUNK], a3[CHUNK], m0[CHUNK], m1[CHUNK], m2[CHUNK];
 } coef_ramp;
 
-static void make_ramp(coef_ramp *r, const lathe_svf *from, const lathe_svf *to, int n)
-{
+static void make_ramp(coef_ramp *r, const lathe_svf *from, const lathe_svf *to, int n) {
     for (int i = 0; i < n; i++) {
         double t = (double)(i + 1) / n;
         double g = from->g + (to->g - from->g) * t, k = from->k + (to->k - from->k) * t;
@@ -332,25 +353,21 @@ static void make_ramp(coef_ramp *r, const lathe_svf *from, const lathe_svf *to, 
     }
 }
 
-static void run_ramp(const coef_ramp *r, lathe_svf_state *z, double *x, int n)
-{
+static void run_ramp(const coef_ramp *r, lathe_svf_state *z, double *x, int n) {
     lathe_svf_state w = *z;
     for (int i = 0; i < n; i++)
-        x[i] = lathe_svf_tick(r->a1[i], r->a2[i], r->a3[i], r->m0[i], r->m1[i], r->m2[i], &w,
-                              x[i]);
+        x[i] = lathe_svf_tick(r->a1[i], r->a2[i], r->a3[i], r->m0[i], r->m1[i], r->m2[i], &w, x[i]);
     *z = w;
 }
 
 /* Silence below ~-600 dB is flushed to exact zero (no denormals); a state
  * that went non-finite (non-finite input) is cleared. */
-static void tidy(lathe_svf_state *z)
-{
+static void tidy(lathe_svf_state *z) {
     double m = fabs(z->ic1) + fabs(z->ic2);
     if (!(m > 1e-30) || !isfinite(m)) z->ic1 = z->ic2 = 0;
 }
 
-static void process_band(eq_state *s, eq_band *b, int n)
-{
+static void process_band(eq_state *s, eq_band *b, int n) {
     if (b->type != b->run_type || b->shape != b->run_shape || b->slope != b->run_slope) {
         /* Structure changed (not automatable): switch at once, keep states of
          * sections that stay in use, clear new ones. */
@@ -365,7 +382,8 @@ static void process_band(eq_state *s, eq_band *b, int n)
         b->run_shape = b->shape;
         b->run_slope = b->slope;
         b->nsec = band_coefs(s, b, b->cur);
-        for (int i = old; i < b->nsec; i++) memset(b->st[i], 0, sizeof b->st[i]);
+        for (int i = old; i < b->nsec; i++)
+            memset(b->st[i], 0, sizeof b->st[i]);
     }
     if (b->run_type == B_OFF) return;
     lathe_svf next[NSEC];
@@ -383,27 +401,29 @@ static void process_band(eq_state *s, eq_band *b, int n)
         if (ramp) {
             coef_ramp r;
             make_ramp(&r, &b->cur[i], &next[i], n);
-            for (int c = 0; c < s->channels; c++) run_ramp(&r, &b->st[i][c], s->work[c], n);
+            for (int c = 0; c < s->channels; c++)
+                run_ramp(&r, &b->st[i][c], s->work[c], n);
             b->cur[i] = next[i];
         } else {
             int c = 0;
             for (; c + 1 < s->channels; c += 2)
-                run_static2(&b->cur[i], &b->st[i][c], &b->st[i][c + 1], s->work[c],
-                            s->work[c + 1], n);
+                run_static2(&b->cur[i], &b->st[i][c], &b->st[i][c + 1], s->work[c], s->work[c + 1],
+                            n);
             if (c < s->channels) run_static(&b->cur[i], &b->st[i][c], s->work[c], n);
         }
-        for (int c = 0; c < s->channels; c++) tidy(&b->st[i][c]);
+        for (int c = 0; c < s->channels; c++)
+            tidy(&b->st[i][c]);
     }
 }
 
-static void eq_process(void *st, float *const *io, const float *const *key, int frames)
-{
+static void eq_process(void *st, float *const *io, const float *const *key, int frames) {
     (void)key;
     eq_state *s = st;
     for (int off = 0; off < frames; off += CHUNK) {
         int n = frames - off < CHUNK ? frames - off : CHUNK;
         for (int c = 0; c < s->channels; c++)
-            for (int i = 0; i < n; i++) s->work[c][i] = io[c][off + i];
+            for (int i = 0; i < n; i++)
+                s->work[c][i] = io[c][off + i];
         for (int k = 0; k < NBANDS; k++)
             if (s->band[k].type != B_OFF || s->band[k].run_type != B_OFF)
                 process_band(s, &s->band[k], n);
@@ -415,7 +435,8 @@ static void eq_process(void *st, float *const *io, const float *const *key, int 
         s->out_gain = g1;
         for (int c = 0; c < s->channels; c++) {
             if (g0 == g1) {
-                for (int i = 0; i < n; i++) io[c][off + i] = (float)(s->work[c][i] * g1);
+                for (int i = 0; i < n; i++)
+                    io[c][off + i] = (float)(s->work[c][i] * g1);
             } else {
                 double dg = (g1 - g0) / n;
                 for (int i = 0; i < n; i++)

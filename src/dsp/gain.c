@@ -20,8 +20,9 @@ static const lathe_param_desc gain_params[] = {
      -INFINITY, 24, 0, LATHE_PARAM_NUMBER, NULL, LATHE_PARAM_AUTOMATABLE},
     {"invert", "", "invert the polarity of every channel", 0, 1, 0, LATHE_PARAM_BOOL, NULL,
      LATHE_PARAM_AUTOMATABLE},
-    {"invert1", "", "invert channel 1 (left); a channel is inverted when invert or its own "
-                    "flag is on",
+    {"invert1", "",
+     "invert channel 1 (left); a channel is inverted when invert or its own "
+     "flag is on",
      0, 1, 0, LATHE_PARAM_BOOL, NULL, LATHE_PARAM_AUTOMATABLE},
     {"invert2", "", "invert channel 2 (right)", 0, 1, 0, LATHE_PARAM_BOOL, NULL,
      LATHE_PARAM_AUTOMATABLE},
@@ -41,14 +42,13 @@ typedef struct {
     double cur[MAXCH], target[MAXCH], step[MAXCH];
 } gain_state;
 
-static void targets(gain_state *s)
-{
+static void targets(gain_state *s) {
     double g = s->gain_db == -INFINITY ? 0.0 : pow(10.0, s->gain_db / 20.0);
-    for (int c = 0; c < MAXCH; c++) s->target[c] = (s->invert_all || s->invert[c]) ? -g : g;
+    for (int c = 0; c < MAXCH; c++)
+        s->target[c] = (s->invert_all || s->invert[c]) ? -g : g;
 }
 
-static void gain_set(void *st, int i, double v)
-{
+static void gain_set(void *st, int i, double v) {
     gain_state *s = st;
     if (i == P_GAIN)
         s->gain_db = v;
@@ -60,8 +60,7 @@ static void gain_set(void *st, int i, double v)
 }
 
 static lathe_status gain_init(void *st, double rate, int channels, int max_block,
-                              lathe_error *err)
-{
+                              lathe_error *err) {
     (void)max_block;
     (void)err;
     gain_state *s = st;
@@ -69,15 +68,15 @@ static lathe_status gain_init(void *st, double rate, int channels, int max_block
     s->ramp_len = (long)(RAMP_S * rate + 0.5);
     if (s->ramp_len < 1) s->ramp_len = 1;
     targets(s);
-    for (int c = 0; c < MAXCH; c++) s->cur[c] = s->target[c];
+    for (int c = 0; c < MAXCH; c++)
+        s->cur[c] = s->target[c];
     s->remaining = 0;
     s->dirty = 0;
     s->inited = 1;
     return LATHE_OK;
 }
 
-static void gain_process(void *st, float *const *io, const float *const *key, int frames)
-{
+static void gain_process(void *st, float *const *io, const float *const *key, int frames) {
     (void)key;
     gain_state *s = st;
     if (s->dirty) {
@@ -102,7 +101,8 @@ static void gain_process(void *st, float *const *io, const float *const *key, in
         }
         s->remaining -= n;
         if (s->remaining == 0)
-            for (int c = 0; c < s->channels; c++) s->cur[c] = s->target[c];
+            for (int c = 0; c < s->channels; c++)
+                s->cur[c] = s->target[c];
         i = n;
     }
     for (int c = 0; c < s->channels; c++) {
@@ -110,21 +110,24 @@ static void gain_process(void *st, float *const *io, const float *const *key, in
         float *x = io[c];
         if (g == 1.0) continue;
         if (g == -1.0) {
-            for (int k = i; k < frames; k++) x[k] = -x[k];
+            for (int k = i; k < frames; k++)
+                x[k] = -x[k];
         } else if (g == 0.0) {
-            for (int k = i; k < frames; k++) x[k] = 0.0f;
+            for (int k = i; k < frames; k++)
+                x[k] = 0.0f;
         } else {
-            for (int k = i; k < frames; k++) x[k] = (float)(x[k] * g);
+            for (int k = i; k < frames; k++)
+                x[k] = (float)(x[k] * g);
         }
     }
 }
 
-static void gain_reset(void *st)
-{
+static void gain_reset(void *st) {
     gain_state *s = st;
     /* no signal state; finish any ramp */
     targets(s);
-    for (int c = 0; c < MAXCH; c++) s->cur[c] = s->target[c];
+    for (int c = 0; c < MAXCH; c++)
+        s->cur[c] = s->target[c];
     s->remaining = 0;
     s->dirty = 0;
 }

@@ -33,8 +33,19 @@
 #define SMOOTH_S 0.010
 #define MAX_DELAY_MS 100.0
 
-enum { P_SOURCE, P_PAN, P_LAW, P_WIDTH, P_MID, P_SIDE, P_MONO_BELOW, P_SWAP, P_DELAY_L,
-       P_DELAY_R, NPARAMS };
+enum {
+    P_SOURCE,
+    P_PAN,
+    P_LAW,
+    P_WIDTH,
+    P_MID,
+    P_SIDE,
+    P_MONO_BELOW,
+    P_SWAP,
+    P_DELAY_L,
+    P_DELAY_R,
+    NPARAMS
+};
 enum { SRC_STEREO, SRC_MONO };
 enum { LAW_0, LAW_3, LAW_45, LAW_6 };
 
@@ -43,28 +54,32 @@ static const char *const laws[] = {"0dB", "-3dB", "-4.5dB", "-6dB", NULL};
 
 #define AUTO LATHE_PARAM_AUTOMATABLE
 static const lathe_param_desc stereo_params[] = {
-    {"source", "", "stereo: pan acts as balance; mono: the two (identical) channels are summed "
-                   "to one signal and pan places it with the pan law",
+    {"source", "",
+     "stereo: pan acts as balance; mono: the two (identical) channels are summed "
+     "to one signal and pan places it with the pan law",
      0, 1, SRC_STEREO, LATHE_PARAM_CHOICE, sources, 0},
     {"pan", "%", "-100 = hard left, 0 = centre, +100 = hard right (balance for stereo sources)",
      -100, 100, 0, LATHE_PARAM_NUMBER, NULL, AUTO},
-    {"pan_law", "", "level of a centred mono source: 0dB, -3dB (sin/cos, constant power), "
-                    "-4.5dB (compromise), -6dB (linear); hard left is always full level left "
-                    "and silence right",
+    {"pan_law", "",
+     "level of a centred mono source: 0dB, -3dB (sin/cos, constant power), "
+     "-4.5dB (compromise), -6dB (linear); hard left is always full level left "
+     "and silence right",
      0, 3, LAW_3, LATHE_PARAM_CHOICE, laws, 0},
     {"width", "%", "side level: 0 = mono, 100 = unchanged, 200 = side doubled", 0, 200, 100,
      LATHE_PARAM_NUMBER, NULL, AUTO},
-    {"mid_gain", "dB", "gain of the mid signal (L+R)/2", -INFINITY, 12, 0, LATHE_PARAM_NUMBER,
-     NULL, AUTO},
+    {"mid_gain", "dB", "gain of the mid signal (L+R)/2", -INFINITY, 12, 0, LATHE_PARAM_NUMBER, NULL,
+     AUTO},
     {"side_gain", "dB", "gain of the side signal (L-R)/2", -INFINITY, 12, 0, LATHE_PARAM_NUMBER,
      NULL, AUTO},
-    {"mono_below", "Hz", "make the image mono below this frequency (side high-passed by a "
-                         "24 dB/oct Linkwitz-Riley filter, mid through the matching all-pass); "
-                         "0 = off",
+    {"mono_below", "Hz",
+     "make the image mono below this frequency (side high-passed by a "
+     "24 dB/oct Linkwitz-Riley filter, mid through the matching all-pass); "
+     "0 = off",
      0, 2000, 0, LATHE_PARAM_NUMBER, NULL, 0},
     {"swap", "", "exchange left and right", 0, 1, 0, LATHE_PARAM_BOOL, NULL, 0},
-    {"delay_l", "ms", "delay the left channel (time alignment; rounded to whole samples; a "
-                      "deliberate offset, so not reported as latency)",
+    {"delay_l", "ms",
+     "delay the left channel (time alignment; rounded to whole samples; a "
+     "deliberate offset, so not reported as latency)",
      0, MAX_DELAY_MS, 0, LATHE_PARAM_NUMBER, NULL, 0},
     {"delay_r", "ms", "delay the right channel (as delay_l)", 0, MAX_DELAY_MS, 0,
      LATHE_PARAM_NUMBER, NULL, 0},
@@ -86,8 +101,7 @@ typedef struct {
 } stereo_state;
 
 /* Pan law gains for position p in [-1, 1]. */
-static void law_gains(int law, double p, double *gl, double *gr)
-{
+static void law_gains(int law, double p, double *gl, double *gr) {
     double th = (p + 1.0) * M_PI / 4.0;
     switch (law) {
     case LAW_0:
@@ -111,10 +125,11 @@ static void law_gains(int law, double p, double *gl, double *gr)
     if (p >= 1.0) *gl = 0.0;
 }
 
-static double undb(double db) { return db == -INFINITY ? 0.0 : pow(10.0, db / 20.0); }
+static double undb(double db) {
+    return db == -INFINITY ? 0.0 : pow(10.0, db / 20.0);
+}
 
-static void compute_targets(stereo_state *s)
-{
+static void compute_targets(stereo_state *s) {
     double p = s->v[P_PAN] / 100.0, gl, gr;
     int law = (int)s->v[P_LAW];
     law_gains(law, p, &gl, &gr);
@@ -131,16 +146,14 @@ static void compute_targets(stereo_state *s)
     s->tgt[3] = gr;
 }
 
-static void stereo_set(void *st, int i, double v)
-{
+static void stereo_set(void *st, int i, double v) {
     stereo_state *s = st;
     if (i < 0 || i >= NPARAMS) return;
     s->v[i] = v;
     s->settled = 0;
 }
 
-static void design_mono(stereo_state *s)
-{
+static void design_mono(stereo_state *s) {
     s->mono_hz = s->v[P_MONO_BELOW];
     if (s->mono_hz <= 0) return;
     double f = s->mono_hz < 0.45 * s->rate ? s->mono_hz : 0.45 * s->rate;
@@ -149,8 +162,7 @@ static void design_mono(stereo_state *s)
 }
 
 static lathe_status stereo_init(void *st, double rate, int channels, int max_block,
-                                lathe_error *err)
-{
+                                lathe_error *err) {
     (void)max_block;
     stereo_state *s = st;
     s->rate = rate;
@@ -172,8 +184,7 @@ static lathe_status stereo_init(void *st, double rate, int channels, int max_blo
     return LATHE_OK;
 }
 
-static void stereo_fini(void *st)
-{
+static void stereo_fini(void *st) {
     stereo_state *s = st;
     for (int c = 0; c < 2; c++) {
         free(s->dl[c]);
@@ -181,8 +192,7 @@ static void stereo_fini(void *st)
     }
 }
 
-static void stereo_reset(void *st)
-{
+static void stereo_reset(void *st) {
     stereo_state *s = st;
     memset(&s->hs1, 0, sizeof s->hs1);
     memset(&s->hs2, 0, sizeof s->hs2);
@@ -194,14 +204,12 @@ static void stereo_reset(void *st)
     s->settled = 1;
 }
 
-static int delay_samples(const stereo_state *s, int c)
-{
+static int delay_samples(const stereo_state *s, int c) {
     int d = (int)floor(s->v[c ? P_DELAY_R : P_DELAY_L] * 1e-3 * s->rate + 0.5);
     return d < 0 ? 0 : d > s->dlen - 1 ? s->dlen - 1 : d;
 }
 
-static void run_delays(stereo_state *s, float *const *io, int nch, int frames)
-{
+static void run_delays(stereo_state *s, float *const *io, int nch, int frames) {
     int d[2] = {delay_samples(s, 0), nch > 1 ? delay_samples(s, 1) : 0};
     if (d[0] == 0 && d[1] == 0) {
         /* keep the lines current so a later delay starts from real history */
@@ -227,14 +235,12 @@ static void run_delays(stereo_state *s, float *const *io, int nch, int frames)
     s->dpos = (int)((s->dpos + (long)frames) % s->dlen);
 }
 
-static void flush(lathe_bq_state *z)
-{
+static void flush(lathe_bq_state *z) {
     double m = fabs(z->s1) + fabs(z->s2);
     if (!(m > 1e-30) || !isfinite(m)) z->s1 = z->s2 = 0;
 }
 
-static void stereo_process(void *st, float *const *io, const float *const *key, int frames)
-{
+static void stereo_process(void *st, float *const *io, const float *const *key, int frames) {
     (void)key;
     stereo_state *s = st;
     if (!s->settled) {
@@ -286,7 +292,8 @@ static void stereo_process(void *st, float *const *io, const float *const *key, 
         OR[i] = (float)((m - sd) * gr);
     }
     double g[4] = {gm, gs, gl, gr};
-    for (int k = 0; k < 4; k++) s->cur[k] = fabs(g[k] - s->tgt[k]) < 1e-9 ? s->tgt[k] : g[k];
+    for (int k = 0; k < 4; k++)
+        s->cur[k] = fabs(g[k] - s->tgt[k]) < 1e-9 ? s->tgt[k] : g[k];
     flush(&s->hs1);
     flush(&s->hs2);
     flush(&s->as);

@@ -9,20 +9,18 @@
 
 #include "dsp/biquad.h"
 
-static const lathe_bq_type all_types[] = {
-    LATHE_BQ_LOWPASS,  LATHE_BQ_HIGHPASS,  LATHE_BQ_BANDPASS, LATHE_BQ_NOTCH,
-    LATHE_BQ_BELL,     LATHE_BQ_LOWSHELF,  LATHE_BQ_HIGHSHELF, LATHE_BQ_ALLPASS,
-    LATHE_BQ_LOWPASS1, LATHE_BQ_HIGHPASS1, LATHE_BQ_TILT};
+static const lathe_bq_type all_types[] = {LATHE_BQ_LOWPASS,   LATHE_BQ_HIGHPASS, LATHE_BQ_BANDPASS,
+                                          LATHE_BQ_NOTCH,     LATHE_BQ_BELL,     LATHE_BQ_LOWSHELF,
+                                          LATHE_BQ_HIGHSHELF, LATHE_BQ_ALLPASS,  LATHE_BQ_LOWPASS1,
+                                          LATHE_BQ_HIGHPASS1, LATHE_BQ_TILT};
 #define NTYPES ((int)(sizeof all_types / sizeof all_types[0]))
 
-static double complex resp(const lathe_bq *c, double rate, double f)
-{
+static double complex resp(const lathe_bq *c, double rate, double f) {
     double complex z = cexp(-I * 2 * M_PI * f / rate);
     return (c->b0 + c->b1 * z + c->b2 * z * z) / (1 + c->a1 * z + c->a2 * z * z);
 }
 
-static void biquad_matched_designs_hit_the_prototype_at_f0(void **state)
-{
+static void biquad_matched_designs_hit_the_prototype_at_f0(void **state) {
     (void)state;
     const double rates[] = {44100, 48000, 96000};
     const double f0s[] = {30, 440, 5000, 12000, 19000};
@@ -39,8 +37,8 @@ static void biquad_matched_designs_hit_the_prototype_at_f0(void **state)
                     double a = lathe_bq_analog_mag_db(all_types[t], f0s[f], qs[k], -7.5, f0s[f]);
                     worst = fmax(worst, fabs(d - a));
                     if (fabs(d - a) > 1e-6)
-                        fail_msg("type %d f0 %g q %g rate %g: %.8f vs %.8f", all_types[t],
-                                 f0s[f], qs[k], rates[r], d, a);
+                        fail_msg("type %d f0 %g q %g rate %g: %.8f vs %.8f", all_types[t], f0s[f],
+                                 qs[k], rates[r], d, a);
                 }
     print_message("matched designs at f0: worst %.2e dB\n", worst);
     /* the standard definitions that the prototypes encode */
@@ -52,8 +50,7 @@ static void biquad_matched_designs_hit_the_prototype_at_f0(void **state)
                      10 * log10(2)) < 1e-12);
 }
 
-static void biquad_matched_bell_follows_prototype_to_nyquist_and_bilinear_does_not(void **state)
-{
+static void biquad_matched_bell_follows_prototype_to_nyquist_and_bilinear_does_not(void **state) {
     (void)state;
     const double rate = 44100;
     lathe_bq m, b;
@@ -65,8 +62,7 @@ static void biquad_matched_bell_follows_prototype_to_nyquist_and_bilinear_does_n
         wm = fmax(wm, fabs(lathe_bq_mag_db(&m, rate, f) - a));
         wb = fmax(wb, fabs(lathe_bq_mag_db(&b, rate, f) - a));
     }
-    print_message("10 kHz bell, 20 Hz-21 kHz: matched within %.3f dB, bilinear %.3f dB\n", wm,
-                  wb);
+    print_message("10 kHz bell, 20 Hz-21 kHz: matched within %.3f dB, bilinear %.3f dB\n", wm, wb);
     assert_true(wm < 0.5);
     assert_true(wb > 1.5); /* ~1.96 dB off at 21 kHz */
     /* the Nyquist gain itself is matched */
@@ -74,11 +70,9 @@ static void biquad_matched_bell_follows_prototype_to_nyquist_and_bilinear_does_n
                      lathe_bq_analog_mag_db(LATHE_BQ_BELL, 10000, 1, 6, rate / 2)) < 1e-6);
 }
 
-static void biquad_cut_is_exact_inverse_of_boost(void **state)
-{
+static void biquad_cut_is_exact_inverse_of_boost(void **state) {
     (void)state;
-    const lathe_bq_type t[] = {LATHE_BQ_BELL, LATHE_BQ_LOWSHELF, LATHE_BQ_HIGHSHELF,
-                               LATHE_BQ_TILT};
+    const lathe_bq_type t[] = {LATHE_BQ_BELL, LATHE_BQ_LOWSHELF, LATHE_BQ_HIGHSHELF, LATHE_BQ_TILT};
     for (int k = 0; k < 4; k++)
         for (double f0 = 50; f0 < 20000; f0 *= 3) {
             lathe_bq up, dn;
@@ -91,8 +85,7 @@ static void biquad_cut_is_exact_inverse_of_boost(void **state)
         }
 }
 
-static void biquad_designs_are_stable_over_the_parameter_range(void **state)
-{
+static void biquad_designs_are_stable_over_the_parameter_range(void **state) {
     (void)state;
     const double rates[] = {8000, 44100, 192000};
     int count = 0;
@@ -117,8 +110,7 @@ static void biquad_designs_are_stable_over_the_parameter_range(void **state)
     print_message("%d designs stable\n", count);
 }
 
-static void biquad_svf_realisation_equals_direct_form(void **state)
-{
+static void biquad_svf_realisation_equals_direct_form(void **state) {
     (void)state;
     uint64_t seed = 77;
     float x[4000];
@@ -143,8 +135,7 @@ static void biquad_svf_realisation_equals_direct_form(void **state)
         }
 }
 
-static void biquad_mag_db_agrees_with_a_sine_through_tick(void **state)
-{
+static void biquad_mag_db_agrees_with_a_sine_through_tick(void **state) {
     (void)state;
     const double rate = 48000, f = 3000;
     lathe_bq c;
@@ -153,14 +144,14 @@ static void biquad_mag_db_agrees_with_a_sine_through_tick(void **state)
     float *x = test_malloc(n * sizeof(float));
     lt_sine(x, n, rate, f, 0.5, 0);
     lathe_bq_state z = {0, 0};
-    for (long i = 0; i < n; i++) x[i] = (float)lathe_bq_tick(&c, &z, x[i]);
+    for (long i = 0; i < n; i++)
+        x[i] = (float)lathe_bq_tick(&c, &z, x[i]);
     double m = lt_db(lt_tone_amp(x + n / 2, n / 2, rate, f, NULL) / 0.5);
     assert_true(fabs(m - lathe_bq_mag_db(&c, rate, f)) < 1e-4);
     test_free(x);
 }
 
-static void biquad_bilinear_lr4_pair_sums_to_allpass(void **state)
-{
+static void biquad_bilinear_lr4_pair_sums_to_allpass(void **state) {
     (void)state;
     const double rate = 44100;
     for (double fc = 60; fc < 15000; fc *= 2.2) {
@@ -174,8 +165,7 @@ static void biquad_bilinear_lr4_pair_sums_to_allpass(void **state)
     }
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(biquad_matched_designs_hit_the_prototype_at_f0),
         cmocka_unit_test(biquad_matched_bell_follows_prototype_to_nyquist_and_bilinear_does_not),

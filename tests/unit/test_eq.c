@@ -9,8 +9,7 @@
 
 #include "dsp/biquad.h"
 
-static const lathe_proc_desc *eq(void)
-{
+static const lathe_proc_desc *eq(void) {
     const lathe_proc_desc *d = lathe_processor_find("eq");
     assert_non_null(d);
     return d;
@@ -18,18 +17,16 @@ static const lathe_proc_desc *eq(void)
 
 /* Gain (dB) of band 1 set to `type` at `freq` measured with a sine. */
 static double band_gain(double rate, double type, double f0, double gain, double q, double slope,
-                        double shape, double freq)
-{
-    const char *names[] = {"band1.type", "band1.freq", "band1.gain", "band1.q", "band1.slope",
-                           "band1.shape"};
+                        double shape, double freq) {
+    const char *names[] = {"band1.type", "band1.freq",  "band1.gain",
+                           "band1.q",    "band1.slope", "band1.shape"};
     double vals[] = {type, f0, gain, q, slope, shape};
     return lt_proc_gain_db(eq(), rate, names, vals, 6, freq, 0.5);
 }
 
 enum { OFF, BELL, LOWSHELF, HIGHSHELF, HIGHPASS, LOWPASS, NOTCH, BANDPASS, TILT };
 
-static void eq_bell_gain_at_f0_within_0_01_db(void **state)
-{
+static void eq_bell_gain_at_f0_within_0_01_db(void **state) {
     (void)state;
     const double rates[] = {44100, 48000};
     const double f0s[] = {50, 1000, 10000, 16000};
@@ -49,8 +46,7 @@ static void eq_bell_gain_at_f0_within_0_01_db(void **state)
     print_message("bell at f0: worst error %.5f dB\n", worst);
 }
 
-static void eq_shelf_gain_at_f0_is_half_within_0_01_db(void **state)
-{
+static void eq_shelf_gain_at_f0_is_half_within_0_01_db(void **state) {
     (void)state;
     const double rates[] = {44100, 48000};
     const double f0s[] = {80, 1000, 10000, 15000};
@@ -75,15 +71,13 @@ static void eq_shelf_gain_at_f0_is_half_within_0_01_db(void **state)
 }
 
 /* Butterworth shelf of order n (Holters & Zoelzer 2006), dB at f. */
-static double bw_shelf_db(int high, int n, double f0, double g, double f)
-{
+static double bw_shelf_db(int high, int n, double f0, double g, double f) {
     double G = pow(10.0, g / 20.0), x = high ? f / f0 : f0 / f;
     double wz = pow(G, -0.5 / n), wp = pow(G, 0.5 / n);
     return 10 * log10((1 + pow(x / wz, 2 * n)) / (1 + pow(x / wp, 2 * n)));
 }
 
-static void eq_butterworth_shelves_follow_their_prototype(void **state)
-{
+static void eq_butterworth_shelves_follow_their_prototype(void **state) {
     (void)state;
     const double rate = 48000, f0 = 500;
     const int slopes[] = {6, 18, 24, 36, 48};
@@ -95,7 +89,8 @@ static void eq_butterworth_shelves_follow_their_prototype(void **state)
             for (int k = 0; k < 2; k++)
                 for (int j = 0; j < 7; j++) {
                     double m = band_gain(rate, t, f0, gains[k], 0.7071, slopes[i], 0, freqs[j]);
-                    double want = bw_shelf_db(t == HIGHSHELF, slopes[i] / 6, f0, gains[k], freqs[j]);
+                    double want =
+                        bw_shelf_db(t == HIGHSHELF, slopes[i] / 6, f0, gains[k], freqs[j]);
                     double tol = freqs[j] == f0 ? 0.01 : 0.05;
                     worst = fmax(worst, fabs(m - want));
                     if (fabs(m - want) > tol)
@@ -110,8 +105,7 @@ static void eq_butterworth_shelves_follow_their_prototype(void **state)
     assert_true(s12 > 0.5 && s48 < 0.05);
 }
 
-static void eq_bell_10k_matches_analog_at_18k_where_bilinear_cannot(void **state)
-{
+static void eq_bell_10k_matches_analog_at_18k_where_bilinear_cannot(void **state) {
     (void)state;
     const double rate = 44100, f0 = 10000, q = 1, g = 6, f = 18000;
     double analog = lathe_bq_analog_mag_db(LATHE_BQ_BELL, f0, q, g, f);
@@ -133,10 +127,11 @@ static void eq_bell_10k_matches_analog_at_18k_where_bilinear_cannot(void **state
 
 /* Stop-band octave pairs where the Butterworth asymptote holds to < 0.1 dB:
  * deep enough that (f/fc)^(2n) is negligible. */
-static double octave_ratio_for(int order) { return order == 1 ? 8 : order <= 3 ? 4 : 2; }
+static double octave_ratio_for(int order) {
+    return order == 1 ? 8 : order <= 3 ? 4 : 2;
+}
 
-static void eq_pass_slopes_within_0_5_db_per_oct(void **state)
-{
+static void eq_pass_slopes_within_0_5_db_per_oct(void **state) {
     (void)state;
     const double rate = 48000;
     const int slopes[] = {6, 12, 18, 24, 36, 48};
@@ -155,8 +150,8 @@ static void eq_pass_slopes_within_0_5_db_per_oct(void **state)
             double lc = shape ? 250 : 500, g1 = lc * r, g2 = lc * 2 * r;
             double lp = band_gain(rate, LOWPASS, lc, 0, 0.7071, slopes[i], shape, g1) -
                         band_gain(rate, LOWPASS, lc, 0, 0.7071, slopes[i], shape, g2);
-            print_message("%s %d dB/oct: highpass %.3f, lowpass %.3f dB/oct\n",
-                          shape ? "LR" : "BW", slopes[i], hp, lp);
+            print_message("%s %d dB/oct: highpass %.3f, lowpass %.3f dB/oct\n", shape ? "LR" : "BW",
+                          slopes[i], hp, lp);
             if (fabs(hp - slopes[i]) > worst) worst = fabs(hp - slopes[i]);
             if (fabs(lp - slopes[i]) > worst) worst = fabs(lp - slopes[i]);
             assert_true(fabs(hp - slopes[i]) < 0.5);
@@ -170,8 +165,7 @@ static void eq_pass_slopes_within_0_5_db_per_oct(void **state)
     assert_true(fabs(band_gain(rate, LOWPASS, 1000, 0, 1, 36, 1, 1000) + 6.0206) < 0.01);
 }
 
-static void eq_lr24_crossover_sums_flat_within_0_01_db(void **state)
-{
+static void eq_lr24_crossover_sums_flat_within_0_01_db(void **state) {
     (void)state;
     const double rate = 48000, fc = 1200;
     const char *names[] = {"band1.type", "band1.freq", "band1.slope", "band1.shape"};
@@ -187,7 +181,8 @@ static void eq_lr24_crossover_sums_flat_within_0_01_db(void **state)
         memcpy(b[0], a[0], n * sizeof(float));
         lathe_proc_process(lp, a, NULL, n);
         lathe_proc_process(hp, b, NULL, n);
-        for (long i = 0; i < n; i++) a[0][i] += b[0][i];
+        for (long i = 0; i < n; i++)
+            a[0][i] += b[0][i];
         long skip = n / 2;
         double db = lt_db(lt_tone_amp(a[0] + skip, n - skip, rate, freqs[k], NULL) / 0.5);
         if (fabs(db) > worst) worst = fabs(db);
@@ -200,8 +195,7 @@ static void eq_lr24_crossover_sums_flat_within_0_01_db(void **state)
     print_message("LR24 LP+HP sum: worst deviation %.6f dB\n", worst);
 }
 
-static void eq_notch_bandpass_tilt_follow_prototypes(void **state)
-{
+static void eq_notch_bandpass_tilt_follow_prototypes(void **state) {
     (void)state;
     const double rate = 48000;
     /* notch: deep at f0, flat far away */
@@ -224,8 +218,7 @@ static void eq_notch_bandpass_tilt_follow_prototypes(void **state)
     assert_true(fabs(band_gain(rate, TILT, 800, 6, 1, 12, 0, 20) + 3) < 0.1);
 }
 
-static void eq_output_gain_and_bands_off_are_exact(void **state)
-{
+static void eq_output_gain_and_bands_off_are_exact(void **state) {
     (void)state;
     const double rate = 48000;
     long n = 4800;
@@ -251,16 +244,14 @@ static void eq_output_gain_and_bands_off_are_exact(void **state)
 }
 
 /* Max |y[i] - y[i-1]| over the range. */
-static double max_jump(const float *y, long n)
-{
+static double max_jump(const float *y, long n) {
     double m = 0;
     for (long i = 1; i < n; i++)
         if (fabs((double)y[i] - y[i - 1]) > m) m = fabs((double)y[i] - y[i - 1]);
     return m;
 }
 
-static void eq_automation_sweeps_without_clicks_or_blowup(void **state)
-{
+static void eq_automation_sweeps_without_clicks_or_blowup(void **state) {
     (void)state;
     const double rate = 48000, f = 500, amp = 0.25;
     const char *names[] = {"band1.type", "band1.freq", "band1.gain", "band1.q"};
@@ -286,7 +277,8 @@ static void eq_automation_sweeps_without_clicks_or_blowup(void **state)
         float *io[1] = {b[0] + off};
         lathe_proc_process(p, io, NULL, n - off < 64 ? n - off : 64);
     }
-    for (long i = 0; i < n; i++) assert_true(isfinite(b[0][i]));
+    for (long i = 0; i < n; i++)
+        assert_true(isfinite(b[0][i]));
     double peak = lt_peak(b[0], n), jump = max_jump(b[0], n);
     /* a 500 Hz sine at most +24 dB (x ~16) moves by at most 2 pi f/rate * peak per
      * sample; a click would be a jump of the order of the peak itself */
@@ -316,11 +308,10 @@ static void eq_automation_sweeps_without_clicks_or_blowup(void **state)
     lt_free(b, 1);
 }
 
-static void eq_reset_returns_to_silence_and_denormals_stay_finite(void **state)
-{
+static void eq_reset_returns_to_silence_and_denormals_stay_finite(void **state) {
     (void)state;
     const double rate = 44100;
-    const char *names[] = {"band1.type", "band1.freq", "band1.gain", "band2.type", "band2.freq",
+    const char *names[] = {"band1.type",  "band1.freq", "band1.gain", "band2.type", "band2.freq",
                            "band2.slope", "band3.type", "band3.freq", "band3.gain"};
     double v[] = {BELL, 60, 12, HIGHPASS, 20, 48, HIGHSHELF, 8000, -6};
     lathe_proc *p = lt_proc("eq", rate, 2, names, v, 9);
@@ -337,9 +328,11 @@ static void eq_reset_returns_to_silence_and_denormals_stay_finite(void **state)
     assert_true(lt_peak(b[0], n) == 0 && lt_peak(b[1], n) == 0);
 
     /* denormal-level input (and smallest normals) in, finite out */
-    for (long i = 0; i < n; i++) b[0][i] = b[1][i] = (i & 1 ? 1e-40f : -1e-39f) * (float)(i % 7);
+    for (long i = 0; i < n; i++)
+        b[0][i] = b[1][i] = (i & 1 ? 1e-40f : -1e-39f) * (float)(i % 7);
     lathe_proc_process(p, b, NULL, n);
-    for (long i = 0; i < n; i++) assert_true(isfinite(b[0][i]) && isfinite(b[1][i]));
+    for (long i = 0; i < n; i++)
+        assert_true(isfinite(b[0][i]) && isfinite(b[1][i]));
 
     /* after loud noise, silence decays to exact zero (no ever-decaying state) */
     lt_noise(b[0], n, 1.0, &seed);
@@ -355,8 +348,7 @@ static void eq_reset_returns_to_silence_and_denormals_stay_finite(void **state)
     lathe_proc_free(p);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(eq_bell_gain_at_f0_within_0_01_db),
         cmocka_unit_test(eq_shelf_gain_at_f0_is_half_within_0_01_db),

@@ -8,8 +8,7 @@
 
 static const double RATE = 48000;
 
-static void gain_steady_signal_scaled_exactly_after_ramp(void **state)
-{
+static void gain_steady_signal_scaled_exactly_after_ramp(void **state) {
     (void)state;
     const double gains[] = {-20, -6, 0, 3.5, 24};
     long n = 4800;
@@ -26,15 +25,15 @@ static void gain_steady_signal_scaled_exactly_after_ramp(void **state)
         lathe_proc_process(p, b, NULL, n);
         double g = pow(10.0, gains[k] / 20.0);
         for (int c = 0; c < 2; c++)
-            for (long i = 0; i < n; i++) assert_true(b[c][i] == (float)(ref[c][i] * g));
+            for (long i = 0; i < n; i++)
+                assert_true(b[c][i] == (float)(ref[c][i] * g));
         lathe_proc_free(p);
         lt_free(b, 2);
         lt_free(ref, 2);
     }
 }
 
-static void gain_inversion_nulls_against_input(void **state)
-{
+static void gain_inversion_nulls_against_input(void **state) {
     (void)state;
     long n = 9600;
     const char *names[] = {"invert2"};
@@ -53,10 +52,12 @@ static void gain_inversion_nulls_against_input(void **state)
     }
     /* `invert` flips all channels; after the ramp (20 ms) every channel nulls */
     lathe_proc_set_by_name(p, "invert", 1, NULL);
-    for (int c = 0; c < 3; c++) memcpy(b[c], ref[c], n * sizeof(float));
+    for (int c = 0; c < 3; c++)
+        memcpy(b[c], ref[c], n * sizeof(float));
     lathe_proc_process(p, b, NULL, n);
     for (int c = 0; c < 3; c++)
-        for (long i = 960; i < n; i++) assert_true(b[c][i] + ref[c][i] == 0.0f);
+        for (long i = 960; i < n; i++)
+            assert_true(b[c][i] + ref[c][i] == 0.0f);
     /* and the flip itself was ramped: halfway through, channel 0 is near zero */
     assert_true(fabs(b[0][479]) <= fabs(ref[0][479]) * 0.01 + 1e-6);
     lathe_proc_free(p);
@@ -64,14 +65,14 @@ static void gain_inversion_nulls_against_input(void **state)
     lt_free(ref, 3);
 }
 
-static void gain_step_is_a_ramp_without_jumps(void **state)
-{
+static void gain_step_is_a_ramp_without_jumps(void **state) {
     (void)state;
     long n = 9600;
     lathe_proc *p = lt_proc("gain", RATE, 1, NULL, NULL, 0);
     float **b = lt_alloc(1, n);
     const float dc = 0.25f;
-    for (long i = 0; i < n; i++) b[0][i] = dc;
+    for (long i = 0; i < n; i++)
+        b[0][i] = dc;
     float *io[1] = {b[0]};
     lathe_proc_process(p, io, NULL, 1000);
     lathe_proc_set_by_name(p, "gain", 12, NULL);
@@ -85,17 +86,17 @@ static void gain_step_is_a_ramp_without_jumps(void **state)
         jump = fmax(jump, fabs((double)b[0][i] - b[0][i - 1]));
         if (settled < 0 && b[0][i] == (float)(dc * g)) settled = i;
     }
-    print_message("gain step: max jump %.6f (bound %.6f), settled after %ld samples\n", jump,
-                  bound, settled - 1000);
+    print_message("gain step: max jump %.6f (bound %.6f), settled after %ld samples\n", jump, bound,
+                  settled - 1000);
     assert_true(jump <= bound);
     assert_true(settled - 1000 >= (long)(0.019 * RATE) && settled - 1000 <= (long)(0.021 * RATE));
-    for (long i = settled; i < n; i++) assert_true(b[0][i] == (float)(dc * g));
+    for (long i = settled; i < n; i++)
+        assert_true(b[0][i] == (float)(dc * g));
     lathe_proc_free(p);
     lt_free(b, 1);
 }
 
-static void gain_minus_inf_is_silence(void **state)
-{
+static void gain_minus_inf_is_silence(void **state) {
     (void)state;
     long n = 4800;
     const char *names[] = {"gain"};
@@ -119,8 +120,7 @@ static void gain_minus_inf_is_silence(void **state)
     lt_free(b, 2);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gain_steady_signal_scaled_exactly_after_ramp),
         cmocka_unit_test(gain_inversion_nulls_against_input),

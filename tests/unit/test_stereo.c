@@ -8,22 +8,20 @@
 
 static const double RATE = 48000;
 
-static lathe_proc *mk(int ch, const char *const *names, const double *v, int n)
-{
+static lathe_proc *mk(int ch, const char *const *names, const double *v, int n) {
     return lt_proc("stereo", RATE, ch, names, v, n);
 }
 
 /* out[c][i] vs g[c] * in[c][i], worst absolute difference */
-static double worst_vs_gain(float *const *out, float *const *in, const double *g, long n)
-{
+static double worst_vs_gain(float *const *out, float *const *in, const double *g, long n) {
     double w = 0;
     for (int c = 0; c < 2; c++)
-        for (long i = 0; i < n; i++) w = fmax(w, fabs(out[c][i] - g[c] * in[c][i]));
+        for (long i = 0; i < n; i++)
+            w = fmax(w, fabs(out[c][i] - g[c] * in[c][i]));
     return w;
 }
 
-static void stereo_pan_law_levels_exact_at_centre_and_hard_sides(void **state)
-{
+static void stereo_pan_law_levels_exact_at_centre_and_hard_sides(void **state) {
     (void)state;
     long n = 4800;
     /* centre level of a mono source for each law, from its formula, and the
@@ -63,8 +61,7 @@ static void stereo_pan_law_levels_exact_at_centre_and_hard_sides(void **state)
     lt_free(b, 2);
 }
 
-static void stereo_pan_on_stereo_source_is_balance(void **state)
-{
+static void stereo_pan_on_stereo_source_is_balance(void **state) {
     (void)state;
     long n = 4800;
     float **in = lt_alloc(2, n), **b = lt_alloc(2, n);
@@ -90,8 +87,7 @@ static void stereo_pan_on_stereo_source_is_balance(void **state)
     lt_free(b, 2);
 }
 
-static void stereo_width_and_side_gain(void **state)
-{
+static void stereo_width_and_side_gain(void **state) {
     (void)state;
     long n = 4800;
     float **in = lt_alloc(2, n), **b = lt_alloc(2, n);
@@ -121,15 +117,15 @@ static void stereo_width_and_side_gain(void **state)
 
 /* Level (dB) of the side (or mid) component of the output for a side-only
  * (or mid-only) sine at f. */
-static double ms_gain_db(double corner, double f, int side)
-{
+static double ms_gain_db(double corner, double f, int side) {
     const char *names[] = {"mono_below"};
     double v[] = {corner};
     lathe_proc *p = mk(2, names, v, 1);
     long n = (long)(RATE * 1.0), skip = n / 2;
     float **b = lt_alloc(2, n);
     lt_sine(b[0], n, RATE, f, 0.5, 0);
-    for (long i = 0; i < n; i++) b[1][i] = side ? -b[0][i] : b[0][i];
+    for (long i = 0; i < n; i++)
+        b[1][i] = side ? -b[0][i] : b[0][i];
     lathe_proc_process(p, b, NULL, n);
     for (long i = 0; i < n; i++) {
         float l = b[0][i], r = b[1][i];
@@ -141,8 +137,7 @@ static double ms_gain_db(double corner, double f, int side)
     return lt_db(a / 0.5);
 }
 
-static void stereo_mono_below_keeps_side_above_and_removes_it_below(void **state)
-{
+static void stereo_mono_below_keeps_side_above_and_removes_it_below(void **state) {
     (void)state;
     const double corners[] = {80, 150, 300};
     for (int k = 0; k < 3; k++) {
@@ -164,7 +159,8 @@ static void stereo_mono_below_keeps_side_above_and_removes_it_below(void **state
     long n = 4800;
     float **b = lt_alloc(2, n);
     lt_sine(b[0], n, RATE, 20, 0.5, 0);
-    for (long i = 0; i < n; i++) b[1][i] = -b[0][i];
+    for (long i = 0; i < n; i++)
+        b[1][i] = -b[0][i];
     float ref = b[0][1234];
     lathe_proc_process(p, b, NULL, n);
     assert_true(b[0][1234] == ref);
@@ -172,8 +168,7 @@ static void stereo_mono_below_keeps_side_above_and_removes_it_below(void **state
     lathe_proc_free(p);
 }
 
-static void stereo_swap_exchanges_channels_exactly(void **state)
-{
+static void stereo_swap_exchanges_channels_exactly(void **state) {
     (void)state;
     long n = 4800;
     float **in = lt_alloc(2, n), **b = lt_alloc(2, n);
@@ -186,14 +181,14 @@ static void stereo_swap_exchanges_channels_exactly(void **state)
     double v[] = {1};
     lathe_proc *p = mk(2, names, v, 1);
     lathe_proc_process(p, b, NULL, n);
-    for (long i = 0; i < n; i++) assert_true(b[0][i] == in[1][i] && b[1][i] == in[0][i]);
+    for (long i = 0; i < n; i++)
+        assert_true(b[0][i] == in[1][i] && b[1][i] == in[0][i]);
     lathe_proc_free(p);
     lt_free(in, 2);
     lt_free(b, 2);
 }
 
-static void stereo_offset_delays_exactly_n_samples(void **state)
-{
+static void stereo_offset_delays_exactly_n_samples(void **state) {
     (void)state;
     long n = 3000;
     float **in = lt_alloc(2, n), **b = lt_alloc(2, n);
@@ -223,7 +218,8 @@ static void stereo_offset_delays_exactly_n_samples(void **state)
     memcpy(b[0], in[0], n * sizeof(float));
     memcpy(b[1], in[1], n * sizeof(float));
     lathe_proc_process(p, b, NULL, n);
-    for (long i = 0; i < n; i++) assert_true(b[0][i] == (i < 22 ? 0.0f : in[0][i - 22]));
+    for (long i = 0; i < n; i++)
+        assert_true(b[0][i] == (i < 22 ? 0.0f : in[0][i - 22]));
     lathe_proc_reset(p);
     memset(b[0], 0, n * sizeof(float));
     lathe_proc_process(p, b, NULL, 100);
@@ -233,8 +229,7 @@ static void stereo_offset_delays_exactly_n_samples(void **state)
     lt_free(b, 2);
 }
 
-static void stereo_one_and_three_channels(void **state)
-{
+static void stereo_one_and_three_channels(void **state) {
     (void)state;
     long n = 2000;
     const char *names[] = {"mid_gain", "width", "pan"};
@@ -242,26 +237,30 @@ static void stereo_one_and_three_channels(void **state)
     lathe_proc *p = mk(1, names, v, 3);
     float **b = lt_alloc(3, n), **in = lt_alloc(3, n);
     uint64_t seed = 8;
-    for (int c = 0; c < 3; c++) lt_noise(in[c], n, 1, &seed);
+    for (int c = 0; c < 3; c++)
+        lt_noise(in[c], n, 1, &seed);
     memcpy(b[0], in[0], n * sizeof(float));
     lathe_proc_process(p, b, NULL, n);
-    for (long i = 0; i < n; i++) assert_true(fabs(b[0][i] - in[0][i] * lt_undb(-6)) < 1e-7);
+    for (long i = 0; i < n; i++)
+        assert_true(fabs(b[0][i] - in[0][i] * lt_undb(-6)) < 1e-7);
     lathe_proc_free(p);
     p = mk(3, names, v, 3);
-    for (int c = 0; c < 3; c++) memcpy(b[c], in[c], n * sizeof(float));
+    for (int c = 0; c < 3; c++)
+        memcpy(b[c], in[c], n * sizeof(float));
     lathe_proc_process(p, b, NULL, n);
-    for (long i = 0; i < n; i++) assert_true(b[2][i] == in[2][i]);
+    for (long i = 0; i < n; i++)
+        assert_true(b[2][i] == in[2][i]);
     lathe_proc_free(p);
     lt_free(b, 3);
     lt_free(in, 3);
 }
 
-static void stereo_pan_and_width_changes_are_smoothed(void **state)
-{
+static void stereo_pan_and_width_changes_are_smoothed(void **state) {
     (void)state;
     long n = 9600;
     float **b = lt_alloc(2, n);
-    for (long i = 0; i < n; i++) b[0][i] = 0.5f, b[1][i] = 0.1f; /* DC: any jump is a click */
+    for (long i = 0; i < n; i++)
+        b[0][i] = 0.5f, b[1][i] = 0.1f; /* DC: any jump is a click */
     lathe_proc *p = mk(2, NULL, NULL, 0);
     float *io[2] = {b[0], b[1]};
     lathe_proc_process(p, io, NULL, 100);
@@ -272,7 +271,8 @@ static void stereo_pan_and_width_changes_are_smoothed(void **state)
     lathe_proc_process(p, io, NULL, n - 100);
     double jump = 0;
     for (long i = 1; i < n; i++)
-        for (int c = 0; c < 2; c++) jump = fmax(jump, fabs(b[c][i] - b[c][i - 1]));
+        for (int c = 0; c < 2; c++)
+            jump = fmax(jump, fabs(b[c][i] - b[c][i - 1]));
     /* Left = (0.3 + 0.2 u) u with u (side and balance factors) leaving 1 along a
      * 10 ms one-pole: dLeft/du <= 0.7, and u moves at most 1 - exp(-1/(0.01 rate))
      * per sample.  An unsmoothed switch would jump by 0.5. */
@@ -285,8 +285,7 @@ static void stereo_pan_and_width_changes_are_smoothed(void **state)
     lt_free(b, 2);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stereo_pan_law_levels_exact_at_centre_and_hard_sides),
         cmocka_unit_test(stereo_pan_on_stereo_source_is_balance),
