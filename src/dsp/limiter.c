@@ -174,6 +174,7 @@ typedef struct {
     int clamp_count;
     double min_gain; /* smallest gain in the last block */
     float *gbuf;     /* per-block input gain ramp */
+    float *sacc;     /* per-block scratch for the short interpolator */
     double *rq;      /* per-sample required gains, [ch][max_block] */
     lim_chan ch[LIM_MAXCH];
 } limiter;
@@ -260,16 +261,21 @@ static void short_design_init(short_design *d)
 
 /* a[i] = max(a[i], short-filter points after sample i - det_lat). */
 static void short_run(const short_design *d, float *hist, const float *x, int n, int det_lat,
-                      float *a)
+                      float *restrict a, float *restrict acc)
 {
     memcpy(hist + SHORT_HIST, x, (size_t)n * sizeof *x);
+    const float *base = hist + SHORT_HIST - det_lat - (SHORT_HALF - 1);
     for (int p = 0; p < 3; p++) {
         const float *h = d->coef[p];
+        for (int i = 0; i < n; i++) acc[i] = 0.0f;
+        for (int j = 0; j < 2 * SHORT_HALF; j++) { /* tap-outer: vectorises, fixed order */
+            const float hj = h[j];
+            const float *restrict xs = base + j;
+            for (int i = 0; i < n; i++) acc[i] += hj * xs[i];
+        }
         for (int i = 0; i < n; i++) {
-            const float *xs = hist + SHORT_HIST + i - det_lat - (SHORT_HALF - 1);
-            float acc = 0.0f;
-            for (int j = 0; j < 2 * SHORT_HALF; j++) acc += h[j] * xs[j];
-            a[i] = fmaxf(a[i], fabsf(acc));
+            float v = fabsf(acc[i]);
+            a[i] = v > a[i] ? v : a[i];
         }
     }
     memmove(hist, hist + n, SHORT_HIST * sizeof *hist);
@@ -291,8 +297,10 @@ static void fini(void *st)
         memset(ch, 0, sizeof *ch);
     }
     free(s->gbuf);
+    free(s->sacc);
     free(s->rq);
     s->gbuf = NULL;
+    s->sacc = NULL;
     s->rq = NULL;
 }
 
@@ -341,8 +349,9 @@ static lathe_status init(void *st, double rate, int channels, int max_block, lat
         short_design_init(&s->sdesign);
     }
     s->gbuf = malloc((size_t)max_block * sizeof *s->gbuf);
+    s->sacc = malloc((size_t)max_block * sizeof *s->sacc);
     s->rq = malloc((size_t)max_block * (size_t)channels * sizeof *s->rq);
-    int ok = s->gbuf && s->rq;
+    int ok = s->gbuf && s->sacc && s->rq;
     for (int c = 0; c < channels && ok; c++) {
         lim_chan *ch = &s->ch[c];
         ch->x = malloc((size_t)max_block * sizeof *ch->x);
@@ -413,25 +422,38 @@ static void process(void *st, float *const *io, const float *const *key, int n)
         float *restrict x = ch->x;
         /* The bound keeps the detector's sums finite for absurd inputs (and
          * maps NaN to a finite value); it never touches real audio. */
-        for (int i = 0; i < n; i++) x[i] = fminf(fmaxf(in[i] * s->gbuf[i], -1e20f), 1e20f);
+        for (int i = 0; i < n; i++) {
+            float v = in[i] * s->gbuf[i];
+            x[i] = v < 1e20f ? (v > -1e20f ? v : -1e20f) : 1e20f; /* NaN -> 1e20 */
+        }
         float *restrict a = ch->amax;
         double *restrict r = s->rq + (size_t)c * (size_t)n;
         if (s->tp_on) {
             lathe_tp_chan_run(&ch->tp, x, n, a);
-            short_run(&s->sdesign, ch->hist, x, n, s->det_lat, a);
+            short_run(&s->sdesign, ch->hist, x, n, s->det_lat, a, s->sacc);
             /* p[k] = max(a[k], a[k-1]): the oversampled points on both sides. */
             float prev = ch->a_prev;
             for (int i = 0; i < n; i++) {
                 float cur = a[i];
                 float p = cur > prev ? cur : prev;
                 prev = cur;
-                r[i] = p > thr ? fmax(thr / p, LIM_MIN_GAIN) : 1.0;
+                if (p > thr) {
+                    double g = thr / p;
+                    r[i] = g > LIM_MIN_GAIN ? g : LIM_MIN_GAIN;
+                } else {
+                    r[i] = 1.0;
+                }
             }
             ch->a_prev = prev;
         } else {
             for (int i = 0; i < n; i++) {
                 double p = fabsf(x[i]);
-                r[i] = p > thr ? fmax(thr / p, LIM_MIN_GAIN) : 1.0;
+                if (p > thr) {
+                    double g = thr / p;
+                    r[i] = g > LIM_MIN_GAIN ? g : LIM_MIN_GAIN;
+                } else {
+                    r[i] = 1.0;
+                }
             }
         }
     }
@@ -440,7 +462,10 @@ static void process(void *st, float *const *io, const float *const *key, int n)
     if (C > 1) {
         for (int i = 0; i < n; i++) {
             double rmin = 1.0;
-            for (int c = 0; c < C; c++) rmin = fmin(rmin, s->rq[(size_t)c * n + i]);
+            for (int c = 0; c < C; c++) {
+                double v = s->rq[(size_t)c * n + i];
+                rmin = v < rmin ? v : rmin;
+            }
             if (rmin >= 1.0) continue;
             for (int c = 0; c < C; c++) {
                 double *rc = &s->rq[(size_t)c * n + i];

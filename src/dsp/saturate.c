@@ -90,7 +90,8 @@ static const lathe_param_desc params[P_COUNT] = {
 
 typedef struct {
     float *xh;   /* base-rate history (T-1) + block, for the interpolator */
-    float *wh;   /* oversampled history (M*T) + block, for the decimator */
+    float *ph;   /* oversampled signal split into M phase streams, each T history +
+                  * one block (stride T + max_block): contiguous FIR loops */
     float *dry;  /* dry delay line, T frames */
     double x1, F1; /* ADAA: previous oversampled input and F(x1) */
     double dc_x1, dc_y1;
@@ -205,7 +206,7 @@ static void fini(void *st)
     saturate *s = st;
     for (int c = 0; c < SAT_MAXCH; c++) {
         free(s->ch[c].xh);
-        free(s->ch[c].wh);
+        free(s->ch[c].ph);
         free(s->ch[c].dry);
         memset(&s->ch[c], 0, sizeof s->ch[c]);
     }
@@ -227,7 +228,8 @@ static void reset(void *st)
     for (int c = 0; c < s->channels; c++) {
         sat_chan *ch = &s->ch[c];
         memset(ch->xh, 0, (size_t)(SAT_T - 1) * sizeof *ch->xh);
-        memset(ch->wh, 0, (size_t)(M * SAT_T) * sizeof *ch->wh);
+        for (int q = 0; q < M; q++)
+            memset(ch->ph + (size_t)q * (SAT_T + s->max_block), 0, SAT_T * sizeof *ch->ph);
         memset(ch->dry, 0, (size_t)SAT_T * sizeof *ch->dry);
         ch->x1 = 0.0;
         ch->F1 = 0.0; /* F(0) = 0 for every curve */
@@ -262,9 +264,9 @@ static lathe_status init(void *st, double rate, int channels, int max_block, lat
     for (int c = 0; c < channels && ok; c++) {
         sat_chan *ch = &s->ch[c];
         ch->xh = malloc((size_t)(T - 1 + max_block) * sizeof *ch->xh);
-        ch->wh = malloc((size_t)(M * T + M * max_block) * sizeof *ch->wh);
+        ch->ph = malloc((size_t)M * (size_t)(T + max_block) * sizeof *ch->ph);
         ch->dry = malloc((size_t)T * sizeof *ch->dry);
-        ok = ch->xh && ch->wh && ch->dry;
+        ok = ch->xh && ch->ph && ch->dry;
     }
     if (!ok) {
         fini(st);
@@ -336,24 +338,24 @@ static void process(void *st, float *const *io, const float *const *key, int n)
         sat_chan *ch = &s->ch[c];
         float *io_c = io[c];
         float *restrict xh = ch->xh;
-        float *restrict wh = ch->wh;
+        const size_t stride = (size_t)(T + s->max_block);
         /* drive, bounded (keeps every later sum finite; NaN maps to a bound) */
         for (int i = 0; i < n; i++) {
             double x = (double)io_c[i] * s->drv[i];
-            xh[T - 1 + i] = (float)fmin(fmax(x, -SAT_IN_LIMIT), SAT_IN_LIMIT);
+            x = x < SAT_IN_LIMIT ? (x > -SAT_IN_LIMIT ? x : -SAT_IN_LIMIT) : SAT_IN_LIMIT;
+            xh[T - 1 + i] = (float)x;
         }
-        /* interpolate: phase q of every base sample, tap-outer axpy loops */
-        float *restrict w = wh + M * T; /* this block's oversampled samples */
+        /* interpolate: oversampled sample iM+q goes to phase stream q at
+         * T + i; tap-outer axpy loops (vectorise, fixed summation order) */
         for (int q = 0; q < M; q++) {
             const float *h = s->up + q * T;
-            float *restrict acc = s->acc;
+            float *restrict acc = ch->ph + (size_t)q * stride + T;
             for (int i = 0; i < n; i++) acc[i] = 0.0f;
             for (int t = 0; t < T; t++) {
                 const float ht = h[t];
                 const float *restrict xs = xh + t;
                 for (int i = 0; i < n; i++) acc[i] += ht * xs[i];
             }
-            for (int i = 0; i < n; i++) w[i * M + q] = acc[i];
         }
         memmove(xh, xh + n, (size_t)(T - 1) * sizeof *xh);
         /* curve with ADAA1, in double */
@@ -367,28 +369,33 @@ static void process(void *st, float *const *io, const float *const *key, int n)
                 if (i == 0 || s->bias[i] != s->bias[i - 1]) F1 = curve_F(curve, x1, b, tb, kk);
             }
             for (int q = 0; q < M; q++) {
-                double x = w[i * M + q];
+                float *wq = ch->ph + (size_t)q * stride + T + i;
+                double x = *wq;
                 double F = curve_F(curve, x, b, tb, kk), d = x - x1, y;
                 if (fabs(d) > SAT_ADAA_EPS)
                     y = (F - F1) / d;
                 else
                     y = curve_f(curve, 0.5 * (x + x1), b, tb, kk);
-                w[i * M + q] = (float)y;
+                *wq = (float)y;
                 x1 = x;
                 F1 = F;
             }
         }
         ch->x1 = x1;
         ch->F1 = F1;
-        /* decimate: z[n] = sum_j h[j] wh[nM + j] (symmetric taps) */
+        /* decimate: z[i] = sum_j h[j] w[(i - T)M + j]; with j = kM + p that
+         * is sum_p sum_k h[kM + p] phase_p[T + i - T + k] (symmetric taps) */
         float *restrict acc = s->acc;
         for (int i = 0; i < n; i++) acc[i] = 0.0f;
-        for (int j = 0; j < Nd; j++) {
-            const float hj = s->down[j];
-            const float *restrict ws = wh + j;
-            for (int i = 0; i < n; i++) acc[i] += hj * ws[i * M];
+        for (int p = 0; p < M; p++) {
+            const float *restrict ps = ch->ph + (size_t)p * stride;
+            for (int tap = 0; tap * M + p < Nd; tap++) {
+                const float hj = s->down[tap * M + p];
+                const float *restrict ws = ps + tap;
+                for (int i = 0; i < n; i++) acc[i] += hj * ws[i];
+            }
+            memmove(ch->ph + (size_t)p * stride, ps + n, (size_t)T * sizeof *ps);
         }
-        memmove(wh, wh + (size_t)M * n, (size_t)(M * T) * sizeof *wh);
         /* output gain, DC blocker (tube), mix with the delayed dry signal */
         float *dry = ch->dry;
         double dcx = ch->dc_x1, dcy = ch->dc_y1;
