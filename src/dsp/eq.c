@@ -114,7 +114,7 @@ typedef struct {
 typedef struct {
     eq_band band[NBANDS];
     double output_db, out_gain, out_target;
-    double rate, decay; /* per-CHUNK smoothing factor */
+    double rate, decay[CHUNK + 1]; /* one-pole factor over n samples */
     int channels, inited;
     double work[8][CHUNK];
 } eq_state;
@@ -290,7 +290,8 @@ static lathe_status eq_init(void *st, double rate, int channels, int max_block, 
     eq_state *s = st;
     s->rate = rate;
     s->channels = channels;
-    s->decay = exp(-CHUNK / (SMOOTH_S * rate));
+    for (int n = 0; n <= CHUNK; n++)
+        s->decay[n] = exp(-n / (SMOOTH_S * rate));
     s->out_gain = s->out_target;
     for (int i = 0; i < NBANDS; i++)
         band_start(s, &s->band[i]);
@@ -304,7 +305,7 @@ static void eq_reset(void *st) {
         memset(s->band[i].st, 0, sizeof s->band[i].st);
 }
 
-/* One-pole step toward t over a CHUNK; snaps when within eps. */
+/* One-pole step toward t over a chunk; snaps when within eps. */
 static double approach(double x, double t, double decay, double eps, int *moving) {
     double y = t + (x - t) * decay;
     if (fabs(y - t) < eps) return t;
@@ -390,9 +391,9 @@ static void process_band(eq_state *s, eq_band *b, int n) {
     int ramp = 0;
     if (b->moving) {
         int mv = 0;
-        b->lf = approach(b->lf, log2(b->freq), s->decay, 1e-7, &mv);
-        b->g = approach(b->g, b->gain, s->decay, 1e-6, &mv);
-        b->lq = approach(b->lq, log(b->q), s->decay, 1e-7, &mv);
+        b->lf = approach(b->lf, log2(b->freq), s->decay[n], 1e-7, &mv);
+        b->g = approach(b->g, b->gain, s->decay[n], 1e-6, &mv);
+        b->lq = approach(b->lq, log(b->q), s->decay[n], 1e-7, &mv);
         b->moving = mv;
         band_coefs(s, b, next);
         ramp = 1;
@@ -430,7 +431,7 @@ static void eq_process(void *st, float *const *io, const float *const *key, int 
         double g0 = s->out_gain, g1 = g0;
         if (g0 != s->out_target) {
             int mv = 0;
-            g1 = approach(g0, s->out_target, s->decay, 1e-9, &mv);
+            g1 = approach(g0, s->out_target, s->decay[n], 1e-9, &mv);
         }
         s->out_gain = g1;
         for (int c = 0; c < s->channels; c++) {

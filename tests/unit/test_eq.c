@@ -348,6 +348,34 @@ static void eq_reset_returns_to_silence_and_denormals_stay_finite(void **state) 
     lathe_proc_free(p);
 }
 
+static void eq_output_independent_of_block_size(void **state) {
+    (void)state;
+    const char *names[] = {"band1.type", "band1.freq",  "band1.gain", "band2.type",
+                           "band2.freq", "band2.slope", "band3.type", "band3.gain"};
+    double v[] = {BELL, 3000, -4, HIGHPASS, 40, 36, TILT, 2};
+    long n = 20000;
+    float **a = lt_alloc(2, n), **b = lt_alloc(2, n);
+    uint64_t seed = 99;
+    lt_noise(a[0], n, 0.7, &seed);
+    lt_noise(a[1], n, 0.7, &seed);
+    memcpy(b[0], a[0], n * sizeof(float));
+    memcpy(b[1], a[1], n * sizeof(float));
+    lathe_proc *p = lt_proc("eq", 48000, 2, names, v, 8);
+    lathe_proc *q = lt_proc("eq", 48000, 2, names, v, 8);
+    lathe_proc_process(p, a, NULL, n);
+    for (long off = 0, k = 1; off < n; off += k, k = k * 7 % 61 + 1) {
+        long m = n - off < k ? n - off : k;
+        float *io[2] = {b[0] + off, b[1] + off};
+        lathe_proc_process(q, io, NULL, m);
+    }
+    for (long i = 0; i < n; i++)
+        assert_true(a[0][i] == b[0][i] && a[1][i] == b[1][i]);
+    lathe_proc_free(p);
+    lathe_proc_free(q);
+    lt_free(a, 2);
+    lt_free(b, 2);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(eq_bell_gain_at_f0_within_0_01_db),
@@ -359,6 +387,7 @@ int main(void) {
         cmocka_unit_test(eq_notch_bandpass_tilt_follow_prototypes),
         cmocka_unit_test(eq_output_gain_and_bands_off_are_exact),
         cmocka_unit_test(eq_automation_sweeps_without_clicks_or_blowup),
+        cmocka_unit_test(eq_output_independent_of_block_size),
         cmocka_unit_test(eq_reset_returns_to_silence_and_denormals_stay_finite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
