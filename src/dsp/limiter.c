@@ -110,7 +110,7 @@ static const lathe_param_desc params[P_COUNT] = {
      "Extra time the lowest required gain is held before the release starts; holds the "
      "gain steady across the peaks of low tones (less distortion) at the cost of a "
      "slightly later recovery.",
-     0.0, LIM_MAX_HOLD_MS, 5.0, LATHE_PARAM_NUMBER, NULL, LATHE_PARAM_AUTOMATABLE},
+     0.0, LIM_MAX_HOLD_MS, 10.0, LATHE_PARAM_NUMBER, NULL, LATHE_PARAM_AUTOMATABLE},
     {"true_peak", "",
      "Detect inter-sample peaks with a 4x polyphase interpolator (on), or only sample "
      "peaks (off: 16 samples less latency). Fixed at start.",

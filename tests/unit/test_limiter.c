@@ -244,8 +244,9 @@ static void limiter_thd_of_sine_6db_over_below_0_1_percent(void **s)
     assert_true(thd_of_limited_sine(48000, 1000, 6.0) < 0.001);
     assert_true(thd_of_limited_sine(44100, 1000, 6.0) < 0.001);
     assert_true(thd_of_limited_sine(44100, 3000, 6.0) < 0.001);
-    /* a low tone whose half period (5 ms) the default 5 ms hold + 2 ms lookahead covers */
+    /* low tones whose half period (up to 10 ms) the default 10 ms hold covers */
     assert_true(thd_of_limited_sine(48000, 100, 6.0) < 0.001);
+    assert_true(thd_of_limited_sine(48000, 50, 6.0) < 0.001);
 }
 
 static void limiter_release_time_constant_within_10_percent(void **s)
@@ -265,7 +266,7 @@ static void limiter_release_time_constant_within_10_percent(void **s)
         lathe_proc *p = lt_proc("limiter", rate, 1, names, vals, 1);
         int lat = lathe_proc_latency(p);
         lathe_proc_process(p, b, NULL, n);
-        /* burst ends at b1 (input time); hold 5 ms + lookahead 2 ms, then exponential */
+        /* burst ends at b1 (input time); hold 10 ms + lookahead 2 ms, then exponential */
         double t1 = 0.02 + 0.2 * rel_ms[k] * 1e-3, t2 = t1 + 2.0 * rel_ms[k] * 1e-3;
         long i1 = b1 + lat + (long)(t1 * rate), i2 = b1 + lat + (long)(t2 * rate);
         double g1 = b[0][i1] / probe, g2 = b[0][i2] / probe;
@@ -475,9 +476,73 @@ static void limiter_auto_release_fast_after_transients_nominal_after_sustained(v
     assert_true(a_long > 0.8 * f_long && a_long < 1.25 * f_long);
 }
 
+static void limiter_ceiling_change_holds_new_ceiling_after_latency(void **s)
+{
+    (void)s;
+    const double rate = 48000;
+    const long n = 96000, half = 48000;
+    float **b = lt_alloc(2, n);
+    music(b[0], n, rate, 1.0, 31);
+    music(b[1], n, rate, 1.0, 32);
+    const char *names[] = {"gain"};
+    const double vals[] = {12.0};
+    lathe_proc *p = lt_proc("limiter", rate, 2, names, vals, 1);
+    int lat = lathe_proc_latency(p);
+    float *io[2] = {b[0], b[1]};
+    lathe_proc_process(p, io, NULL, half);
+    lathe_proc_set(p, lathe_proc_param_index(lathe_proc_descriptor(p), "ceiling"), -6.0);
+    io[0] = b[0] + half, io[1] = b[1] + half;
+    lathe_proc_process(p, io, NULL, n - half);
+    /* before the change (and while the old audio drains) -1 dB, then -6 dB */
+    float *tail[2] = {b[0] + half + lat, b[1] + half + lat};
+    double sp, tp = ebu_true_peak(tail, 2, n - half - lat, rate, &sp);
+    double sp_all = fmax(lt_peak(b[0], n), lt_peak(b[1], n));
+    print_message("  after the change: true peak %.3f dBTP, sample peak %.3f dBFS (ceiling -6); "
+                  "overall sample peak %.3f dBFS\n", lt_db(tp), lt_db(sp), lt_db(sp_all));
+    /* the meter's filter rings in from the louder audio before the change: allow 0.05 dB */
+    assert_true(lt_db(tp) <= -6.0 + 0.05);
+    assert_true(sp <= lt_undb(-6.0));
+    assert_true(sp_all <= lt_undb(-1.0));
+    lathe_proc_free(p);
+    lt_free(b, 2);
+}
+
+static double thd_low(double f, double hold_ms)
+{
+    const double rate = 48000;
+    const long n = 96000, from = 48000;
+    float **b = lt_alloc(1, n);
+    lt_sine(b[0], n, rate, f, lt_undb(-1.0 + 6.0), 0);
+    const char *names[] = {"hold", "release"};
+    const double vals[] = {hold_ms, 100.0};
+    lathe_proc *p = lt_proc("limiter", rate, 1, names, vals, 2);
+    lathe_proc_process(p, b, NULL, n);
+    double a1 = lt_tone_amp(b[0] + from, n - from, rate, f, NULL), h = 0;
+    for (int k = 2; k <= 10; k++) {
+        double a = lt_tone_amp(b[0] + from, n - from, rate, k * f, NULL);
+        h += a * a;
+    }
+    lathe_proc_free(p);
+    lt_free(b, 1);
+    return sqrt(h) / a1;
+}
+
+static void limiter_hold_keeps_low_tones_clean(void **s)
+{
+    (void)s;
+    /* 40 Hz: peaks every 12.5 ms; without hold the gain ripples between them */
+    double t0 = thd_low(40, 0.0), t15 = thd_low(40, 15.0);
+    print_message("  40 Hz sine 6 dB over, release 100 ms: THD %.3f %% without hold, %.2e %% with 15 ms\n",
+                  100 * t0, 100 * t15);
+    assert_true(t15 < 0.001);
+    assert_true(t0 > 10 * t15);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(limiter_ceiling_change_holds_new_ceiling_after_latency),
+        cmocka_unit_test(limiter_hold_keeps_low_tones_clean),
         cmocka_unit_test(limiter_auto_release_fast_after_transients_nominal_after_sustained),
         cmocka_unit_test(limiter_output_does_not_depend_on_block_size),
         cmocka_unit_test(limiter_true_peak_never_exceeds_ceiling_by_libebur128),
