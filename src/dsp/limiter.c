@@ -119,7 +119,8 @@ static const lathe_param_desc params[P_COUNT] = {
      0.0, 1.0, 0.0, LATHE_PARAM_BOOL, NULL, LATHE_PARAM_AUTOMATABLE},
     {"lookahead", "ms",
      "Lookahead: the gain ramps down smoothly over this time before each peak. Reported "
-     "as latency (plus 16 samples for the true-peak detector). Fixed at start.",
+     "as latency (plus 16 samples for the true-peak detector; at least 8 samples). Fixed "
+     "at start.",
      0.5, LIM_MAX_LOOKAHEAD_MS, 2.0, LATHE_PARAM_NUMBER, NULL, LATHE_PARAM_LOG},
     {"hold", "ms",
      "Extra time the lowest required gain is held before the release starts; holds the "
