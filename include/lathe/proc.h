@@ -116,6 +116,13 @@ lathe_proc *lathe_proc_new(const lathe_proc_desc *desc, double rate, int channel
 lathe_proc *lathe_proc_new_with(const lathe_proc_desc *desc, double rate, int channels,
                                 int max_block, const int *param_idx, const double *values,
                                 int nvalues, lathe_error *err);
+/* Both at once: values (indices into desc->params) and strings (by name),
+ * all set before init. */
+lathe_proc *lathe_proc_new_full(const lathe_proc_desc *desc, double rate, int channels,
+                                int max_block, const int *param_idx, const double *values,
+                                int nvalues, const char *const *string_names,
+                                const char *const *string_values, int nstrings,
+                                lathe_error *err);
 void lathe_proc_free(lathe_proc *p); /* NULL-safe */
 /* Sets a param, range-checked; out-of-range values are clamped. */
 void lathe_proc_set(lathe_proc *p, int param, double value);

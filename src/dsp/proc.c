@@ -61,12 +61,23 @@ static lathe_proc *finish(lathe_proc *p, double rate, lathe_error *err)
     return p;
 }
 
-lathe_proc *lathe_proc_new(const lathe_proc_desc *desc, double rate, int channels,
-                           int max_block, const char *const *string_names,
-                           const char *const *string_values, int nstrings, lathe_error *err)
+lathe_proc *lathe_proc_new_full(const lathe_proc_desc *desc, double rate, int channels,
+                                int max_block, const int *param_idx, const double *values,
+                                int nvalues, const char *const *string_names,
+                                const char *const *string_values, int nstrings,
+                                lathe_error *err)
 {
     lathe_proc *p = create(desc, channels, max_block, err);
     if (!p) return NULL;
+    for (int i = 0; i < nvalues; i++) {
+        int k = param_idx[i];
+        if (k < 0 || k >= desc->nparams || desc->params[k].kind == LATHE_PARAM_STRING) {
+            lathe_error_set(err, LATHE_E_INVALID, "%s: bad parameter index %d", desc->name, k);
+            lathe_proc_free(p);
+            return NULL;
+        }
+        desc->set(p->state, k, clamp_param(&desc->params[k], values[i]));
+    }
     for (int i = 0; i < nstrings; i++) {
         int k = lathe_proc_param_index(desc, string_names[i]);
         if (k < 0 || desc->params[k].kind != LATHE_PARAM_STRING || !desc->set_string) {
@@ -83,22 +94,20 @@ lathe_proc *lathe_proc_new(const lathe_proc_desc *desc, double rate, int channel
     return finish(p, rate, err);
 }
 
+lathe_proc *lathe_proc_new(const lathe_proc_desc *desc, double rate, int channels,
+                           int max_block, const char *const *string_names,
+                           const char *const *string_values, int nstrings, lathe_error *err)
+{
+    return lathe_proc_new_full(desc, rate, channels, max_block, NULL, NULL, 0, string_names,
+                               string_values, nstrings, err);
+}
+
 lathe_proc *lathe_proc_new_with(const lathe_proc_desc *desc, double rate, int channels,
                                 int max_block, const int *param_idx, const double *values,
                                 int nvalues, lathe_error *err)
 {
-    lathe_proc *p = create(desc, channels, max_block, err);
-    if (!p) return NULL;
-    for (int i = 0; i < nvalues; i++) {
-        int k = param_idx[i];
-        if (k < 0 || k >= desc->nparams || desc->params[k].kind == LATHE_PARAM_STRING) {
-            lathe_error_set(err, LATHE_E_INVALID, "%s: bad parameter index %d", desc->name, k);
-            lathe_proc_free(p);
-            return NULL;
-        }
-        desc->set(p->state, k, clamp_param(&desc->params[k], values[i]));
-    }
-    return finish(p, rate, err);
+    return lathe_proc_new_full(desc, rate, channels, max_block, param_idx, values, nvalues, NULL,
+                               NULL, 0, err);
 }
 
 void lathe_proc_free(lathe_proc *p)

@@ -1,0 +1,746 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The mix engine: renders a validated session block by block.
+ *
+ * Per node and block: gather input (a track reads its source; a bus sums its
+ * inputs in node-index order, each through its latency-compensation delay),
+ * run the chain (keyed processors get their sidechain, delayed to line up),
+ * apply fader and pan, and keep the stereo result for the nodes downstream.
+ *
+ * Scheduling: nodes are grouped into levels (a node's level is one more than
+ * the highest level among its inputs and keys); the nodes of a level run in
+ * parallel on the pool, levels one after another.  No two threads write the
+ * same buffer and every sum has a fixed order, so the output bytes do not
+ * depend on the thread count.
+ *
+ * Latency compensation (the usual plug-in delay compensation): U_out(n) is
+ * the delay a node's output carries relative to the timeline.  A node waits
+ * for its latest input: U_in(n) = max over inputs of U_out(i), and over keys
+ * of U_out(k) - (latency of the chain before the keyed processor); every
+ * other input and key is delayed by the difference.  U_out = U_in + chain
+ * latency.  The master's U_out frames are dropped from the start of the
+ * output and rendered on at the end. */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/source.h"
+#include "lathe/engine.h"
+#include "util/fpu.h"
+
+#define BLOCK 2048 /* engine block: frames per scheduling step */
+#define SUB 32     /* automation sub-block */
+#define PROC_BLOCK 512
+
+typedef struct {
+    float *buf[2];
+    long len, pos; /* ring of `len` frames (delay + BLOCK) */
+    long delay;
+} delay_line;
+
+typedef struct {
+    int src;        /* source node */
+    int send;       /* -1: the source's main output; else index into its sends */
+    delay_line dl;
+} input_edge;
+
+typedef struct {
+    const lathe_node *n;
+    int idx, ch, level, audible;
+    lathe_source *src;
+    lathe_proc **procs;      /* per chain entry; NULL when bypassed */
+    int *prefix;             /* latency before entry k */
+    delay_line *keydl;       /* per chain entry with a key */
+    float *keybuf[2];
+    int latency;
+    long u_in, u_out;
+    input_edge *in;
+    int nin;
+    int has_chain_auto, has_pre_send;
+    float *buf[2]; /* chain signal, ch channels */
+    float *pre[2]; /* pre-fader stereo (for pre-fader sends and keys) */
+    float *out[2]; /* post-fader stereo */
+    double gain_lin, pan; /* current fader state (for ramps) */
+    int first;
+    double peak, sumsq;
+    long long frames;
+    lathe_writer *stem;
+    long stem_skip;
+} rnode;
+
+typedef struct {
+    const lathe_session *s;
+    rnode *nodes;
+    int nn, nlevels;
+    int **level_nodes, *level_count;
+    long long pos; /* render position of the current block */
+    int n;         /* frames in the current block */
+    /* pool */
+    int threads, stop, level, next, done_count;
+    pthread_t *tid;
+    pthread_mutex_t mu;
+    pthread_cond_t go, done;
+    unsigned long long generation;
+    lathe_status status;
+    lathe_error err;
+} engine;
+
+/* ---- small helpers ---- */
+
+static float *falloc(long n)
+{
+    return calloc((size_t)(n > 0 ? n : 1), sizeof(float));
+}
+
+static int dl_init(delay_line *d, long delay)
+{
+    d->delay = delay;
+    d->len = delay + BLOCK;
+    d->pos = 0;
+    if (!delay) return 1;
+    d->buf[0] = falloc(d->len);
+    d->buf[1] = falloc(d->len);
+    return d->buf[0] && d->buf[1];
+}
+
+static void dl_free(delay_line *d)
+{
+    free(d->buf[0]);
+    free(d->buf[1]);
+}
+
+/* Delays in[0..1][0..n) by d->delay into out (which may not alias in). */
+static void dl_run(delay_line *d, float *const *in, float *const *out, int n)
+{
+    if (!d->delay) {
+        for (int c = 0; c < 2; c++) memcpy(out[c], in[c], (size_t)n * sizeof(float));
+        return;
+    }
+    for (int c = 0; c < 2; c++) {
+        long w = d->pos;
+        long r = (d->pos - d->delay + d->len) % d->len;
+        for (int i = 0; i < n; i++) {
+            d->buf[c][w] = in[c][i];
+            out[c][i] = d->buf[c][r];
+            if (++w == d->len) w = 0;
+            if (++r == d->len) r = 0;
+        }
+    }
+    d->pos = (d->pos + n) % d->len;
+}
+
+static double db_to_lin(double db)
+{
+    return isinf(db) && db < 0 ? 0.0 : pow(10.0, db / 20.0);
+}
+
+/* ---- automation ---- */
+
+static const lathe_automation *lane(const engine *e, int node, lathe_target_kind kind, int index,
+                                    int param)
+{
+    for (int i = 0; i < e->s->nautos; i++) {
+        const lathe_automation *x = &e->s->autos[i];
+        if (x->node == node && x->kind == kind && (kind == LATHE_TARGET_NODE_GAIN ||
+                                                   kind == LATHE_TARGET_NODE_PAN ||
+                                                   (x->index == index &&
+                                                    (kind != LATHE_TARGET_PROC_PARAM ||
+                                                     x->param == param))))
+            return x;
+    }
+    return NULL;
+}
+
+/* ---- per-node processing ---- */
+
+static void mix_inputs(engine *e, rnode *r, int n)
+{
+    float tmp0[BLOCK], tmp1[BLOCK], del0[BLOCK], del1[BLOCK];
+    float *tmp[2] = {tmp0, tmp1}, *del[2] = {del0, del1};
+    for (int c = 0; c < r->ch; c++) memset(r->buf[c], 0, (size_t)n * sizeof(float));
+    for (int k = 0; k < r->nin; k++) {
+        input_edge *ed = &r->in[k];
+        rnode *s = &e->nodes[ed->src];
+        if (ed->send < 0) {
+            dl_run(&ed->dl, s->out, del, n);
+        } else {
+            const lathe_send *snd = &s->n->sends[ed->send];
+            float *const *from = snd->pre_fader ? s->pre : s->out;
+            const lathe_automation *a = lane(e, ed->src, LATHE_TARGET_SEND, ed->send, 0);
+            double t0 = (double)(e->pos - s->u_out) / e->s->rate;
+            double g0 = db_to_lin(a ? lathe_automation_value(a, t0) : snd->level_db);
+            double g1 = a ? db_to_lin(lathe_automation_value(a, t0 + n / e->s->rate)) : g0;
+            for (int c = 0; c < 2; c++)
+                for (int i = 0; i < n; i++)
+                    tmp[c][i] = from[c][i] * (float)(g0 + (g1 - g0) * i / n);
+            if (!s->audible) memset(tmp0, 0, sizeof tmp0), memset(tmp1, 0, sizeof tmp1);
+            dl_run(&ed->dl, tmp, del, n);
+        }
+        for (int c = 0; c < 2; c++)
+            for (int i = 0; i < n; i++) r->buf[c][i] += del[c][i];
+    }
+}
+
+static void run_chain(engine *e, rnode *r, int n)
+{
+    const lathe_node *nd = r->n;
+    for (int k = 0; k < nd->nchain; k++) {
+        lathe_proc *p = r->procs[k];
+        if (!p) continue;
+        const float *const *key = NULL;
+        const float *kb[2];
+        if (nd->chain[k].key_node >= 0) {
+            rnode *kn = &e->nodes[nd->chain[k].key_node];
+            float a0[BLOCK], a1[BLOCK];
+            float *del[2] = {a0, a1};
+            dl_run(&r->keydl[k], kn->pre, del, n);
+            if (r->ch == 1)
+                for (int i = 0; i < n; i++) r->keybuf[0][i] = 0.5f * (a0[i] + a1[i]);
+            else
+                memcpy(r->keybuf[0], a0, (size_t)n * sizeof(float)),
+                    memcpy(r->keybuf[1], a1, (size_t)n * sizeof(float));
+            kb[0] = r->keybuf[0], kb[1] = r->keybuf[1];
+            key = kb;
+        }
+        if (!r->has_chain_auto) {
+            lathe_proc_process(p, r->buf, key, n);
+            continue;
+        }
+        /* automation: set params every SUB frames at the content's timeline time */
+        const lathe_proc_desc *d = nd->chain[k].desc;
+        double base = (double)(e->pos - r->u_in - r->prefix[k]) / e->s->rate;
+        for (int off = 0; off < n; off += SUB) {
+            int m = n - off < SUB ? n - off : SUB;
+            for (int i = 0; i < e->s->nautos; i++) {
+                const lathe_automation *a = &e->s->autos[i];
+                if (a->node == r->idx && a->kind == LATHE_TARGET_PROC_PARAM && a->index == k)
+                    lathe_proc_set(p, a->param, lathe_automation_value(a, base + off / e->s->rate));
+            }
+            float *io[2] = {r->buf[0] + off, r->ch > 1 ? r->buf[1] + off : NULL};
+            const float *ks[2];
+            if (key) ks[0] = key[0] + off, ks[1] = r->ch > 1 ? key[1] + off : NULL;
+            lathe_proc_process(p, io, key ? ks : NULL, m);
+        }
+        (void)d;
+    }
+}
+
+static void fader(engine *e, rnode *r, int n)
+{
+    const lathe_node *nd = r->n;
+    /* pre-fader stereo: mono sources centred at -3 dB (the pan law's centre) */
+    if (r->ch == 1) {
+        for (int i = 0; i < n; i++) r->pre[0][i] = r->pre[1][i] = r->buf[0][i] * 0.70710678f;
+    } else {
+        memcpy(r->pre[0], r->buf[0], (size_t)n * sizeof(float));
+        memcpy(r->pre[1], r->buf[1], (size_t)n * sizeof(float));
+    }
+    const lathe_automation *ga = lane(e, r->idx, LATHE_TARGET_NODE_GAIN, 0, 0);
+    const lathe_automation *pa = lane(e, r->idx, LATHE_TARGET_NODE_PAN, 0, 0);
+    double t = (double)(e->pos - r->u_out) / e->s->rate;
+    for (int off = 0; off < n; off += SUB) {
+        int m = n - off < SUB ? n - off : SUB;
+        double g1 = db_to_lin(ga ? lathe_automation_value(ga, t + (off + m) / e->s->rate)
+                                 : nd->gain_db);
+        double p1 = pa ? lathe_automation_value(pa, t + (off + m) / e->s->rate) : nd->pan;
+        if (r->first) r->gain_lin = g1, r->pan = p1, r->first = 0;
+        double g0 = r->gain_lin, p0 = r->pan;
+        for (int i = 0; i < m; i++) {
+            double f = (double)(i + 1) / m;
+            double g = g0 + (g1 - g0) * f, p = p0 + (p1 - p0) * f;
+            double gl, gr;
+            if (r->ch == 1) {
+                /* -3 dB sin/cos pan law */
+                double th = (p + 100.0) / 200.0 * M_PI / 2;
+                gl = cos(th), gr = sin(th);
+            } else {
+                /* balance: turn the other side down */
+                gl = p > 0 ? 1 - p / 100 : 1, gr = p < 0 ? 1 + p / 100 : 1;
+            }
+            float x0 = r->buf[0][off + i], x1 = r->ch > 1 ? r->buf[1][off + i] : x0;
+            r->out[0][off + i] = (float)(g * gl) * x0;
+            r->out[1][off + i] = (float)(g * gr) * x1;
+        }
+        r->gain_lin = g1, r->pan = p1;
+    }
+    if (!r->audible) {
+        memset(r->out[0], 0, (size_t)n * sizeof(float));
+        memset(r->out[1], 0, (size_t)n * sizeof(float));
+    }
+    for (int c = 0; c < 2; c++)
+        for (int i = 0; i < n; i++) {
+            double v = r->out[c][i];
+            r->sumsq += v * v;
+            if (fabs(v) > r->peak) r->peak = fabs(v);
+        }
+    r->frames += n;
+}
+
+static void process_node(engine *e, rnode *r)
+{
+    int n = e->n;
+    lathe_error err;
+    if (r->n->kind == LATHE_NODE_TRACK) {
+        lathe_status st = lathe_source_read(r->src, e->pos - r->u_in, r->buf, n, &err);
+        if (st != LATHE_OK) {
+            pthread_mutex_lock(&e->mu);
+            if (e->status == LATHE_OK) e->status = st, e->err = err;
+            pthread_mutex_unlock(&e->mu);
+            for (int c = 0; c < r->ch; c++) memset(r->buf[c], 0, (size_t)n * sizeof(float));
+        }
+        if (r->n->invert)
+            for (int c = 0; c < r->ch; c++)
+                for (int i = 0; i < n; i++) r->buf[c][i] = -r->buf[c][i];
+    } else {
+        mix_inputs(e, r, n);
+        if (r->n->invert)
+            for (int c = 0; c < 2; c++)
+                for (int i = 0; i < n; i++) r->buf[c][i] = -r->buf[c][i];
+    }
+    run_chain(e, r, n);
+    fader(e, r, n);
+}
+
+/* ---- the pool ---- */
+
+/* Claims and processes nodes of the current level until none is left. A
+ * worker late from an earlier level sees the generation changed and stops,
+ * so it can never take an index of the next level for a node of its own. */
+static void run_level(engine *e, unsigned long long gen)
+{
+    for (;;) {
+        pthread_mutex_lock(&e->mu);
+        int lv = e->level;
+        int i = (e->generation == gen && e->next < e->level_count[lv]) ? e->next++ : -1;
+        pthread_mutex_unlock(&e->mu);
+        if (i < 0) return;
+        process_node(e, &e->nodes[e->level_nodes[lv][i]]);
+        pthread_mutex_lock(&e->mu);
+        if (++e->done_count == e->level_count[lv]) pthread_cond_broadcast(&e->done);
+        pthread_mutex_unlock(&e->mu);
+    }
+}
+
+static void *worker(void *arg)
+{
+    engine *e = arg;
+    lathe_denormals_off();
+    unsigned long long seen = 0;
+    for (;;) {
+        pthread_mutex_lock(&e->mu);
+        while (!e->stop && e->generation == seen) pthread_cond_wait(&e->go, &e->mu);
+        if (e->stop) {
+            pthread_mutex_unlock(&e->mu);
+            return NULL;
+        }
+        seen = e->generation;
+        pthread_mutex_unlock(&e->mu);
+        run_level(e, seen);
+    }
+}
+
+static void render_block(engine *e)
+{
+    for (int lv = 0; lv < e->nlevels; lv++) {
+        if (e->threads <= 1 || e->level_count[lv] == 1) {
+            for (int i = 0; i < e->level_count[lv]; i++)
+                process_node(e, &e->nodes[e->level_nodes[lv][i]]);
+            continue;
+        }
+        pthread_mutex_lock(&e->mu);
+        e->level = lv;
+        e->next = 0;
+        e->done_count = 0;
+        unsigned long long gen = ++e->generation;
+        pthread_cond_broadcast(&e->go);
+        pthread_mutex_unlock(&e->mu);
+        run_level(e, gen); /* the calling thread works too */
+        pthread_mutex_lock(&e->mu);
+        while (e->done_count < e->level_count[lv]) pthread_cond_wait(&e->done, &e->mu);
+        pthread_mutex_unlock(&e->mu);
+    }
+}
+
+/* ---- set-up ---- */
+
+static int level_of(engine *e, int i, int *state)
+{
+    rnode *r = &e->nodes[i];
+    if (state[i] == 2) return r->level;
+    if (state[i] == 1) return -1; /* cycle: the loader rejects these; be safe */
+    state[i] = 1;
+    int lv = 0;
+    for (int k = 0; k < r->nin; k++) {
+        int l = level_of(e, r->in[k].src, state);
+        if (l < 0) return -1;
+        if (l + 1 > lv) lv = l + 1;
+    }
+    for (int k = 0; k < r->n->nchain; k++) {
+        int key = r->n->chain[k].key_node;
+        if (key < 0) continue;
+        int l = level_of(e, key, state);
+        if (l < 0) return -1;
+        if (l + 1 > lv) lv = l + 1;
+    }
+    state[i] = 2;
+    r->level = lv;
+    return lv;
+}
+
+static long compensate(engine *e, int i, int *state)
+{
+    rnode *r = &e->nodes[i];
+    if (state[i]) return r->u_out;
+    state[i] = 1;
+    long need = 0;
+    for (int k = 0; k < r->nin; k++) {
+        long u = compensate(e, r->in[k].src, state);
+        if (u > need) need = u;
+    }
+    for (int k = 0; k < r->n->nchain; k++) {
+        int key = r->n->chain[k].key_node;
+        if (key < 0) continue;
+        long u = compensate(e, key, state) - r->prefix[k];
+        if (u > need) need = u;
+    }
+    r->u_in = need;
+    r->u_out = need + r->latency;
+    return r->u_out;
+}
+
+static int audible(const lathe_session *s, int i)
+{
+    int any_solo = 0;
+    for (int k = 0; k < s->nnodes; k++) any_solo |= s->nodes[k].solo;
+    const lathe_node *n = &s->nodes[i];
+    if (n->mute) return 0;
+    if (!any_solo || n->kind != LATHE_NODE_TRACK) return 1;
+    /* a track is heard when it, or a bus it feeds, is soloed */
+    for (int k = i, hops = 0; k >= 0 && hops <= s->nnodes; k = s->nodes[k].out, hops++)
+        if (s->nodes[k].solo) return 1;
+    return 0;
+}
+
+static void engine_free(engine *e)
+{
+    if (e->tid) {
+        pthread_mutex_lock(&e->mu);
+        e->stop = 1;
+        pthread_cond_broadcast(&e->go);
+        pthread_mutex_unlock(&e->mu);
+        for (int t = 0; t < e->threads - 1; t++) pthread_join(e->tid[t], NULL);
+        free(e->tid);
+    }
+    for (int i = 0; i < e->nn; i++) {
+        rnode *r = &e->nodes[i];
+        if (!r->n) continue; /* set-up stopped before this node */
+        lathe_source_close(r->src);
+        for (int k = 0; k < r->n->nchain; k++) {
+            if (r->procs) lathe_proc_free(r->procs[k]);
+            if (r->keydl) dl_free(&r->keydl[k]);
+        }
+        free(r->procs);
+        free(r->prefix);
+        free(r->keydl);
+        for (int k = 0; k < r->nin; k++) dl_free(&r->in[k].dl);
+        free(r->in);
+        for (int c = 0; c < 2; c++) {
+            free(r->buf[c]), free(r->pre[c]), free(r->out[c]), free(r->keybuf[c]);
+        }
+        lathe_writer_abort(r->stem);
+    }
+    free(e->nodes);
+    if (e->level_nodes)
+        for (int l = 0; l < e->nlevels; l++) free(e->level_nodes[l]);
+    free(e->level_nodes);
+    free(e->level_count);
+    pthread_mutex_destroy(&e->mu);
+    pthread_cond_destroy(&e->go);
+    pthread_cond_destroy(&e->done);
+}
+
+static lathe_status setup(engine *e, const lathe_session *s, const lathe_mix_options *opt,
+                          double *end_s, double *tail_cap, lathe_error *err)
+{
+    e->s = s;
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_cond_init(&e->go, NULL);
+    pthread_cond_init(&e->done, NULL);
+    if (s->nnodes < 1 || s->master < 0 || s->master >= s->nnodes)
+        return lathe_error_set(err, LATHE_E_INVALID, "session has no master");
+    e->nn = s->nnodes;
+    e->nodes = calloc((size_t)e->nn, sizeof *e->nodes);
+    if (!e->nodes) return lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+    *end_s = 0;
+    *tail_cap = 0;
+    for (int i = 0; i < e->nn; i++) {
+        rnode *r = &e->nodes[i];
+        const lathe_node *n = &s->nodes[i];
+        r->n = n, r->idx = i, r->first = 1;
+        r->audible = audible(s, i);
+        r->ch = 2;
+        if (n->kind == LATHE_NODE_TRACK) {
+            double end;
+            r->src = lathe_source_open(n->file, s->rate, n->start_s, &r->ch, &end, err);
+            if (!r->src) return err->code;
+            if (end > *end_s) *end_s = end;
+        }
+        r->procs = calloc((size_t)(n->nchain ? n->nchain : 1), sizeof *r->procs);
+        r->prefix = calloc((size_t)(n->nchain + 1), sizeof *r->prefix);
+        r->keydl = calloc((size_t)(n->nchain ? n->nchain : 1), sizeof *r->keydl);
+        if (!r->procs || !r->prefix || !r->keydl) return lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+        double node_tail = 0;
+        for (int k = 0; k < n->nchain; k++) {
+            const lathe_chain_entry *ce = &n->chain[k];
+            r->prefix[k] = r->latency;
+            if (ce->bypass) continue;
+            /* values and strings (e.g. convolve's ir) are set before init: no ramps */
+            const char *names[8], *texts[8];
+            int ns = 0, nv = 0;
+            int *idx = malloc(sizeof(int) * (size_t)(ce->desc->nparams + 1));
+            if (!idx) return lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+            for (int q = 0; q < ce->desc->nparams; q++) {
+                if (ce->desc->params[q].kind != LATHE_PARAM_STRING) idx[nv++] = q;
+                else if (ce->strings && ce->strings[q] && ns < 8)
+                    names[ns] = ce->desc->params[q].name, texts[ns++] = ce->strings[q];
+            }
+            double *vals = malloc(sizeof(double) * (size_t)(nv + 1));
+            for (int q = 0; vals && q < nv; q++) vals[q] = ce->values[idx[q]];
+            lathe_proc *p = vals ? lathe_proc_new_full(ce->desc, s->rate, r->ch, PROC_BLOCK, idx,
+                                                       vals, nv, names, texts, ns, err)
+                                 : NULL;
+            free(idx);
+            free(vals);
+            if (!p) {
+                char where[128];
+                snprintf(where, sizeof where, "%s: %s", n->name, ce->label);
+                lathe_error_prefix(err, where);
+                return err->code;
+            }
+            r->procs[k] = p;
+            r->latency += lathe_proc_latency(p);
+            node_tail += lathe_proc_tail_s(p);
+        }
+        r->prefix[n->nchain] = r->latency;
+        if (node_tail > *tail_cap) *tail_cap = node_tail;
+        for (int c = 0; c < 2; c++) {
+            r->buf[c] = falloc(BLOCK), r->pre[c] = falloc(BLOCK), r->out[c] = falloc(BLOCK);
+            r->keybuf[c] = falloc(BLOCK);
+            if (!r->buf[c] || !r->pre[c] || !r->out[c] || !r->keybuf[c])
+                return lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+        }
+        for (int a = 0; a < s->nautos; a++)
+            if (s->autos[a].node == i && s->autos[a].kind == LATHE_TARGET_PROC_PARAM)
+                r->has_chain_auto = 1;
+    }
+    /* input edges: main outputs, then sends, by source index */
+    for (int i = 0; i < e->nn; i++) {
+        rnode *r = &e->nodes[i];
+        if (r->n->kind == LATHE_NODE_TRACK) continue;
+        int cap = 0;
+        for (int j = 0; j < e->nn; j++) cap += 1 + s->nodes[j].nsends;
+        r->in = calloc((size_t)cap, sizeof *r->in);
+        for (int j = 0; j < e->nn; j++) {
+            if (j == i) continue;
+            if (s->nodes[j].out == i) r->in[r->nin++] = (input_edge){j, -1, {{0}, 0, 0, 0}};
+            for (int k = 0; k < s->nodes[j].nsends; k++)
+                if (s->nodes[j].sends[k].dest == i)
+                    r->in[r->nin++] = (input_edge){j, k, {{0}, 0, 0, 0}};
+        }
+    }
+    /* levels and latency */
+    int *state = calloc((size_t)e->nn, sizeof *state);
+    int maxlv = 0;
+    for (int i = 0; i < e->nn; i++) {
+        int l = level_of(e, i, state);
+        if (l < 0) {
+            free(state);
+            return lathe_error_set(err, LATHE_E_INVALID, "routing cycle through %s",
+                                   s->nodes[i].name);
+        }
+        if (l > maxlv) maxlv = l;
+    }
+    memset(state, 0, (size_t)e->nn * sizeof *state);
+    for (int i = 0; i < e->nn; i++) compensate(e, i, state);
+    free(state);
+    e->nlevels = maxlv + 1;
+    e->level_nodes = calloc((size_t)e->nlevels, sizeof *e->level_nodes);
+    e->level_count = calloc((size_t)e->nlevels, sizeof *e->level_count);
+    for (int l = 0; l < e->nlevels; l++) {
+        e->level_nodes[l] = calloc((size_t)e->nn, sizeof **e->level_nodes);
+        for (int i = 0; i < e->nn; i++)
+            if (e->nodes[i].level == l) e->level_nodes[l][e->level_count[l]++] = i;
+    }
+    for (int i = 0; i < e->nn; i++) {
+        rnode *r = &e->nodes[i];
+        for (int k = 0; k < r->nin; k++)
+            if (!dl_init(&r->in[k].dl, r->u_in - e->nodes[r->in[k].src].u_out))
+                return lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+        for (int k = 0; k < r->n->nchain; k++) {
+            int key = r->n->chain[k].key_node;
+            if (key >= 0 && !dl_init(&r->keydl[k], r->u_in + r->prefix[k] - e->nodes[key].u_out))
+                return lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+        }
+    }
+    /* threads */
+    int threads = opt && opt->threads > 0 ? opt->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    e->threads = threads < 1 ? 1 : threads;
+    if (e->threads > 1) {
+        e->tid = calloc((size_t)e->threads - 1, sizeof *e->tid);
+        for (int t = 0; t < e->threads - 1; t++) pthread_create(&e->tid[t], NULL, worker, e);
+    }
+    return LATHE_OK;
+}
+
+static lathe_status open_stems(engine *e, const lathe_mix_options *opt, lathe_error *err)
+{
+    if (!opt || !opt->stems_dir) return LATHE_OK;
+    struct stat st;
+    if (stat(opt->stems_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return lathe_error_set(err, LATHE_E_IO, "%s: no such folder (for --stems)", opt->stems_dir);
+    for (int i = 0; i < e->nn; i++) {
+        rnode *r = &e->nodes[i];
+        if (r->n->kind != LATHE_NODE_BUS) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s.wav", opt->stems_dir, r->n->name);
+        lathe_writer_spec spec = {LATHE_FILE_WAV, LATHE_SAMPLE_FLOAT32, e->s->rate, 2,
+                                  opt->overwrite};
+        r->stem = lathe_writer_open(path, &spec, err);
+        if (!r->stem) return err->code;
+        r->stem_skip = r->u_out;
+    }
+    return LATHE_OK;
+}
+
+lathe_status lathe_mix_render(const lathe_session *s, const char *out_path,
+                              const lathe_mix_options *opt, lathe_mix_report *rep,
+                              lathe_error *err)
+{
+    lathe_denormals_off();
+    engine e;
+    memset(&e, 0, sizeof e);
+    lathe_error local;
+    if (!err) err = &local;
+    if (rep) memset(rep, 0, sizeof *rep);
+    double end_s = 0, tail_cap = 0;
+    lathe_status st = setup(&e, s, opt, &end_s, &tail_cap, err);
+    lathe_writer *w = NULL;
+    lathe_analyzer *an = NULL;
+    if (st == LATHE_OK) st = open_stems(&e, opt, err);
+    if (st != LATHE_OK) {
+        engine_free(&e);
+        return st;
+    }
+    lathe_writer_spec spec = {LATHE_FILE_AUTO, opt ? opt->sample : LATHE_SAMPLE_AUTO, s->rate, 2,
+                              opt ? opt->overwrite : 0};
+    w = lathe_writer_open(out_path, &spec, err);
+    an = lathe_analyzer_new(s->rate, 2, err);
+    if (!w || !an) {
+        lathe_writer_abort(w);
+        lathe_analyzer_free(an);
+        engine_free(&e);
+        return err->code;
+    }
+
+    rnode *m = &e.nodes[s->master];
+    const long lat = m->u_out;
+    const long long start = llround(s->range_start_s * s->rate);
+    const long long end = s->range_end_s >= 0 ? llround(s->range_end_s * s->rate) : llround(end_s * s->rate);
+    const int auto_tail = s->tail_s < 0;
+    /* auto: until the tails fall below -90 dBFS, at most the chains' tails + 1 s */
+    const long long tail_max = llround((auto_tail ? (tail_cap > 0 ? tail_cap + 1.0 : 0.0)
+                                                  : s->tail_s) * s->rate);
+    const float quiet = 3.1623e-5f; /* -90 dBFS */
+    long long written = 0, last_loud = end - start;
+    long skip = lat;
+    for (e.pos = start;; e.pos += e.n) {
+        long long timeline = e.pos - lat; /* what the master emits now */
+        if (timeline >= end + tail_max) break;
+        if (auto_tail && timeline >= end && timeline - start > last_loud + (long long)(0.1 * s->rate))
+            break;
+        e.n = BLOCK;
+        render_block(&e);
+        if (e.status != LATHE_OK) {
+            st = e.status;
+            *err = e.err;
+            break;
+        }
+        /* drop the compensated latency, write, meter */
+        int from = 0;
+        if (skip) {
+            from = skip < e.n ? (int)skip : e.n;
+            skip -= from;
+        }
+        long long room = end + tail_max - (timeline + from);
+        int n = e.n - from;
+        if (room < n) n = room > 0 ? (int)room : 0;
+        const float *o[2] = {m->out[0] + from, m->out[1] + from};
+        if (n > 0) {
+            for (int i = 0; i < n; i++)
+                if (fabsf(o[0][i]) > quiet || fabsf(o[1][i]) > quiet)
+                    last_loud = written + i;
+            st = lathe_writer_write(w, o, n, err);
+            if (st != LATHE_OK) break;
+            lathe_analyzer_add(an, o, n);
+            written += n;
+        }
+        for (int i = 0; i < e.nn; i++) {
+            rnode *r = &e.nodes[i];
+            if (!r->stem) continue;
+            int f = (int)(r->stem_skip < e.n ? r->stem_skip : e.n);
+            r->stem_skip -= f;
+            const float *so[2] = {r->out[0] + f, r->out[1] + f};
+            if (e.n - f > 0 && lathe_writer_write(r->stem, so, e.n - f, err) != LATHE_OK) {
+                st = err->code;
+                break;
+            }
+        }
+        if (st != LATHE_OK) break;
+        if (opt && opt->progress) {
+            double total = (double)(end - start) + (double)tail_max;
+            opt->progress(opt->user, total > 0 ? fmin(1.0, (double)written / total) : 1.0);
+        }
+    }
+    if (st == LATHE_OK) {
+        st = lathe_writer_commit(w, err);
+        w = NULL;
+    }
+    for (int i = 0; i < e.nn && st == LATHE_OK; i++)
+        if (e.nodes[i].stem) {
+            st = lathe_writer_commit(e.nodes[i].stem, err);
+            e.nodes[i].stem = NULL;
+        }
+    if (st == LATHE_OK && rep) {
+        lathe_analyzer_result(an, &rep->mix);
+        rep->nnodes = e.nn;
+        rep->nodes = calloc((size_t)e.nn, sizeof *rep->nodes);
+        for (int i = 0; rep->nodes && i < e.nn; i++) {
+            rnode *r = &e.nodes[i];
+            snprintf(rep->nodes[i].name, sizeof rep->nodes[i].name, "%s", r->n->name);
+            rep->nodes[i].kind = r->n->kind;
+            rep->nodes[i].peak_dbfs = r->peak > 0 ? 20 * log10(r->peak) : -HUGE_VAL;
+            double ms = r->frames ? r->sumsq / (2.0 * (double)r->frames) : 0;
+            rep->nodes[i].rms_dbfs = ms > 0 ? 10 * log10(ms) : -HUGE_VAL;
+            rep->nodes[i].latency = r->latency;
+        }
+        rep->latency = (int)lat;
+        rep->rendered_s = (double)written / s->rate;
+        rep->tail_s = fmax(0.0, (double)(start + written - end) / s->rate);
+        double tp = rep->mix.true_peak_dbtp;
+        rep->suggested_trim_db = tp > 0 ? -(tp + 3.0) : 0.0;
+    }
+    lathe_writer_abort(w);
+    lathe_analyzer_free(an);
+    engine_free(&e);
+    return st;
+}
+
+void lathe_mix_report_free(lathe_mix_report *rep)
+{
+    if (!rep) return;
+    free(rep->nodes);
+    rep->nodes = NULL;
+}
