@@ -311,7 +311,7 @@ static double delay_tail_s(const void *st)
 
 const lathe_proc_desc lathe_proc_delay = {
     .name = "delay",
-    .doc = "Feedback echo. Each channel has a delay line read at time*rate/1000 samples "
+    .doc = "Feedback echo with filtered repeats and stereo ping-pong. Each channel has a delay line read at time*rate/1000 samples "
            "(sample-exact for integer delays, 3rd-order Lagrange interpolation otherwise: "
            "Laakso et al., \"Splitting the unit delay\", 1996); each echo is fed back through "
            "optional 2nd-order Butterworth high- and low-pass filters scaled by `feedback`, so "

@@ -319,8 +319,9 @@ static double reverb_tail_s(const void *st)
 
 const lathe_proc_desc lathe_proc_reverb = {
     .name = "reverb",
-    .doc = "Algorithmic reverb: a 16-line feedback delay network after J.-M. Jot and A. Chaigne "
-           "(\"Digital delay networks for designing artificial reverberators\", AES 1991), with "
+    .doc = "Algorithmic reverb, a 16-line feedback delay network with frequency-dependent decay. "
+           "After Jot and Chaigne (\"Digital delay networks for designing artificial "
+           "reverberators\", AES 90th Convention 1991, preprint 3030), with "
            "a Hadamard feedback matrix, mutually prime line lengths scaled by `size`, per-line "
            "absorption gains 10^(-3 d/(rate RT60)) that give exactly the set `decay`, and Jot's "
            "first-order absorbent filters for frequency-dependent decay (`damping`). The input "
