@@ -3,6 +3,7 @@
  * Everything here comes from the descriptor table; docs/processors.md is
  * this command's --markdown output (a test fails when the file is stale). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -23,12 +24,51 @@ static const char *kind_name(lathe_param_kind k)
     return "?";
 }
 
-/* The first sentence of a doc paragraph, for one-line listings. */
+/* The first sentence of a doc paragraph, for one-line listings: up to the
+ * first ". " or ": ", cut at a word boundary near 90 characters. */
 static void first_sentence(const char *doc, char *buf, size_t len)
 {
-    size_t n = 0;
-    while (doc[n] && !(doc[n] == '.' && (doc[n + 1] == ' ' || !doc[n + 1])) && n + 1 < len) n++;
-    snprintf(buf, len, "%.*s", (int)n, doc);
+    size_t n = 0, max = len - 4 < 90 ? len - 4 : 90;
+    int depth = 0;
+    while (doc[n] && n < max) {
+        if (doc[n] == '(') depth++;
+        if (doc[n] == ')') depth--;
+        if ((doc[n] == '.' || (doc[n] == ':' && depth == 0)) && (doc[n + 1] == ' ' || !doc[n + 1]))
+            break;
+        n++;
+    }
+    if (n == max) {
+        while (n > 0 && doc[n] != ' ') n--;
+        snprintf(buf, len, "%.*s ...", (int)n, doc);
+    } else {
+        snprintf(buf, len, "%.*s", (int)n, doc);
+    }
+}
+
+/* Grouped params ("band1.freq" ... "band16.freq"): returns 1 for a member
+ * of a later group (to skip), and for the first group writes the display
+ * name "band<N>.freq" and the group count into *count. */
+static int grouped(const lathe_proc_desc *d, const lathe_param_desc *p, char *name, size_t len,
+                   int *count)
+{
+    const char *dot = strchr(p->name, '.');
+    *count = 0;
+    snprintf(name, len, "%s", p->name);
+    if (!dot) return 0;
+    const char *digits = dot;
+    while (digits > p->name && digits[-1] >= '0' && digits[-1] <= '9') digits--;
+    if (digits == dot) return 0;
+    int idx = atoi(digits);
+    if (idx != 1) return 1;
+    int prefix = (int)(digits - p->name);
+    char probe[128];
+    for (int k = 1; k < 1000; k++) {
+        snprintf(probe, sizeof probe, "%.*s%d%s", prefix, p->name, k, dot);
+        if (lathe_proc_param_index(d, probe) < 0) break;
+        *count = k;
+    }
+    snprintf(name, len, "%.*s<N>%s", prefix, p->name, dot);
+    return 0;
 }
 
 static void range_text(const lathe_param_desc *p, char *buf, size_t len)
@@ -87,14 +127,18 @@ static void json_proc(lathe_json *js, const lathe_proc_desc *d, int with_params)
 static void human_proc(const lathe_proc_desc *d)
 {
     printf("%s: %s\n\n", d->name, d->doc);
-    printf("  %-18s %-14s %-28s %s\n", "parameter", "default", "range", "");
+    printf("  %-18s %-14s %s\n", "parameter", "default", "range");
     for (int i = 0; i < d->nparams; i++) {
         const lathe_param_desc *p = &d->params[i];
-        char def[64], range[512];
+        char def[64], range[512], name[128];
+        int count;
+        if (grouped(d, p, name, sizeof name, &count)) continue;
         if (p->kind == LATHE_PARAM_STRING) snprintf(def, sizeof def, "-");
         else lathe_param_format(p, p->def, def, sizeof def);
         range_text(p, range, sizeof range);
-        printf("  %-18s %-14s %-28s %s\n", p->name, def, range, p->doc);
+        printf("  %-18s %-14s %s\n", name, def, range);
+        if (count) printf("  %-18s (N = 1 to %d)\n", "", count);
+        printf("  %-18s %s\n\n", "", p->doc);
     }
 }
 
@@ -114,11 +158,14 @@ static void markdown(void)
         printf("| parameter | default | range | A | description |\n|---|---|---|---|---|\n");
         for (int k = 0; k < d->nparams; k++) {
             const lathe_param_desc *p = &d->params[k];
-            char def[64], range[512];
+            char def[64], range[512], name[128], group[64] = "";
+            int count;
+            if (grouped(d, p, name, sizeof name, &count)) continue;
+            if (count) snprintf(group, sizeof group, " (N = 1 to %d)", count);
             if (p->kind == LATHE_PARAM_STRING) snprintf(def, sizeof def, "-");
             else lathe_param_format(p, p->def, def, sizeof def);
             range_text(p, range, sizeof range);
-            printf("| `%s` | %s | %s | %s | %s |\n", p->name, def, range,
+            printf("| `%s`%s | %s | %s | %s | %s |\n", name, group, def, range,
                    (p->flags & LATHE_PARAM_AUTOMATABLE) ? "A" : "", p->doc);
         }
     }
