@@ -107,6 +107,8 @@ typedef struct {
     double y[LATHE_DYN_MAXCH]; /* smoothed gain reduction, dB */
     int la, dlen, dpos;
     float *dline; /* channels * dlen */
+    double *pv;   /* 5 * max_block: smoothed param trajectories for one block */
+    double *gv;   /* channels * max_block: gain per frame */
     double red;
 } comp;
 
@@ -148,7 +150,11 @@ static void fini(void *st) {
     comp *s = st;
     lathe_dyn_detector_free(&s->det);
     free(s->dline);
+    free(s->pv);
+    free(s->gv);
+    s->gv = NULL;
     s->dline = NULL;
+    s->pv = NULL;
 }
 
 static lathe_status init(void *st, double rate, int channels, int max_block, lathe_error *err) {
@@ -162,7 +168,9 @@ static lathe_status init(void *st, double rate, int channels, int max_block, lat
     s->la = (int)lround(s->p[P_LOOKAHEAD] * 1e-3 * rate);
     s->dlen = s->la + 1;
     s->dline = calloc((size_t)(channels * s->dlen), sizeof *s->dline);
-    if (!s->dline) {
+    s->pv = calloc((size_t)max_block * 5, sizeof *s->pv);
+    s->gv = calloc((size_t)max_block * (size_t)channels, sizeof *s->gv);
+    if (!s->dline || !s->pv || !s->gv) {
         fini(s);
         return lathe_error_set(err, LATHE_E_NOMEM, "compressor: out of memory");
     }
@@ -200,35 +208,72 @@ static void process(void *st, float *const *io, const float *const *key, int fra
     const double tt = s->p[P_THRESHOLD], st_ = slope_of(s->p[P_RATIO]), tw = s->p[P_KNEE];
     const double tm = makeup_of(s), tmix = s->p[P_MIX] / 100.0, k = s->ks;
     const double aa = s->aa, ar = s->ar;
-    double t = s->t, sl = s->s, w = s->w, m = s->m, mix = s->mix;
-    const int moving = t != tt || sl != st_ || w != tw || m != tm || mix != tmix;
-    double red = 0;
-    const int dlen = s->dlen;
-    int dpos = s->dpos;
-    for (int i = 0; i < frames; i++) {
-        if (moving) {
-            t = approach(t, tt, k);
-            sl = approach(sl, st_, k);
-            w = approach(w, tw, k);
-            m = approach(m, tm, k);
-            mix = approach(mix, tmix, k);
+    const int mb = s->max_block;
+    /* Param trajectories: per sample while moving (stride 1), else constants (stride 0). */
+    double *pt = s->pv, *ps = s->pv + mb, *pw = s->pv + 2 * mb, *pm = s->pv + 3 * mb,
+           *px = s->pv + 4 * mb;
+    int stride = 0;
+    if (s->t != tt || s->s != st_ || s->w != tw || s->m != tm || s->mix != tmix) {
+        stride = 1;
+        double t = s->t, sl = s->s, w = s->w, m = s->m, mix = s->mix;
+        for (int i = 0; i < frames; i++) {
+            pt[i] = t = approach(t, tt, k);
+            ps[i] = sl = approach(sl, st_, k);
+            pw[i] = w = approach(w, tw, k);
+            pm[i] = m = approach(m, tm, k);
+            px[i] = mix = approach(mix, tmix, k);
         }
-        int rpos = dpos + 1 == dlen ? 0 : dpos + 1;
-        for (int c = 0; c < nch; c++) {
-            double lev = s->det.level[(size_t)c * s->max_block + i];
-            double y = lathe_dyn_branch(s->y[c], lathe_dyn_comp_gr(lev, t, sl, w), aa, ar);
-            s->y[c] = y;
-            if (y > red) red = y;
-            double g = lathe_dyn_undb(m - y);
-            float *dl = s->dline + (size_t)c * dlen;
-            dl[dpos] = io[c][i];
-            double dry = dl[rpos];
-            io[c][i] = (float)(dry * (1.0 - mix + mix * g));
-        }
-        dpos = rpos;
+        s->t = t, s->s = sl, s->w = w, s->m = m, s->mix = mix;
+    } else {
+        pt[0] = tt, ps[0] = st_, pw[0] = tw, pm[0] = tm, px[0] = tmix;
     }
-    s->dpos = dpos;
-    s->t = t, s->s = sl, s->w = w, s->m = m, s->mix = mix;
+    /* Gain per frame, in dB then linear. Linked channels share one level row,
+     * so one gain serves them all. The recurrence (ballistics) runs alone in
+     * its loop; the exponentials run in a loop without a dependency chain. */
+    const int ng = (nch > 1 && s->p[P_LINK] >= 100.0) ? 1 : nch;
+    double red = 0;
+    for (int c = 0; c < ng; c++) {
+        const double *lev = s->det.level + (size_t)c * mb;
+        double *gv = s->gv + (size_t)c * mb;
+        double y = s->y[c];
+        for (int i = 0; i < frames; i++) {
+            const int j = i * stride;
+            y = lathe_dyn_branch_raw(y, lathe_dyn_comp_gr(lev[i], pt[j], ps[j], pw[j]), aa, ar);
+            red = y > red ? y : red;
+            gv[i] = pm[j] - y;
+        }
+        s->y[c] = y < 1e-12 ? 0.0 : y; /* no endless decay toward denormals */
+        /* |gain| < 1000 dB here: levels are floored at -240 dB, floats end near +770 dB */
+        for (int i = 0; i < frames; i++)
+            gv[i] = lathe_dyn_exp2_raw(gv[i] * (1.0 / LATHE_DYN_DB_PER_LOG2));
+    }
+    if (ng == 1)
+        for (int c = 1; c < nch; c++)
+            s->y[c] = s->y[0];
+    const int dlen = s->dlen, la = s->la;
+    for (int c = 0; c < nch; c++) {
+        const double *gv = s->gv + (size_t)(ng == 1 ? 0 : c) * mb;
+        float *x = io[c], *dl = s->dline + (size_t)c * dlen;
+        int dpos = s->dpos;
+        if (!la && !stride) {
+            const double mix = px[0];
+            for (int i = 0; i < frames; i++)
+                x[i] = (float)(x[i] * (1.0 - mix + mix * gv[i]));
+            continue;
+        }
+        for (int i = 0; i < frames; i++) {
+            double dry = x[i];
+            if (la) {
+                /* lookahead: the audio (dry and wet) runs la frames behind the detector */
+                dl[dpos] = x[i];
+                dpos = dpos + 1 == dlen ? 0 : dpos + 1;
+                dry = dl[dpos];
+            }
+            const double mix = px[i * stride];
+            x[i] = (float)(dry * (1.0 - mix + mix * gv[i]));
+        }
+        if (c == nch - 1) s->dpos = dpos;
+    }
     s->red = red;
 }
 

@@ -220,7 +220,8 @@ static void process(void *st, float *const *io, const float *const *key, int fra
         }
         for (int c = 0; c < s->channels; c++) {
             double lev = s->det.level[(size_t)c * s->max_block + i];
-            double want = fmin(fmax(lev - t, 0.0), r);
+            double want = lev - t;
+            want = want < 0.0 ? 0.0 : want < r ? want : r;
             double y = lathe_dyn_branch(s->y[c], want, aa, ar);
             s->y[c] = y;
             if (y > red) red = y;

@@ -29,35 +29,46 @@ lathe_status lathe_dyn_detector_init(lathe_dyn_detector *d, double rate, int cha
     d->channels = channels;
     d->max_block = max_block;
     d->cap = (int)ceil(max_window_ms * 1e-3 * rate) + 2;
-    d->dq_val = calloc((size_t)(channels * d->cap), sizeof *d->dq_val);
-    d->dq_pos = calloc((size_t)(channels * d->cap), sizeof *d->dq_pos);
-    d->level = calloc((size_t)(channels * max_block), sizeof *d->level);
-    if (!d->dq_val || !d->dq_pos || !d->level) {
+    d->cur = calloc((size_t)channels * (size_t)d->cap, sizeof *d->cur);
+    d->suf = calloc((size_t)channels * (size_t)d->cap, sizeof *d->suf);
+    d->level = calloc((size_t)channels * (size_t)max_block, sizeof *d->level);
+    if (!d->cur || !d->suf || !d->level) {
         lathe_dyn_detector_free(d);
         return lathe_error_set(err, LATHE_E_NOMEM, "dynamics: out of memory");
     }
     d->cur_hpf = d->cur_lpf = -1; /* forces a design on first use */
     d->cur_window = -1;
+    d->win = 1;
     lathe_dyn_detector_reset(d);
     return LATHE_OK;
 }
 
 void lathe_dyn_detector_free(lathe_dyn_detector *d) {
-    free(d->dq_val);
-    free(d->dq_pos);
+    free(d->cur);
+    free(d->suf);
     free(d->level);
-    d->dq_val = NULL;
-    d->dq_pos = NULL;
+    d->cur = d->suf = NULL;
     d->level = NULL;
+}
+
+/* Starts a new run; the previous run's suffix maxima are taken as `v`
+ * (conservative after a window change: the last level is held one window). */
+static void restart_runs(lathe_dyn_detector *d, int c, float v) {
+    float *suf = d->suf + (size_t)c * d->cap;
+    for (int j = 0; j < d->win; j++)
+        suf[j] = v;
+    suf[d->win] = 0;
+    d->k[c] = 0;
+    d->pre[c] = 0;
 }
 
 void lathe_dyn_detector_reset(lathe_dyn_detector *d) {
     memset(d->hs, 0, sizeof d->hs);
     memset(d->ls, 0, sizeof d->ls);
-    memset(d->dq_head, 0, sizeof d->dq_head);
-    memset(d->dq_n, 0, sizeof d->dq_n);
     memset(d->ms, 0, sizeof d->ms);
-    d->pos = 0;
+    memset(d->held, 0, sizeof d->held);
+    for (int c = 0; c < d->channels; c++)
+        restart_runs(d, c, 0);
 }
 
 static void update(lathe_dyn_detector *d) {
@@ -77,21 +88,31 @@ static void update(lathe_dyn_detector *d) {
     if (d->cfg.window_ms != d->cur_window) {
         d->cur_window = d->cfg.window_ms;
         d->ms_k = 1.0 - lathe_dyn_coef(d->cur_window, d->rate);
+        int win = (int)lround(d->cur_window * 1e-3 * d->rate);
+        if (win < 1) win = 1;
+        if (win > d->cap - 1) win = d->cap - 1;
+        if (win != d->win) {
+            d->win = win;
+            for (int c = 0; c < d->channels; c++)
+                restart_runs(d, c, d->held[c]);
+        }
     }
+}
+
+static inline float maxf(float a, float b) {
+    return a > b ? a : b;
 }
 
 void lathe_dyn_detect(lathe_dyn_detector *d, const float *const *src, int frames) {
     update(d);
-    const int hp = d->cur_hpf > 0, lp = d->cur_lpf > 0;
-    int win = (int)lround(d->cur_window * 1e-3 * d->rate);
-    if (win < 1) win = 1;
-    if (win > d->cap - 2) win = d->cap - 2;
-    const int cap = d->cap;
+    const int hp = d->cur_hpf > 0, lp = d->cur_lpf > 0, rms = d->cfg.mode == LATHE_DYN_RMS;
+    const int win = d->win, mb = d->max_block;
+    /* 1. linear levels: max |x| over the window, or the mean square */
     for (int c = 0; c < d->channels; c++) {
         const float *x = src[c];
-        double *lev = d->level + (size_t)c * d->max_block;
+        double *lev = d->level + (size_t)c * mb;
         lathe_bq_state hs = d->hs[c], ls = d->ls[c];
-        if (d->cfg.mode == LATHE_DYN_RMS) {
+        if (rms) {
             double ms = d->ms[c], k = d->ms_k;
             for (int i = 0; i < frames; i++) {
                 /* +1e-20: keeps filter state and the mean square away from denormals */
@@ -99,54 +120,76 @@ void lathe_dyn_detect(lathe_dyn_detector *d, const float *const *src, int frames
                 if (hp) v = lathe_bq_tick(&d->hpf, &hs, v);
                 if (lp) v = lathe_bq_tick(&d->lpf, &ls, v);
                 ms += k * (v * v - ms);
-                lev[i] =
-                    0.5 * LATHE_DYN_DB_PER_LOG2 * lathe_dyn_log2(fmax(ms, FLOOR_LIN * FLOOR_LIN));
+                lev[i] = ms;
             }
             d->ms[c] = ms;
         } else {
-            float *qv = d->dq_val + (size_t)c * cap;
-            int64_t *qp = d->dq_pos + (size_t)c * cap;
-            int head = d->dq_head[c], n = d->dq_n[c];
-            int64_t pos = d->pos;
-            for (int i = 0; i < frames; i++, pos++) {
-                double v = (double)x[i] + 1e-20;
-                if (hp) v = lathe_bq_tick(&d->hpf, &hs, v);
-                if (lp) v = lathe_bq_tick(&d->lpf, &ls, v);
-                float a = (float)fabs(v);
-                /* sliding maximum: drop smaller values from the back, push, expire the front */
-                while (n > 0) {
-                    int back = head + n - 1;
-                    if (back >= cap) back -= cap;
-                    if (qv[back] > a) break;
-                    n--;
+            float *cur = d->cur + (size_t)c * d->cap, *suf = d->suf + (size_t)c * d->cap;
+            int k = d->k[c];
+            float pre = d->pre[c], out = d->held[c];
+            for (int i = 0; i < frames; i++) {
+                float a;
+                if (hp || lp) {
+                    double v = (double)x[i] + 1e-20;
+                    if (hp) v = lathe_bq_tick(&d->hpf, &hs, v);
+                    if (lp) v = lathe_bq_tick(&d->lpf, &ls, v);
+                    a = (float)fabs(v);
+                } else {
+                    a = fabsf(x[i]);
                 }
-                int slot = head + n;
-                if (slot >= cap) slot -= cap;
-                qv[slot] = a;
-                qp[slot] = pos;
-                n++;
-                while (qp[head] <= pos - win) {
-                    head = head + 1 == cap ? 0 : head + 1;
-                    n--;
+                cur[k] = a;
+                pre = maxf(pre, a);
+                /* the window: this run's frames 0..k and the previous run's k+1..win-1 */
+                out = maxf(pre, suf[k + 1]);
+                lev[i] = out;
+                if (++k == win) {
+                    suf[win] = 0;
+                    for (int j = win - 1; j >= 0; j--)
+                        suf[j] = maxf(suf[j + 1], cur[j]);
+                    k = 0;
+                    pre = 0;
                 }
-                lev[i] = LATHE_DYN_DB_PER_LOG2 * lathe_dyn_log2(fmax((double)qv[head], FLOOR_LIN));
             }
-            d->dq_head[c] = head;
-            d->dq_n[c] = n;
+            d->k[c] = k;
+            d->pre[c] = pre;
+            d->held[c] = out;
         }
         d->hs[c] = hs;
         d->ls[c] = ls;
     }
-    d->pos += frames;
-    if (d->channels > 1 && d->cfg.link > 0) {
-        const double link = d->cfg.link;
+    /* 2. to dB (floored at -240 dB), with the stereo link */
+    const double scale = rms ? 0.5 * LATHE_DYN_DB_PER_LOG2 : LATHE_DYN_DB_PER_LOG2;
+    const double fl = rms ? FLOOR_LIN * FLOOR_LIN : FLOOR_LIN;
+    const double link = d->channels > 1 ? d->cfg.link : 0.0;
+    if (link >= 1.0) {
+        /* one level for all: the loudest channel's (max in linear = max in dB) */
+        for (int i = 0; i < frames; i++) {
+            double mx = fl;
+            for (int c = 0; c < d->channels; c++) {
+                double v = d->level[(size_t)c * mb + i];
+                mx = v > mx ? v : mx;
+            }
+            double db = scale * lathe_dyn_log2(mx);
+            for (int c = 0; c < d->channels; c++)
+                d->level[(size_t)c * mb + i] = db;
+        }
+        return;
+    }
+    for (int c = 0; c < d->channels; c++) {
+        double *lev = d->level + (size_t)c * mb;
+        for (int i = 0; i < frames; i++)
+            lev[i] = scale * lathe_dyn_log2(lev[i] > fl ? lev[i] : fl);
+    }
+    if (link > 0) {
         for (int i = 0; i < frames; i++) {
             double mx = -1e300;
-            for (int c = 0; c < d->channels; c++)
-                mx = fmax(mx, d->level[(size_t)c * d->max_block + i]);
             for (int c = 0; c < d->channels; c++) {
-                double *l = &d->level[(size_t)c * d->max_block + i];
-                *l = link >= 1.0 ? mx : *l + link * (mx - *l);
+                double v = d->level[(size_t)c * mb + i];
+                mx = v > mx ? v : mx;
+            }
+            for (int c = 0; c < d->channels; c++) {
+                double *l = &d->level[(size_t)c * mb + i];
+                *l += link * (mx - *l);
             }
         }
     }

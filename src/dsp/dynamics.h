@@ -12,6 +12,7 @@
 #define LATHE_DSP_DYNAMICS_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "dsp/biquad.h"
 #include "lathe/error.h"
@@ -24,29 +25,32 @@
  * folded into [1/sqrt2, sqrt2) and ln m = 2 atanh(t), t = (m-1)/(m+1), |t| < 0.172,
  * summed to t^9 (truncation error < 1e-9). */
 static inline double lathe_dyn_log2(double x) {
-    union {
-        double d;
-        uint64_t u;
-    } v = {x};
-    int e = (int)((v.u >> 52) & 0x7ff) - 1023;
-    v.u = (v.u & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
-    double m = v.d;
-    if (m > 1.4142135623730951) {
-        m *= 0.5;
-        e += 1;
-    }
-    double t = (m - 1.0) / (m + 1.0), t2 = t * t;
-    double ln = 2.0 * t * (1.0 + t2 * (1.0 / 3 + t2 * (1.0 / 5 + t2 * (1.0 / 7 + t2 * (1.0 / 9)))));
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    /* shift the exponent boundary to 1/sqrt2 (branch-free folding, as in musl's log) */
+    u += 0x3ff0000000000000ULL - 0x3fe6a09e667f3bcdULL;
+    const int e = (int)(u >> 52) - 1023;
+    u = (u & 0x000fffffffffffffULL) + 0x3fe6a09e667f3bcdULL;
+    double m;
+    memcpy(&m, &u, sizeof m);
+    const double t = (m - 1.0) / (m + 1.0), t2 = t * t;
+    const double ln =
+        2.0 * t * (1.0 + t2 * (1.0 / 3 + t2 * (1.0 / 5 + t2 * (1.0 / 7 + t2 * (1.0 / 9)))));
     return (double)e + ln * 1.4426950408889634;
 }
 
-/* 2^x for x in [-1000, 1000] (clamped). x = k + f with k = round(x), |f| <= 1/2;
- * e^(f ln2) by its Taylor series to degree 8 (error < 2e-10). exp2(0) == 1 exactly. */
-static inline double lathe_dyn_exp2(double x) {
-    if (x < -1000.0) x = -1000.0;
-    if (x > 1000.0) x = 1000.0;
-    double k = (double)(int64_t)(x + 1000.5) - 1000.0;
-    double f = (x - k) * 0.6931471805599453;
+/* 2^x for x in [-1000, 1000] (lathe_dyn_exp2 clamps, lathe_dyn_exp2_raw
+ * requires it). x = k + f with k = round(x) (by the
+ * 1.5 * 2^52 rounding constant, whose low mantissa bits then hold k), |f| <= 1/2;
+ * e^(f ln2) by its Taylor series to degree 8 (error < 2e-10); 2^k built in the
+ * exponent field. Only adds, multiplies and 64-bit integer adds and shifts, so
+ * loops of it vectorise. exp2(0) == 1 exactly. Requires |x| <= 1000. */
+static inline double lathe_dyn_exp2_raw(double x) {
+    const double magic = 6755399441055744.0; /* 1.5 * 2^52 */
+    const double t = x + magic;
+    uint64_t tb;
+    memcpy(&tb, &t, sizeof tb);
+    const double f = (x - (t - magic)) * 0.6931471805599453;
     double p =
         1.0 +
         f * (1.0 + f * (1.0 / 2 +
@@ -54,12 +58,18 @@ static inline double lathe_dyn_exp2(double x) {
                              f * (1.0 / 24 +
                                   f * (1.0 / 120 +
                                        f * (1.0 / 720 + f * (1.0 / 5040 + f * (1.0 / 40320))))))));
-    union {
-        double d;
-        uint64_t u;
-    } v;
-    v.u = (uint64_t)((int64_t)k + 1023) << 52;
-    return p * v.d;
+    /* tb = bits(magic) + k; shifting by 52 drops bits(magic) and leaves (k + 1023) << 52 */
+    const uint64_t eb = (tb + 1023u) << 52;
+    double e;
+    memcpy(&e, &eb, sizeof e);
+    return p * e;
+}
+
+/* 2^x, x clamped to [-1000, 1000]. */
+static inline double lathe_dyn_exp2(double x) {
+    x = x < -1000.0 ? -1000.0 : x;
+    x = x > 1000.0 ? 1000.0 : x;
+    return lathe_dyn_exp2_raw(x);
 }
 
 #define LATHE_DYN_DB_PER_LOG2 6.020599913279624 /* 20 log10(2) */
@@ -118,6 +128,13 @@ static inline double lathe_dyn_branch(double y, double x, double aa, double ar) 
     return y;
 }
 
+/* The same without the snap, for loops where the caller snaps once per block
+ * (shorter dependency chain). */
+static inline double lathe_dyn_branch_raw(double y, double x, double aa, double ar) {
+    double a = x > y ? aa : ar;
+    return x + a * (y - x);
+}
+
 /* ---- the level detector ---- */
 
 typedef enum { LATHE_DYN_PEAK = 0, LATHE_DYN_RMS = 1 } lathe_dyn_mode;
@@ -135,16 +152,19 @@ typedef struct {
 typedef struct {
     lathe_dyn_detector_cfg cfg;
     double rate;
-    int channels, max_block, cap; /* cap: deque capacity per channel */
+    int channels, max_block, cap; /* cap: largest hold window in frames, + 1 */
     /* sidechain filters, redesigned when cfg changes */
     double cur_hpf, cur_lpf;
     lathe_bq hpf, lpf;
     lathe_bq_state hs[LATHE_DYN_MAXCH], ls[LATHE_DYN_MAXCH];
-    /* peak: monotonic deque (sliding maximum) per channel */
-    float *dq_val;   /* channels * cap */
-    int64_t *dq_pos; /* channels * cap */
-    int dq_head[LATHE_DYN_MAXCH], dq_n[LATHE_DYN_MAXCH];
-    int64_t pos;
+    /* peak: sliding maximum over win frames (van Herk / Gil-Werman: the window
+     * is the current run of win frames so far plus the tail of the previous
+     * run, whose suffix maxima are computed once per run) */
+    int win;
+    float *cur; /* channels * cap: |x| of the current run */
+    float *suf; /* channels * cap: suffix maxima of the previous run, suf[win] = 0 */
+    int k[LATHE_DYN_MAXCH];
+    float pre[LATHE_DYN_MAXCH], held[LATHE_DYN_MAXCH];
     /* rms: mean square */
     double ms[LATHE_DYN_MAXCH];
     double cur_window;

@@ -172,7 +172,8 @@ static void process(void *st, float *const *io, const float *const *key, int fra
         }
         for (int c = 0; c < s->channels; c++) {
             double lev = s->det.level[(size_t)c * s->max_block + i];
-            double a = fmin(lathe_dyn_exp_att(lev, t, e, w), r);
+            double a = lathe_dyn_exp_att(lev, t, e, w);
+            a = a < r ? a : r;
             double y = s->y[c];
             if (a <= y) {
                 /* opening (or steady): attack, and re-arm the hold */

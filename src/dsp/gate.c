@@ -155,9 +155,9 @@ static void process(void *st, float *const *io, const float *const *key, int fra
             }
             double g = s->g[c], target = s->open[c] ? 1.0 : fl;
             if (g < target)
-                g = fmin(g + up, target);
+                g = g + up < target ? g + up : target;
             else if (g > target)
-                g = fmax(g - down, target);
+                g = g - down > target ? g - down : target;
             s->g[c] = g;
             if (g < gmin) gmin = g;
             io[c][i] = (float)(io[c][i] * g);
