@@ -73,9 +73,10 @@ static const lathe_param_desc params[NPARAMS] = {
      0.1, MAX_WINDOW_MS, 10, LATHE_PARAM_NUMBER, NULL, AUTO | LOG},
     {"makeup", "dB", "gain added after compression", -24, 24, 0, LATHE_PARAM_NUMBER, NULL, AUTO},
     {"auto_makeup", "",
-     "adds the static curve's gain reduction at a 0 dBFS detector level, i.e. (1 - 1/R)(-T) "
-     "for a hard knee (eq. 4 at x = 0 with the knee), so that a full-scale input comes out at "
-     "full scale; added to `makeup`",
+     "adds the static curve's gain reduction at a 0 dBFS detector level: (1 - 1/R)(-T) when "
+     "0 dBFS lies above the knee (T + W/2 < 0), else the eq. 4 quadratic "
+     "(1 - 1/R)(W/2 - T)^2 / (2W); a full-scale input then comes out at full scale. Added to "
+     "`makeup`; follows threshold, ratio and knee",
      0, 1, 0, LATHE_PARAM_BOOL, NULL, AUTO},
     {"link", "%",
      "stereo link: each channel's detector level (dB) is moved this far toward the loudest "
@@ -287,8 +288,9 @@ static double reduction_db(const void *st) {
 
 const lathe_proc_desc lathe_proc_compressor = {
     .name = "compressor",
-    .doc = "Feed-forward compressor after Giannoulis, Massberg & Reiss, \"Digital Dynamic Range "
-           "Compressor Design -- A Tutorial and Analysis\" (JAES 60(6), 2012): a peak (held over "
+    .doc = "Feed-forward compressor with soft knee, sidechain, lookahead and parallel mix. It "
+           "follows Giannoulis, Massberg & Reiss, \"Digital Dynamic Range Compressor Design -- "
+           "A Tutorial and Analysis\" (JAES 60(6), 2012): a peak (held over "
            "a window) or RMS level detector with optional sidechain high-pass and stereo link, "
            "a log-domain gain computer with the quadratic soft knee of eq. 4, and the gain "
            "reduction smoothed in dB by the smooth branching peak detector (eq. 17), so attack "
