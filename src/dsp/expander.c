@@ -9,6 +9,7 @@
  * -> linear gain.  Threshold, ratio, knee and range are smoothed per sample
  * (20 ms one-pole), so automation makes no click. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dsp/dynamics.h"
@@ -94,6 +95,8 @@ typedef struct {
     double cur_attack, cur_release, aa, ar;
     double y[LATHE_DYN_MAXCH]; /* smoothed attenuation, dB */
     int hold[LATHE_DYN_MAXCH];
+    double *pv; /* 4 * max_block: smoothed param trajectories for one block */
+    double *gv; /* channels * max_block: gain per frame */
     double red;
 } expander;
 
@@ -119,7 +122,11 @@ static void reset(void *st) {
 }
 
 static void fini(void *st) {
-    lathe_dyn_detector_free(&((expander *)st)->det);
+    expander *s = st;
+    lathe_dyn_detector_free(&s->det);
+    free(s->pv);
+    free(s->gv);
+    s->pv = s->gv = NULL;
 }
 
 static lathe_status init(void *st, double rate, int channels, int max_block, lathe_error *err) {
@@ -130,6 +137,12 @@ static lathe_status init(void *st, double rate, int channels, int max_block, lat
     lathe_status r =
         lathe_dyn_detector_init(&s->det, rate, channels, max_block, MAX_WINDOW_MS, err);
     if (r != LATHE_OK) return r;
+    s->pv = calloc((size_t)max_block * 4, sizeof *s->pv);
+    s->gv = calloc((size_t)max_block * (size_t)channels, sizeof *s->gv);
+    if (!s->pv || !s->gv) {
+        fini(s);
+        return lathe_error_set(err, LATHE_E_NOMEM, "expander: out of memory");
+    }
     s->ks = 1.0 - lathe_dyn_coef(SMOOTH_MS, rate);
     s->cur_attack = s->cur_release = -1;
     reset(s);
@@ -160,37 +173,64 @@ static void process(void *st, float *const *io, const float *const *key, int fra
 
     const double tt = s->p[P_THRESHOLD], te = s->p[P_RATIO] - 1.0, tw = s->p[P_KNEE];
     const double tr = range_att(s->p[P_RANGE]), k = s->ks, aa = s->aa, ar = s->ar;
-    const int hold = (int)lround(s->p[P_HOLD] * 1e-3 * s->rate);
-    double t = s->t, e = s->e, w = s->w, r = s->r, red = 0;
-    const int moving = t != tt || e != te || w != tw || r != tr;
-    for (int i = 0; i < frames; i++) {
-        if (moving) {
-            t = approach(t, tt, k);
-            e = approach(e, te, k);
-            w = approach(w, tw, k);
-            r = approach(r, tr, k);
+    const int hold = (int)lround(s->p[P_HOLD] * 1e-3 * s->rate), mb = s->max_block;
+    /* Param trajectories: per sample while moving (stride 1), else constants (stride 0). */
+    double *pt = s->pv, *pe = s->pv + mb, *pw = s->pv + 2 * mb, *pr = s->pv + 3 * mb;
+    int stride = 0;
+    if (s->t != tt || s->e != te || s->w != tw || s->r != tr) {
+        stride = 1;
+        double t = s->t, e = s->e, w = s->w, r = s->r;
+        for (int i = 0; i < frames; i++) {
+            pt[i] = t = approach(t, tt, k);
+            pe[i] = e = approach(e, te, k);
+            pw[i] = w = approach(w, tw, k);
+            pr[i] = r = approach(r, tr, k);
         }
-        for (int c = 0; c < s->channels; c++) {
-            double lev = s->det.level[(size_t)c * s->max_block + i];
-            double a = lathe_dyn_exp_att(lev, t, e, w);
-            a = a < r ? a : r;
-            double y = s->y[c];
+        s->t = t, s->e = e, s->w = w, s->r = r;
+    } else {
+        pt[0] = tt, pe[0] = te, pw[0] = tw, pr[0] = tr;
+    }
+    /* linked channels share one level row, hence one gain */
+    const int nch = s->channels, ng = (nch > 1 && s->p[P_LINK] >= 100.0) ? 1 : nch;
+    double red = 0;
+    for (int c = 0; c < ng; c++) {
+        const double *lev = s->det.level + (size_t)c * mb;
+        double *gv = s->gv + (size_t)c * mb;
+        double y = s->y[c];
+        int h = s->hold[c];
+        for (int i = 0; i < frames; i++) {
+            const int j = i * stride;
+            double a = lathe_dyn_exp_att(lev[i], pt[j], pe[j], pw[j]);
+            a = a < pr[j] ? a : pr[j];
             if (a <= y) {
                 /* opening (or steady): attack, and re-arm the hold */
                 y = a + aa * (y - a);
-                s->hold[c] = hold;
-            } else if (s->hold[c] > 0) {
-                s->hold[c]--;
+                h = hold;
+            } else if (h > 0) {
+                h--;
             } else {
                 y = a + ar * (y - a);
             }
             if (fabs(y - a) < 1e-9) y = a;
-            s->y[c] = y;
-            if (y > red) red = y;
-            io[c][i] = (float)(io[c][i] * lathe_dyn_undb(-y));
+            red = y > red ? y : red;
+            gv[i] = -y;
         }
+        s->y[c] = y;
+        s->hold[c] = h;
+        /* 0 <= y <= 240 dB */
+        for (int i = 0; i < frames; i++)
+            gv[i] = lathe_dyn_exp2_raw(gv[i] * (1.0 / LATHE_DYN_DB_PER_LOG2));
     }
-    s->t = t, s->e = e, s->w = w, s->r = r;
+    for (int c = ng; c < nch; c++) {
+        s->y[c] = s->y[0];
+        s->hold[c] = s->hold[0];
+    }
+    for (int c = 0; c < nch; c++) {
+        const double *gv = s->gv + (size_t)(ng == 1 ? 0 : c) * mb;
+        float *x = io[c];
+        for (int i = 0; i < frames; i++)
+            x[i] = (float)(x[i] * gv[i]);
+    }
     s->red = red;
 }
 
