@@ -103,12 +103,54 @@ static inline float maxf(float a, float b) {
     return a > b ? a : b;
 }
 
+/* Sliding maximum over d->win frames of row[0..frames), in place, with the
+ * run state of channel c (van Herk / Gil-Werman: 3 comparisons a frame). */
+static void hold_max(lathe_dyn_detector *d, int c, double *row, int frames) {
+    const int win = d->win;
+    float *cur = d->cur + (size_t)c * d->cap, *suf = d->suf + (size_t)c * d->cap;
+    int k = d->k[c];
+    float pre = d->pre[c], out = d->held[c];
+    for (int i = 0; i < frames; i++) {
+        const float a = (float)row[i];
+        cur[k] = a;
+        pre = maxf(pre, a);
+        /* the window: this run's frames 0..k and the previous run's k+1..win-1 */
+        out = maxf(pre, suf[k + 1]);
+        row[i] = out;
+        if (++k == win) {
+            suf[win] = 0;
+            for (int j = win - 1; j >= 0; j--)
+                suf[j] = maxf(suf[j + 1], cur[j]);
+            k = 0;
+            pre = 0;
+        }
+    }
+    d->k[c] = k;
+    d->pre[c] = pre;
+    d->held[c] = out;
+}
+
 void lathe_dyn_detect(lathe_dyn_detector *d, const float *const *src, int frames) {
     update(d);
     const int hp = d->cur_hpf > 0, lp = d->cur_lpf > 0, rms = d->cfg.mode == LATHE_DYN_RMS;
-    const int win = d->win, mb = d->max_block;
-    /* 1. linear levels: max |x| over the window, or the mean square */
-    for (int c = 0; c < d->channels; c++) {
+    const int mb = d->max_block, nch = d->channels;
+    const double link = nch > 1 ? d->cfg.link : 0.0;
+    /* linked peak detection holds the maximum over channels once (max commutes) */
+    const int one_hold = !rms && link >= 1.0;
+    if (one_hold != d->one_hold) {
+        /* switching between one shared hold and per-channel holds: restart the runs,
+         * holding the loudest level one window (conservative) */
+        float h = 0;
+        for (int c = 0; c < nch; c++)
+            h = maxf(h, d->held[c]);
+        for (int c = 0; c < nch; c++) {
+            d->held[c] = h;
+            restart_runs(d, c, h);
+        }
+        d->one_hold = one_hold;
+    }
+    /* 1. linear levels: |x| (then max over the window), or the mean square */
+    for (int c = 0; c < nch; c++) {
         const float *x = src[c];
         double *lev = d->level + (size_t)c * mb;
         lathe_bq_state hs = d->hs[c], ls = d->ls[c];
@@ -123,49 +165,43 @@ void lathe_dyn_detect(lathe_dyn_detector *d, const float *const *src, int frames
                 lev[i] = ms;
             }
             d->ms[c] = ms;
-        } else {
-            float *cur = d->cur + (size_t)c * d->cap, *suf = d->suf + (size_t)c * d->cap;
-            int k = d->k[c];
-            float pre = d->pre[c], out = d->held[c];
+        } else if (hp || lp) {
             for (int i = 0; i < frames; i++) {
-                float a;
-                if (hp || lp) {
-                    double v = (double)x[i] + 1e-20;
-                    if (hp) v = lathe_bq_tick(&d->hpf, &hs, v);
-                    if (lp) v = lathe_bq_tick(&d->lpf, &ls, v);
-                    a = (float)fabs(v);
-                } else {
-                    a = fabsf(x[i]);
-                }
-                cur[k] = a;
-                pre = maxf(pre, a);
-                /* the window: this run's frames 0..k and the previous run's k+1..win-1 */
-                out = maxf(pre, suf[k + 1]);
-                lev[i] = out;
-                if (++k == win) {
-                    suf[win] = 0;
-                    for (int j = win - 1; j >= 0; j--)
-                        suf[j] = maxf(suf[j + 1], cur[j]);
-                    k = 0;
-                    pre = 0;
-                }
+                double v = (double)x[i] + 1e-20;
+                if (hp) v = lathe_bq_tick(&d->hpf, &hs, v);
+                if (lp) v = lathe_bq_tick(&d->lpf, &ls, v);
+                lev[i] = (float)fabs(v);
             }
-            d->k[c] = k;
-            d->pre[c] = pre;
-            d->held[c] = out;
+        } else {
+            for (int i = 0; i < frames; i++)
+                lev[i] = fabsf(x[i]);
         }
         d->hs[c] = hs;
         d->ls[c] = ls;
     }
+    if (!rms) {
+        if (one_hold) {
+            double *l0 = d->level;
+            for (int c = 1; c < nch; c++) {
+                const double *lc = d->level + (size_t)c * mb;
+                for (int i = 0; i < frames; i++)
+                    l0[i] = lc[i] > l0[i] ? lc[i] : l0[i];
+            }
+            hold_max(d, 0, l0, frames);
+        } else {
+            for (int c = 0; c < nch; c++)
+                hold_max(d, c, d->level + (size_t)c * mb, frames);
+        }
+    }
     /* 2. to dB (floored at -240 dB), with the stereo link */
     const double scale = rms ? 0.5 * LATHE_DYN_DB_PER_LOG2 : LATHE_DYN_DB_PER_LOG2;
     const double fl = rms ? FLOOR_LIN * FLOOR_LIN : FLOOR_LIN;
-    const double link = d->channels > 1 ? d->cfg.link : 0.0;
     if (link >= 1.0) {
         /* one level for all: the loudest channel's (max in linear = max in dB) */
+        const int rows = one_hold ? 1 : nch; /* one_hold: row 0 is the max already */
         for (int i = 0; i < frames; i++) {
             double mx = fl;
-            for (int c = 0; c < d->channels; c++) {
+            for (int c = 0; c < rows; c++) {
                 double v = d->level[(size_t)c * mb + i];
                 mx = v > mx ? v : mx;
             }

@@ -164,6 +164,7 @@ typedef struct {
     float *cur; /* channels * cap: |x| of the current run */
     float *suf; /* channels * cap: suffix maxima of the previous run, suf[win] = 0 */
     int k[LATHE_DYN_MAXCH];
+    int one_hold; /* linked peak mode: one hold on the max over channels (channel 0's state) */
     float pre[LATHE_DYN_MAXCH], held[LATHE_DYN_MAXCH];
     /* rms: mean square */
     double ms[LATHE_DYN_MAXCH];
