@@ -404,6 +404,29 @@ static void compressor_output_independent_of_block_size(void **s) {
     lathe_proc_free(b);
 }
 
+/* link 50 %: the quiet channel's detector level moves half way (in dB) to
+ * the loud one's: -30 + 0.5 (-4 + 30) = -17 dB, 3 dB over the threshold. */
+static void compressor_link_50_moves_level_half_way(void **s) {
+    (void)s;
+    const char *names[] = {"threshold", "ratio", "knee", "attack", "release", "link"};
+    double vals[] = {-20, 4, 0, 1, 50, 50};
+    long total = (long)(0.3 * RATE), meas = (long)(0.05 * RATE);
+    lathe_proc *p = lt_proc("compressor", RATE, 2, names, vals, 6);
+    float **b = lt_alloc(2, total);
+    lt_sine(b[0], total, RATE, 1000, lt_undb(-4), 0);
+    lt_sine(b[1], total, RATE, 1000, lt_undb(-30), 0);
+    lathe_proc_process(p, b, NULL, total);
+    double gl = lt_db(lt_tone_amp(b[0] + total - meas, meas, RATE, 1000, NULL)) + 4;
+    double gr = lt_db(lt_tone_amp(b[1] + total - meas, meas, RATE, 1000, NULL)) + 30;
+    double want_l = curve_out(-4, -20, 4, 0) + 4, want_r = curve_out(-17, -20, 4, 0) + 17;
+    print_message("link 50 %%: gain L %.4f dB (expected %.4f), R %.4f dB (expected %.4f)\n", gl,
+                  want_l, gr, want_r);
+    assert_true(fabs(gl - want_l) < 0.1);
+    assert_true(fabs(gr - want_r) < 0.1);
+    lt_free(b, 2);
+    lathe_proc_free(p);
+}
+
 static void dynamics_fast_log2_exp2_accurate(void **s) {
     (void)s;
     double el = 0, ee = 0;
@@ -428,6 +451,7 @@ int main(void) {
         cmocka_unit_test(compressor_mix_0_nulls_with_and_without_lookahead),
         cmocka_unit_test(compressor_lookahead_reports_latency_and_catches_transient),
         cmocka_unit_test(compressor_link_100_same_gain_link_0_independent),
+        cmocka_unit_test(compressor_link_50_moves_level_half_way),
         cmocka_unit_test(compressor_param_changes_are_smoothed),
         cmocka_unit_test(compressor_auto_makeup_restores_full_scale),
         cmocka_unit_test(compressor_reset_returns_to_silence_and_output_finite),
