@@ -131,8 +131,10 @@ static inline double lathe_dyn_branch(double y, double x, double aa, double ar) 
 /* The same without the snap, for loops where the caller snaps once per block
  * (shorter dependency chain). */
 static inline double lathe_dyn_branch_raw(double y, double x, double aa, double ar) {
-    double a = x > y ? aa : ar;
-    return x + a * (y - x);
+    /* both branches computed, then selected: the compare runs beside the arithmetic,
+     * which shortens the per-sample dependency chain */
+    const double ya = aa * y + (1.0 - aa) * x, yr = ar * y + (1.0 - ar) * x;
+    return x > y ? ya : yr;
 }
 
 /* ---- the level detector ---- */
