@@ -263,6 +263,36 @@ static void gate_and_expander_key_drives_the_gain(void **s) {
     check_key("expander", en, ev, 6, -50);
 }
 
+/* Threshold -40 -> -60 dB at once with 0.01 ms attack: the gain still moves
+ * smoothly (the threshold is smoothed), and ends at unity. */
+static void expander_param_changes_are_smoothed(void **s) {
+    (void)s;
+    const char *names[] = {"threshold", "ratio", "range", "attack", "hold", "release"};
+    double vals[] = {-40, 2, -60, 0.01, 0, 1};
+    lathe_proc *p = lt_proc("expander", RATE, 1, names, vals, 6);
+    long n = 4800 + 24000;
+    float **b = lt_alloc(1, n), **in = lt_alloc(1, n);
+    square(in[0], n, lt_undb(-50));
+    memcpy(b[0], in[0], sizeof(float) * (size_t)n);
+    lathe_proc_process(p, b, NULL, 4800);
+    double before = lt_db(b[0][4799] / in[0][4799]);
+    lathe_proc_set(p, lathe_proc_param_index(lathe_proc_descriptor(p), "threshold"), -60);
+    float *rest[1] = {b[0] + 4800};
+    lathe_proc_process(p, rest, NULL, n - 4800);
+    double step = 0;
+    for (long i = 4801; i < n; i++)
+        step = fmax(step, fabs(lt_db(b[0][i] / in[0][i]) - lt_db(b[0][i - 1] / in[0][i - 1])));
+    double final = lt_db(b[0][n - 1] / in[0][n - 1]);
+    print_message("gain %.3f dB before, largest per-sample step %.4f dB, final %.4f dB\n", before,
+                  step, final);
+    assert_true(fabs(before - -10) < 0.01);
+    assert_true(step < 0.05);
+    assert_true(fabs(final) < 0.01);
+    lt_free(b, 1);
+    lt_free(in, 1);
+    lathe_proc_free(p);
+}
+
 /* Noise with extreme settings: finite output, identical bytes for odd block
  * sizes, and reset returns to silence (gate closed, expander attenuation 0). */
 static void check_blocks_finite_reset(const char *proc, const char *const *names,
@@ -321,6 +351,7 @@ int main(void) {
         cmocka_unit_test(gate_opens_and_closes_at_set_times),
         cmocka_unit_test(gate_hovering_level_with_hysteresis_does_not_chatter),
         cmocka_unit_test(gate_and_expander_key_drives_the_gain),
+        cmocka_unit_test(expander_param_changes_are_smoothed),
         cmocka_unit_test(expander_and_gate_block_size_independent_finite_and_reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
