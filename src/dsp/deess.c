@@ -223,7 +223,7 @@ static void process(void *st, float *const *io, const float *const *key, int fra
             double want = lev - t;
             want = want < 0.0 ? 0.0 : want < r ? want : r;
             double y = lathe_dyn_branch(s->y[c], want, aa, ar);
-            s->y[c] = y;
+            s->y[c] = isfinite(y) ? y : 0.0; /* a NaN input does not stay in the state */
             if (y > red) red = y;
             const double xd = s->hist[(size_t)c * hl + m + i];
             const double hp = s->band[(size_t)c * s->max_block + i];

@@ -176,6 +176,10 @@ void lathe_dyn_detect(lathe_dyn_detector *d, const float *const *src, int frames
             for (int i = 0; i < frames; i++)
                 lev[i] = fabsf(x[i]);
         }
+        /* a NaN or inf in the input must not stay in the recursive state for ever */
+        if (!isfinite(hs.s1 + hs.s2)) hs.s1 = hs.s2 = 0;
+        if (!isfinite(ls.s1 + ls.s2)) ls.s1 = ls.s2 = 0;
+        if (!isfinite(d->ms[c])) d->ms[c] = 0;
         d->hs[c] = hs;
         d->ls[c] = ls;
     }

@@ -215,7 +215,7 @@ static void process(void *st, float *const *io, const float *const *key, int fra
             red = y > red ? y : red;
             gv[i] = -y;
         }
-        s->y[c] = y;
+        s->y[c] = isfinite(y) ? y : 0.0; /* a NaN input does not stay in the state */
         s->hold[c] = h;
         /* 0 <= y <= 240 dB */
         for (int i = 0; i < frames; i++)

@@ -158,7 +158,7 @@ static void process(void *st, float *const *io, const float *const *key, int fra
                 g = g + up < target ? g + up : target;
             else if (g > target)
                 g = g - down > target ? g - down : target;
-            s->g[c] = g;
+            s->g[c] = isfinite(g) ? g : fl; /* a NaN input does not stay in the state */
             if (g < gmin) gmin = g;
             io[c][i] = (float)(io[c][i] * g);
         }

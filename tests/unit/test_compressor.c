@@ -427,6 +427,33 @@ static void compressor_link_50_moves_level_half_way(void **s) {
     lathe_proc_free(p);
 }
 
+/* One NaN sample in the input: once it has passed (latency + detector
+ * window), the output is finite again; the NaN does not stay in the state. */
+static void check_recovers_from_nan(const char *proc, const char *const *names, const double *vals,
+                                    int nv) {
+    lathe_proc *p = lt_proc(proc, RATE, 2, names, vals, nv);
+    long n = (long)RATE;
+    float **b = lt_alloc(2, n);
+    for (int c = 0; c < 2; c++)
+        lt_sine(b[c], n, RATE, 997, 0.5, c);
+    b[0][1000] = NAN;
+    lathe_proc_process(p, b, NULL, n);
+    long tail = (long)(0.5 * RATE);
+    for (int c = 0; c < 2; c++)
+        for (long i = n - tail; i < n; i++)
+            assert_true(isfinite(b[c][i]));
+    lt_free(b, 2);
+    lathe_proc_free(p);
+}
+
+static void compressor_recovers_from_nan_input(void **s) {
+    (void)s;
+    const char *names[] = {"sc_hpf", "lookahead", "detect"};
+    double vals[][3] = {{100, 5, 0}, {100, 0, 1}};
+    for (int k = 0; k < 2; k++)
+        check_recovers_from_nan("compressor", names, vals[k], 3);
+}
+
 static void dynamics_fast_log2_exp2_accurate(void **s) {
     (void)s;
     double el = 0, ee = 0;
@@ -452,6 +479,7 @@ int main(void) {
         cmocka_unit_test(compressor_lookahead_reports_latency_and_catches_transient),
         cmocka_unit_test(compressor_link_100_same_gain_link_0_independent),
         cmocka_unit_test(compressor_link_50_moves_level_half_way),
+        cmocka_unit_test(compressor_recovers_from_nan_input),
         cmocka_unit_test(compressor_param_changes_are_smoothed),
         cmocka_unit_test(compressor_auto_makeup_restores_full_scale),
         cmocka_unit_test(compressor_reset_returns_to_silence_and_output_finite),

@@ -160,6 +160,32 @@ static void deesser_block_size_independent_finite_and_reset(void **s) {
     lathe_proc_free(b);
 }
 
+/* One NaN sample in the input: once it has passed (latency + detector
+ * window), the output is finite again; the NaN does not stay in the state. */
+static void check_recovers_from_nan(const char *proc, const char *const *names, const double *vals,
+                                    int nv) {
+    lathe_proc *p = lt_proc(proc, RATE, 2, names, vals, nv);
+    long n = (long)RATE;
+    float **b = lt_alloc(2, n);
+    for (int c = 0; c < 2; c++)
+        lt_sine(b[c], n, RATE, 997, 0.5, c);
+    b[0][1000] = NAN;
+    lathe_proc_process(p, b, NULL, n);
+    long tail = (long)(0.5 * RATE);
+    for (int c = 0; c < 2; c++)
+        for (long i = n - tail; i < n; i++)
+            assert_true(isfinite(b[c][i]));
+    lt_free(b, 2);
+    lathe_proc_free(p);
+}
+
+static void deesser_recovers_from_nan_input(void **s) {
+    (void)s;
+    const char *names[] = {"threshold"};
+    double vals[] = {-40};
+    check_recovers_from_nan("deesser", names, vals, 1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(deesser_burst_reduced_by_range_tone_untouched),
@@ -167,6 +193,7 @@ int main(void) {
         cmocka_unit_test(deesser_wide_mode_reduces_the_whole_signal),
         cmocka_unit_test(deesser_listen_band_matches_split_design),
         cmocka_unit_test(deesser_block_size_independent_finite_and_reset),
+        cmocka_unit_test(deesser_recovers_from_nan_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

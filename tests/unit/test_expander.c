@@ -293,6 +293,36 @@ static void expander_param_changes_are_smoothed(void **s) {
     lathe_proc_free(p);
 }
 
+/* One NaN sample in the input: once it has passed (latency + detector
+ * window), the output is finite again; the NaN does not stay in the state. */
+static void check_recovers_from_nan(const char *proc, const char *const *names, const double *vals,
+                                    int nv) {
+    lathe_proc *p = lt_proc(proc, RATE, 2, names, vals, nv);
+    long n = (long)RATE;
+    float **b = lt_alloc(2, n);
+    for (int c = 0; c < 2; c++)
+        lt_sine(b[c], n, RATE, 997, 0.5, c);
+    b[0][1000] = NAN;
+    lathe_proc_process(p, b, NULL, n);
+    long tail = (long)(0.5 * RATE);
+    for (int c = 0; c < 2; c++)
+        for (long i = n - tail; i < n; i++)
+            assert_true(isfinite(b[c][i]));
+    lt_free(b, 2);
+    lathe_proc_free(p);
+}
+
+static void expander_and_gate_recover_from_nan_input(void **s) {
+    (void)s;
+    const char *names[] = {"sc_hpf", "sc_lpf", "threshold"};
+    double vals[] = {100, 5000, -20};
+    check_recovers_from_nan("expander", names, vals, 3);
+    check_recovers_from_nan("gate", names, vals, 3);
+    const char *rn[] = {"detect", "link"};
+    double rv[] = {1, 0};
+    check_recovers_from_nan("expander", rn, rv, 2);
+}
+
 /* Noise with extreme settings: finite output, identical bytes for odd block
  * sizes, and reset returns to silence (gate closed, expander attenuation 0). */
 static void check_blocks_finite_reset(const char *proc, const char *const *names,
@@ -352,6 +382,7 @@ int main(void) {
         cmocka_unit_test(gate_hovering_level_with_hysteresis_does_not_chatter),
         cmocka_unit_test(gate_and_expander_key_drives_the_gain),
         cmocka_unit_test(expander_param_changes_are_smoothed),
+        cmocka_unit_test(expander_and_gate_recover_from_nan_input),
         cmocka_unit_test(expander_and_gate_block_size_independent_finite_and_reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
