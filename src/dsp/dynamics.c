@@ -17,6 +17,7 @@
 #include <string.h>
 
 #define FLOOR_LIN 1e-12 /* -240 dB */
+#define CEIL_LIN 1e6    /* +120 dB: inf (or absurd) input does not drive the gain to -1000 dB */
 
 double lathe_dyn_coef(double ms, double rate) {
     double n = ms * 1e-3 * rate;
@@ -197,9 +198,10 @@ void lathe_dyn_detect(lathe_dyn_detector *d, const float *const *src, int frames
                 hold_max(d, c, d->level + (size_t)c * mb, frames);
         }
     }
-    /* 2. to dB (floored at -240 dB), with the stereo link */
+    /* 2. to dB (within -240..+120 dB; NaN reads as the floor), with the stereo link */
     const double scale = rms ? 0.5 * LATHE_DYN_DB_PER_LOG2 : LATHE_DYN_DB_PER_LOG2;
     const double fl = rms ? FLOOR_LIN * FLOOR_LIN : FLOOR_LIN;
+    const double cl = rms ? CEIL_LIN * CEIL_LIN : CEIL_LIN;
     if (link >= 1.0) {
         /* one level for all: the loudest channel's (max in linear = max in dB) */
         const int rows = one_hold ? 1 : nch; /* one_hold: row 0 is the max already */
@@ -209,7 +211,7 @@ void lathe_dyn_detect(lathe_dyn_detector *d, const float *const *src, int frames
                 double v = d->level[(size_t)c * mb + i];
                 mx = v > mx ? v : mx;
             }
-            double db = scale * lathe_dyn_log2(mx);
+            double db = scale * lathe_dyn_log2(mx < cl ? mx : cl);
             for (int c = 0; c < d->channels; c++)
                 d->level[(size_t)c * mb + i] = db;
         }
@@ -217,8 +219,10 @@ void lathe_dyn_detect(lathe_dyn_detector *d, const float *const *src, int frames
     }
     for (int c = 0; c < d->channels; c++) {
         double *lev = d->level + (size_t)c * mb;
-        for (int i = 0; i < frames; i++)
-            lev[i] = scale * lathe_dyn_log2(lev[i] > fl ? lev[i] : fl);
+        for (int i = 0; i < frames; i++) {
+            const double v = lev[i] > fl ? lev[i] : fl;
+            lev[i] = scale * lathe_dyn_log2(v < cl ? v : cl);
+        }
     }
     if (link > 0) {
         for (int i = 0; i < frames; i++) {

@@ -184,7 +184,7 @@ lathe_status lathe_dyn_detector_init(lathe_dyn_detector *d, double rate, int cha
 void lathe_dyn_detector_free(lathe_dyn_detector *d);
 /* Clears filter, hold and averaging state (silence). */
 void lathe_dyn_detector_reset(lathe_dyn_detector *d);
-/* Computes d->level[c * max_block + i] (dB, floored at -240) for i < frames
+/* Computes d->level[c * max_block + i] (dB, within -240..+120) for i < frames
  * from src (planar, d->channels channels). */
 void lathe_dyn_detect(lathe_dyn_detector *d, const float *const *src, int frames);
 
