@@ -245,7 +245,7 @@ static void process(void *st, float *const *io, const float *const *key, int fra
         }
         /* no endless decay toward denormals; a NaN (from a NaN input) does not stay */
         s->y[c] = (y < 1e-12 || !isfinite(y)) ? 0.0 : y;
-        /* |gain| < 1000 dB here: levels are floored at -240 dB, floats end near +770 dB */
+        /* levels lie in -240..+120 dB: the gain is far inside exp2_raw's +-6000 dB */
         for (int i = 0; i < frames; i++)
             gv[i] = lathe_dyn_exp2_raw(gv[i] * (1.0 / LATHE_DYN_DB_PER_LOG2));
     }
