@@ -62,8 +62,9 @@ static const lathe_param_desc params[NPARAMS] = {
     {"hold", "ms", "time the gain stays put after the level falls, before the release begins", 0,
      2000, 10, LATHE_PARAM_NUMBER, NULL, AUTO},
     {"release", "ms",
-     "closing time constant: the attenuation in dB rises 63 % of a step in this time", 1, 5000, 100,
-     LATHE_PARAM_NUMBER, NULL, AUTO | LOG},
+     "closing time constant: the attenuation in dB rises 63 % of a step in this time; it "
+     "starts after the hold (in peak mode once the peak has also left the window)",
+     1, 5000, 100, LATHE_PARAM_NUMBER, NULL, AUTO | LOG},
     {"detect", "",
      "level detector: peak = max |x| (sample peak) over the last `window` ms; rms = mean square "
      "averaged "
