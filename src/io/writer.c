@@ -186,16 +186,23 @@ lathe_status lathe_writer_write(lathe_writer *w, const float *const *in, long n,
             int *o = w->buf;
             const double scale = w->bits == 16 ? 32768.0 : 8388608.0;
             const double hi = scale - 1.0, lo = -scale;
-            const int shift = 32 - w->bits;
+            /* Round to nearest, ties to even, without a libm call: adding and
+             * subtracting 1.5 * 2^52 leaves the nearest integer (exact for
+             * |v| < 2^51; larger values are clipped first). */
+            const double magic = 6755399441055744.0;
+            const double mult = w->bits == 16 ? 65536.0 : 256.0; /* left-justify to 32 bits */
+            long long clipped = 0;
             for (int c = 0; c < ch; c++) {
+                const float *x = in[c] + off;
                 for (long i = 0; i < m; i++) {
-                    double v = nearbyint((double)in[c][off + i] * scale);
-                    if (v > hi) v = hi, w->clipped++;
-                    else if (v < lo) v = lo, w->clipped++;
-                    /* Left-justify without shifting a negative value (UB in C). */
-                    o[i * ch + c] = (int)((unsigned)(int)v << shift);
+                    double v = (double)x[i] * scale;
+                    clipped += (v >= hi + 0.5) | (v < lo - 0.5); /* what rounding clips */
+                    v = v > hi ? hi : v < lo ? lo : v;
+                    v = (v + magic) - magic;
+                    o[i * ch + c] = (int)(v * mult);
                 }
             }
+            w->clipped += clipped;
             put = sf_writef_int(w->sf, o, m);
         }
         if (put != m)
