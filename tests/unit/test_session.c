@@ -643,6 +643,75 @@ static void session_diag_format_without_place_and_load_of_missing_file(void **st
     lathe_diags_free(&D);
 }
 
+static void session_globals_note_values_stepped_choices_and_defaults(void **st)
+{
+    (void)st;
+    const char *text = "lathe: 1\n"
+                       "tempo: 128 bpm\n"
+                       "meter: 3/4\n"
+                       "tail: 3 s\n"
+                       "range: { start: 2|1 }\n"
+                       "buses:\n"
+                       "  - name: fx\n"
+                       "    chain: [ { delay: { time: 1/8., feedback: 20 % } }, { deesser: { mode: wide } } ]\n"
+                       "automation:\n"
+                       "  - { target: fx.deesser.mode, points: [ [0, split], [1 s, wide] ] }\n";
+    lathe_session *s = parse_ok(text);
+    assert_float_equal(s->rate, 48000, 0); /* no tracks: 48 kHz */
+    assert_int_equal(s->beats_per_bar, 3);
+    assert_float_equal(s->tail_s, 3, 0);
+    assert_float_equal(s->range_start_s, 3 * 60.0 / 128, 1e-12);
+    assert_true(s->range_end_s < 0);
+    const lathe_chain_entry *d = &s->nodes[0].chain[0];
+    /* a dotted eighth at 128 bpm: 0.75 beats of 60000/128 ms */
+    assert_float_equal(val(d, "time"), 0.75 * 60000.0 / 128, 1e-9);
+    assert_float_equal(val(d, "feedback"), 20, 0);
+    assert_float_equal(val(&s->nodes[0].chain[1], "mode"), choice(&s->nodes[0].chain[1], "mode", "wide"), 0);
+    /* a choice steps: the lane holds, whatever the default curve */
+    const lathe_automation *a = &s->autos[0];
+    assert_int_equal(a->points[0].curve, LATHE_CURVE_HOLD);
+    assert_float_equal(lathe_automation_value(a, 0.9), 0, 0);
+    assert_float_equal(lathe_automation_value(a, 1.0), 1, 0);
+    lathe_session_free(s);
+    lathe_diags_free(&D);
+
+    EXPECT1("lathe: 1\nmeter: 4-4\n", "session.yaml:2:8: meter: '4-4' is not a meter (write e.g. 4/4, 3/4 or 6/8)");
+    EXPECT1("lathe: 1\nrange: { start: 0:10, end: 0:05 }\n",
+            "session.yaml:2:28: range: end (0:05) must be after start (0:10)");
+    EXPECT1("lathe: 1\ntail: forever\n",
+            "session.yaml:2:7: tail: 'forever' is not a time (write e.g. 12.5 s, 500 ms, 1:30.250 or 33|1)");
+    EXPECT1("lathe: 1\ntracks:\n  - file: stems/kick.wav\n", "session.yaml:3:5: this track needs a 'name'");
+    EXPECT1(HEAD "    sends: [ { level: -3 dB } ]\n", "session.yaml:5:14: a send needs 'to' (the bus it feeds)");
+}
+
+/* Every prefix of the example (cut anywhere, mid-token too) either loads or
+ * fails with diagnostics that point inside the text; never both, never a crash
+ * (this runs under ASan too). */
+static void session_every_prefix_of_the_example_fails_cleanly(void **st)
+{
+    (void)st;
+    size_t n = strlen(EXAMPLE);
+    int lines = 1;
+    for (size_t i = 0; i < n; i++) lines += EXAMPLE[i] == '\n';
+    int loaded = 0;
+    for (size_t len = 0; len <= n; len += 3) {
+        lathe_session *s = lathe_session_parse(EXAMPLE, len, "session.yaml", &D);
+        if (s) {
+            assert_int_equal(D.count, 0);
+            loaded++;
+        } else {
+            assert_true(D.count > 0);
+        }
+        for (int i = 0; i < D.count; i++) {
+            assert_true(D.items[i].line >= 0 && D.items[i].line <= lines);
+            assert_true(strlen(D.items[i].msg) > 0);
+        }
+        lathe_session_free(s);
+        lathe_diags_free(&D);
+    }
+    assert_true(loaded > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -663,6 +732,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(session_diag_version_missing_or_other, setup, teardown),
         cmocka_unit_test_setup_teardown(session_reports_every_problem_in_one_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(session_diag_format_without_place_and_load_of_missing_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(session_globals_note_values_stepped_choices_and_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(session_every_prefix_of_the_example_fails_cleanly, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
