@@ -712,6 +712,43 @@ static void session_every_prefix_of_the_example_fails_cleanly(void **st)
     assert_true(loaded > 0);
 }
 
+/* The example in docs/session.md loads (stems/kick.flac, bass.wav and
+ * vocal.wav exist in the test folder), so the documentation stays true. */
+static void session_docs_example_loads(void **st)
+{
+    (void)st;
+    const char *src = getenv("LATHE_SOURCE_DIR");
+    if (!src) skip();
+    char path[1200];
+    snprintf(path, sizeof path, "%s/docs/session.md", src);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char md[65536];
+    size_t n = fread(md, 1, sizeof md - 1, f);
+    fclose(f);
+    md[n] = '\0';
+    char *a = strstr(md, "```yaml\n");
+    assert_non_null(a);
+    a += 8;
+    char *b = strstr(a, "```");
+    assert_non_null(b);
+    lathe_session *s = lathe_session_parse(a, (size_t)(b - a), "session.yaml", &D);
+    if (!s) print_diags();
+    assert_non_null(s);
+    assert_int_equal(s->nnodes, 6);
+    assert_int_equal(s->nodes[1].chain[0].key_node, 0);
+    assert_int_equal(s->nautos, 2);
+    lathe_session_free(s);
+    lathe_diags_free(&D);
+
+    /* too many bands */
+    char text[2000];
+    int len = snprintf(text, sizeof text, "%s    chain: [ { eq: { bands: [", HEAD);
+    for (int i = 0; i < 17; i++) len += snprintf(text + len, sizeof text - (size_t)len, "%s{}", i ? ", " : " ");
+    snprintf(text + len, sizeof text - (size_t)len, " ] } } ]\n");
+    EXPECT1(text, "session.yaml:5:95: eq: too many bands (at most 16)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -734,6 +771,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(session_diag_format_without_place_and_load_of_missing_file, setup, teardown),
         cmocka_unit_test_setup_teardown(session_globals_note_values_stepped_choices_and_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(session_every_prefix_of_the_example_fails_cleanly, setup, teardown),
+        cmocka_unit_test_setup_teardown(session_docs_example_loads, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
