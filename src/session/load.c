@@ -797,6 +797,11 @@ static void parse_lane(loader *L, const lathe_yn *m)
 
 /* ---- routing cycles ---- */
 
+static const char *node_name(const loader *L, int i)
+{
+    return L->s->nodes[i].name ? L->s->nodes[i].name : "(unnamed)";
+}
+
 /* Depth-first search over the edges (out, sends, sidechain keys); every
  * back edge closes a cycle, reported at the place that closes it. */
 static void dfs(loader *L, int u, int *color, int *stack, int *depth)
@@ -814,10 +819,10 @@ static void dfs(loader *L, int u, int *color, int *stack, int *depth)
             while (start > 0 && stack[start] != v) start--;
             for (int k = start; k < *depth; k++) {
                 size_t n = strlen(msg);
-                snprintf(msg + n, sizeof msg - n, " %s ->", L->s->nodes[stack[k]].name);
+                snprintf(msg + n, sizeof msg - n, " %s ->", node_name(L, stack[k]));
             }
             size_t n = strlen(msg);
-            snprintf(msg + n, sizeof msg - n, " %s", L->s->nodes[v].name);
+            snprintf(msg + n, sizeof msg - n, " %s", node_name(L, v));
             lathe_diag_add(L->d, L->edges[e].line, L->edges[e].col, "%s", msg);
         }
     }

@@ -414,6 +414,18 @@ static void session_paths_resolve_from_the_session_folder(void **st)
     assert_string_equal(s->nodes[0].file, want);
     lathe_session_free(s);
     lathe_diags_free(&D);
+
+    /* text params (convolve's ir) are paths resolved the same way, and checked */
+    const char *conv = "lathe: 1\nbuses:\n  - { name: room, chain: [ { convolve: { ir: stems/kick.wav } } ] }\n";
+    s = lathe_session_parse(conv, strlen(conv), "sub/session.yaml", &D);
+    if (!s) print_diags();
+    assert_non_null(s);
+    const lathe_chain_entry *ce = &s->nodes[0].chain[0];
+    assert_string_equal(ce->strings[lathe_proc_param_index(ce->desc, "ir")], "sub/stems/kick.wav");
+    lathe_session_free(s);
+    lathe_diags_free(&D);
+    EXPECT1("lathe: 1\nbuses:\n  - { name: room, chain: [ { convolve: { ir: stems/none.wav } } ] }\n",
+            "session.yaml:3:46: convolve: ir: stems/none.wav: no such file");
 }
 
 /* ---- one test per diagnostic ---- */
