@@ -128,12 +128,22 @@ static const chord *const SONG[SONG_BARS + 1] = {
 static int place(int pc, int lo) { return lo + (((pc - lo) % 12) + 12) % 12; }
 
 /* All chord tones (n of them; 4 gives the colour tone) in [lo, lo + 11]:
- * close voicings whose voice leading stays smooth from bar to bar. */
+ * close voicings whose voice leading stays smooth from bar to bar. A tone a
+ * semitone under another (the 7th under the root of Fmaj7, the 9th under the
+ * 3rd of Am(add9)) goes up an octave, so no voicing holds a minor-second
+ * cluster. */
 static void chord_notes(part *p, int bar, double beat, double dur, const chord *c,
                         int lo, int n, int vel)
 {
+    int key[4];
     for (int i = 0; i < n; i++)
-        note(p, bar, beat, dur, place(c->pc[i], lo), vel);
+        key[i] = place(c->pc[i], lo);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            if (key[j] - key[i] == 1)
+                key[i] += 12;
+    for (int i = 0; i < n; i++)
+        note(p, bar, beat, dur, key[i], vel);
 }
 
 /* The note a step below the next bar's root (in A minor; the leading tone
