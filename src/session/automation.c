@@ -16,8 +16,7 @@
 
 #include "lathe/session.h"
 
-static double lin_interp(double v0, double v1, double u)
-{
+static double lin_interp(double v0, double v1, double u) {
     if (isinf(v0) && v0 < 0 && isinf(v1) && v1 < 0) return -INFINITY;
     if ((isinf(v0) && v0 < 0) || (isinf(v1) && v1 < 0)) {
         double a0 = isinf(v0) ? 0.0 : pow(10.0, v0 / 20.0);
@@ -28,8 +27,7 @@ static double lin_interp(double v0, double v1, double u)
     return v0 + (v1 - v0) * u;
 }
 
-double lathe_automation_value(const lathe_automation *a, double t)
-{
+double lathe_automation_value(const lathe_automation *a, double t) {
     if (!a || a->npoints <= 0) return 0.0;
     const lathe_auto_point *p = a->points;
     int n = a->npoints;
@@ -39,8 +37,10 @@ double lathe_automation_value(const lathe_automation *a, double t)
     int lo = 0, hi = n - 1;
     while (hi - lo > 1) {
         int mid = (lo + hi) / 2;
-        if (p[mid].time_s <= t) lo = mid;
-        else hi = mid;
+        if (p[mid].time_s <= t)
+            lo = mid;
+        else
+            hi = mid;
     }
     const lathe_auto_point *a0 = &p[lo], *a1 = &p[lo + 1];
     double u = (t - a0->time_s) / (a1->time_s - a0->time_s);

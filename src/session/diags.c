@@ -10,8 +10,7 @@
 
 #include "session/session_internal.h"
 
-void lathe_diag_add(lathe_diags *d, int line, int col, const char *fmt, ...)
-{
+void lathe_diag_add(lathe_diags *d, int line, int col, const char *fmt, ...) {
     if (d->count == d->cap) {
         int cap = d->cap ? 2 * d->cap : 16;
         lathe_diag *it = realloc(d->items, (size_t)cap * sizeof *it);
@@ -26,8 +25,7 @@ void lathe_diag_add(lathe_diags *d, int line, int col, const char *fmt, ...)
     va_end(ap);
 }
 
-void lathe_diags_sort(lathe_diags *d)
-{
+void lathe_diags_sort(lathe_diags *d) {
     /* insertion sort: stable, and the lists are short */
     for (int i = 1; i < d->count; i++) {
         lathe_diag x = d->items[i];
@@ -41,8 +39,7 @@ void lathe_diags_sort(lathe_diags *d)
     }
 }
 
-const char *lathe_diag_format(const lathe_diags *d, int i, char *buf, size_t len)
-{
+const char *lathe_diag_format(const lathe_diags *d, int i, char *buf, size_t len) {
     if (!len) return buf;
     if (!d || i < 0 || i >= d->count) {
         buf[0] = '\0';
@@ -57,8 +54,7 @@ const char *lathe_diag_format(const lathe_diags *d, int i, char *buf, size_t len
     return buf;
 }
 
-void lathe_diags_free(lathe_diags *d)
-{
+void lathe_diags_free(lathe_diags *d) {
     if (!d) return;
     free(d->items);
     free(d->file);
@@ -66,12 +62,12 @@ void lathe_diags_free(lathe_diags *d)
     d->count = d->cap = 0;
 }
 
-int lathe_edit_distance(const char *a, const char *b)
-{
+int lathe_edit_distance(const char *a, const char *b) {
     size_t n = strlen(a), m = strlen(b);
     if (n > 64 || m > 64) return 1000; /* names are short; long text is not a typo */
     int row[65];
-    for (size_t j = 0; j <= m; j++) row[j] = (int)j;
+    for (size_t j = 0; j <= m; j++)
+        row[j] = (int)j;
     for (size_t i = 1; i <= n; i++) {
         int diag = row[0];
         row[0] = (int)i;
@@ -86,33 +82,31 @@ int lathe_edit_distance(const char *a, const char *b)
     return row[m];
 }
 
-void lathe_suggest_init(lathe_suggest *s, const char *word)
-{
+void lathe_suggest_init(lathe_suggest *s, const char *word) {
     s->word = word, s->best = NULL, s->dist = 100000;
 }
 
 /* Scores are in half steps: 2 x the edit distance, or 3 for an abbreviation
  * (a prefix of 3+ letters: "lin" for "linear"), so that a real one-letter
  * typo wins over an abbreviation. */
-void lathe_suggest_add(lathe_suggest *s, const char *candidate)
-{
+void lathe_suggest_add(lathe_suggest *s, const char *candidate) {
     int score = 2 * lathe_edit_distance(s->word, candidate);
     size_t n = strlen(s->word);
     if (score > 3 && n >= 3 && strncasecmp(s->word, candidate, n) == 0) score = 3;
     if (score < s->dist) s->dist = score, s->best = candidate;
 }
 
-const char *lathe_suggest_result(const lathe_suggest *s)
-{
+const char *lathe_suggest_result(const lathe_suggest *s) {
     if (!s->best) return NULL;
     int len = (int)strlen(s->best);
     return (s->dist <= 4 && s->dist <= len + 1) ? s->best : NULL;
 }
 
-const char *lathe_suggest_text(const lathe_suggest *s, char *buf, size_t len)
-{
+const char *lathe_suggest_text(const lathe_suggest *s, char *buf, size_t len) {
     const char *r = lathe_suggest_result(s);
-    if (r) snprintf(buf, len, " (did you mean '%s'?)", r);
-    else if (len) buf[0] = '\0';
+    if (r)
+        snprintf(buf, len, " (did you mean '%s'?)", r);
+    else if (len)
+        buf[0] = '\0';
     return buf;
 }

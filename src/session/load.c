@@ -19,8 +19,7 @@
  * goes away). */
 static const char *const keyed_procs[] = {"compressor", "expander", "gate", "deesser", NULL};
 
-int lathe_proc_takes_key(const lathe_proc_desc *d)
-{
+int lathe_proc_takes_key(const lathe_proc_desc *d) {
     for (int i = 0; keyed_procs[i]; i++)
         if (strcmp(d->name, keyed_procs[i]) == 0) return 1;
     return 0;
@@ -28,18 +27,19 @@ int lathe_proc_takes_key(const lathe_proc_desc *d)
 
 /* ---- fixed value descriptors (faders, sends, globals) ---- */
 
-#define NUM(name, unit, lo, hi, def) {name, unit, "", lo, hi, def, LATHE_PARAM_NUMBER, NULL, 0}
+#define NUM(name, unit, lo, hi, def)                                                               \
+    { name, unit, "", lo, hi, def, LATHE_PARAM_NUMBER, NULL, 0 }
 static const lathe_param_desc P_GAIN = NUM("gain", "dB", -INFINITY, 24, 0);
 static const lathe_param_desc P_PAN = NUM("pan", "%", -100, 100, 0);
 static const lathe_param_desc P_LEVEL = NUM("level", "dB", -INFINITY, 24, 0);
 static const lathe_param_desc P_RATE = NUM("rate", "Hz", 8000, 384000, 48000);
 static const lathe_param_desc P_TEMPO = NUM("tempo", "bpm", 20, 999, 120);
 
-static const char *const K_TOP[] = {"lathe", "rate",  "tempo",  "meter",      "range",
-                                    "tail",  "tracks", "buses", "master", "automation", NULL};
+static const char *const K_TOP[] = {"lathe",  "rate",  "tempo",  "meter",      "range", "tail",
+                                    "tracks", "buses", "master", "automation", NULL};
 static const char *const K_TRACK[] = {"name", "file",   "start", "gain",  "pan", "mute",
                                       "solo", "invert", "chain", "sends", "out", NULL};
-static const char *const K_BUS[] = {"name",   "chain", "gain",  "pan", "mute",
+static const char *const K_BUS[] = {"name", "chain",  "gain",  "pan", "mute",
                                     "solo", "invert", "sends", "out", NULL};
 static const char *const K_MASTER[] = {"gain", "pan", "invert", "chain", NULL};
 static const char *const K_RANGE[] = {"start", "end", NULL};
@@ -67,16 +67,14 @@ typedef struct {
 
 #define DIAG(L, n, ...) lathe_diag_add((L)->d, (n) ? (n)->line : 0, (n) ? (n)->col : 0, __VA_ARGS__)
 
-static char *dupstr(const char *s)
-{
+static char *dupstr(const char *s) {
     size_t n = strlen(s) + 1;
     char *r = malloc(n);
     if (r) memcpy(r, s, n);
     return r;
 }
 
-static void add_edge(loader *L, int from, int to, const lathe_yn *at)
-{
+static void add_edge(loader *L, int from, int to, const lathe_yn *at) {
     if (from < 0 || to < 0) return;
     if (L->nedges == L->capedges) {
         int cap = L->capedges ? 2 * L->capedges : 32;
@@ -87,15 +85,13 @@ static void add_edge(loader *L, int from, int to, const lathe_yn *at)
     L->edges[L->nedges++] = (edge){from, to, at ? at->line : 0, at ? at->col : 0};
 }
 
-static const char *kind_word(lathe_yn_kind k)
-{
+static const char *kind_word(lathe_yn_kind k) {
     return k == LATHE_YN_SEQ ? "a list" : k == LATHE_YN_MAP ? "a map" : "a single value";
 }
 
 /* Reports keys of map m that are not in `valid` (with the nearest valid
  * name) and keys given twice. */
-static void check_keys(loader *L, const lathe_yn *m, const char *const *valid)
-{
+static void check_keys(loader *L, const lathe_yn *m, const char *const *valid) {
     for (int i = 0; i + 1 < m->n; i += 2) {
         const lathe_yn *k = m->kids[i];
         if (k->kind != LATHE_YN_SCALAR) {
@@ -130,8 +126,7 @@ static void check_keys(loader *L, const lathe_yn *m, const char *const *valid)
 }
 
 /* Type checks: a null value counts as absent (returns 0, no diagnostic). */
-static int is_kind(loader *L, const lathe_yn *v, lathe_yn_kind kind, const char *what)
-{
+static int is_kind(loader *L, const lathe_yn *v, lathe_yn_kind kind, const char *what) {
     if (!v || lathe_yn_is_null(v)) return 0;
     if (v->kind == kind) return 1;
     DIAG(L, v, "'%s' must be %s, not %s", what, kind_word(kind), kind_word(v->kind));
@@ -139,8 +134,7 @@ static int is_kind(loader *L, const lathe_yn *v, lathe_yn_kind kind, const char 
 }
 
 static int parse_value(loader *L, const lathe_yn *v, const lathe_param_desc *p, const char *prefix,
-                       double *out)
-{
+                       double *out) {
     if (!v) return 0;
     if (v->kind != LATHE_YN_SCALAR) {
         DIAG(L, v, "%s%s'%s' must be a single value, not %s", prefix ? prefix : "",
@@ -155,8 +149,7 @@ static int parse_value(loader *L, const lathe_yn *v, const lathe_param_desc *p, 
     return 1;
 }
 
-static int parse_bool(loader *L, const lathe_yn *v, const char *name, int *out)
-{
+static int parse_bool(loader *L, const lathe_yn *v, const char *name, int *out) {
     lathe_param_desc b = {name, "", "", 0, 1, 0, LATHE_PARAM_BOOL, NULL, 0};
     double x;
     if (!v || lathe_yn_is_null(v) || !parse_value(L, v, &b, NULL, &x)) return 0;
@@ -164,8 +157,7 @@ static int parse_bool(loader *L, const lathe_yn *v, const char *name, int *out)
     return 1;
 }
 
-static int parse_time(loader *L, const lathe_yn *v, const char *name, double *out)
-{
+static int parse_time(loader *L, const lathe_yn *v, const char *name, double *out) {
     if (!v || lathe_yn_is_null(v)) return 0;
     if (v->kind != LATHE_YN_SCALAR) {
         DIAG(L, v, "'%s' must be a time, not %s", name, kind_word(v->kind));
@@ -180,8 +172,7 @@ static int parse_time(loader *L, const lathe_yn *v, const char *name, double *ou
 }
 
 /* A path as written in the session, made usable from the current directory. */
-static char *resolve_path(const lathe_session *s, const char *p)
-{
+static char *resolve_path(const lathe_session *s, const char *p) {
     if (p[0] == '/' || strcmp(s->dir, ".") == 0) return dupstr(p);
     size_t n = strlen(s->dir) + strlen(p) + 2;
     char *r = malloc(n);
@@ -191,15 +182,13 @@ static char *resolve_path(const lathe_session *s, const char *p)
 
 /* ---- names ---- */
 
-static int find_node(const loader *L, const char *name)
-{
+static int find_node(const loader *L, const char *name) {
     for (int i = 0; i < L->s->nnodes; i++)
         if (L->s->nodes[i].name && strcmp(L->s->nodes[i].name, name) == 0) return i;
     return -1;
 }
 
-static int valid_name(const char *s)
-{
+static int valid_name(const char *s) {
     if (!*s) return 0;
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
@@ -209,8 +198,7 @@ static int valid_name(const char *s)
 }
 
 /* Suggestion among node names: buses_only limits it to buses and master. */
-static void suggest_nodes(const loader *L, lathe_suggest *sg, int buses_only)
-{
+static void suggest_nodes(const loader *L, lathe_suggest *sg, int buses_only) {
     for (int i = 0; i < L->s->nnodes; i++) {
         const lathe_node *n = &L->s->nodes[i];
         if (n->name && (!buses_only || n->kind != LATHE_NODE_TRACK)) lathe_suggest_add(sg, n->name);
@@ -218,8 +206,7 @@ static void suggest_nodes(const loader *L, lathe_suggest *sg, int buses_only)
 }
 
 /* Resolves a destination (out, sends): a bus or the master. */
-static int resolve_bus(loader *L, const lathe_yn *v, const char *where)
-{
+static int resolve_bus(loader *L, const lathe_yn *v, const char *where) {
     if (v->kind != LATHE_YN_SCALAR) {
         DIAG(L, v, "'%s' must name a bus, not %s", where, kind_word(v->kind));
         return -1;
@@ -230,7 +217,8 @@ static int resolve_bus(loader *L, const lathe_yn *v, const char *where)
         char sug[160];
         lathe_suggest_init(&sg, v->str);
         suggest_nodes(L, &sg, 1);
-        DIAG(L, v, "unknown bus '%s' in %s%s", v->str, where, lathe_suggest_text(&sg, sug, sizeof sug));
+        DIAG(L, v, "unknown bus '%s' in %s%s", v->str, where,
+             lathe_suggest_text(&sg, sug, sizeof sug));
         return -1;
     }
     if (L->s->nodes[i].kind == LATHE_NODE_TRACK) {
@@ -244,8 +232,7 @@ static int resolve_bus(loader *L, const lathe_yn *v, const char *where)
 
 /* For a plural key ("bands"): the prefix stem ("band") when the descriptor
  * has grouped params "band1.<x>"; else 0. */
-static int group_stem(const lathe_proc_desc *d, const char *key, char *stem, size_t len)
-{
+static int group_stem(const lathe_proc_desc *d, const char *key, char *stem, size_t len) {
     size_t n = strlen(key);
     if (n < 2 || key[n - 1] != 's' || n >= len) return 0;
     memcpy(stem, key, n - 1);
@@ -257,8 +244,7 @@ static int group_stem(const lathe_proc_desc *d, const char *key, char *stem, siz
     return 0;
 }
 
-static void set_param(loader *L, lathe_chain_entry *ce, int idx, const lathe_yn *v)
-{
+static void set_param(loader *L, lathe_chain_entry *ce, int idx, const lathe_yn *v) {
     const lathe_param_desc *p = &ce->desc->params[idx];
     if (p->kind == LATHE_PARAM_STRING) {
         if (v->kind != LATHE_YN_SCALAR) {
@@ -283,8 +269,7 @@ static void set_param(loader *L, lathe_chain_entry *ce, int idx, const lathe_yn 
 }
 
 static void parse_group(loader *L, lathe_chain_entry *ce, const char *key, const char *stem,
-                        const lathe_yn *list)
-{
+                        const lathe_yn *list) {
     const lathe_proc_desc *d = ce->desc;
     for (int i = 0; i < list->n; i++) {
         const lathe_yn *el = list->kids[i];
@@ -292,7 +277,8 @@ static void parse_group(loader *L, lathe_chain_entry *ce, const char *key, const
         snprintf(pre, sizeof pre, "%s%d.", stem, i + 1);
         size_t plen = strlen(pre);
         int any = 0;
-        for (int q = 0; q < d->nparams && !any; q++) any = strncmp(d->params[q].name, pre, plen) == 0;
+        for (int q = 0; q < d->nparams && !any; q++)
+            any = strncmp(d->params[q].name, pre, plen) == 0;
         if (!any) {
             DIAG(L, el, "%s: too many %s (at most %d)", ce->label, key, i);
             return;
@@ -327,8 +313,7 @@ static void parse_group(loader *L, lathe_chain_entry *ce, const char *key, const
 }
 
 static void parse_entry_params(loader *L, lathe_node *nd, int self, lathe_chain_entry *ce,
-                               const lathe_yn *m)
-{
+                               const lathe_yn *m) {
     const lathe_proc_desc *d = ce->desc;
     check_keys(L, m, NULL);
     for (int k = 0; k + 1 < m->n; k += 2) {
@@ -340,7 +325,9 @@ static void parse_entry_params(loader *L, lathe_node *nd, int self, lathe_chain_
             parse_bool(L, vn, "bypass", &ce->bypass);
         } else if (strcmp(key, "key") == 0 && lathe_proc_param_index(d, "key") < 0) {
             if (!lathe_proc_takes_key(d)) {
-                DIAG(L, kn, "%s does not take a sidechain key (only compressor, expander, gate and deesser do)",
+                DIAG(L, kn,
+                     "%s does not take a sidechain key (only compressor, expander, gate and "
+                     "deesser do)",
                      ce->label);
                 continue;
             }
@@ -360,7 +347,9 @@ static void parse_entry_params(loader *L, lathe_node *nd, int self, lathe_chain_
                 continue;
             }
             if (src == self) {
-                DIAG(L, vn, "%s: the sidechain key '%s' is this %s itself (a key must come from another track or bus)",
+                DIAG(L, vn,
+                     "%s: the sidechain key '%s' is this %s itself (a key must come from another "
+                     "track or bus)",
                      ce->label, vn->str, nd->kind == LATHE_NODE_TRACK ? "track" : "bus");
                 continue;
             }
@@ -380,7 +369,8 @@ static void parse_entry_params(loader *L, lathe_node *nd, int self, lathe_chain_
             lathe_suggest sg;
             char sug[160];
             lathe_suggest_init(&sg, key);
-            for (int q = 0; q < d->nparams; q++) lathe_suggest_add(&sg, d->params[q].name);
+            for (int q = 0; q < d->nparams; q++)
+                lathe_suggest_add(&sg, d->params[q].name);
             lathe_suggest_add(&sg, "bypass");
             if (lathe_proc_takes_key(d)) lathe_suggest_add(&sg, "key");
             /* the plural group keys ("bands") */
@@ -390,7 +380,8 @@ static void parse_entry_params(loader *L, lathe_node *nd, int self, lathe_chain_
                 const char *nm = d->params[q].name, *dot = strchr(nm, '.');
                 if (!dot) continue;
                 const char *dg = dot;
-                while (dg > nm && dg[-1] >= '0' && dg[-1] <= '9') dg--;
+                while (dg > nm && dg[-1] >= '0' && dg[-1] <= '9')
+                    dg--;
                 size_t sl = (size_t)(dg - nm);
                 if (sl == 0 || sl + 2 > sizeof seen[0] || dg == dot) continue;
                 int dup = 0;
@@ -407,8 +398,7 @@ static void parse_entry_params(loader *L, lathe_node *nd, int self, lathe_chain_
     }
 }
 
-static void parse_chain(loader *L, lathe_node *nd, int self, const lathe_yn *chain)
-{
+static void parse_chain(loader *L, lathe_node *nd, int self, const lathe_yn *chain) {
     if (!is_kind(L, chain, LATHE_YN_SEQ, "chain")) return;
     nd->chain = calloc((size_t)chain->n, sizeof *nd->chain);
     if (!nd->chain) return;
@@ -425,7 +415,8 @@ static void parse_chain(loader *L, lathe_node *nd, int self, const lathe_yn *cha
             const lathe_proc_desc *const *all = lathe_processors(&np);
             lathe_suggest sg;
             lathe_suggest_init(&sg, kn->str);
-            for (int q = 0; q < np; q++) lathe_suggest_add(&sg, all[q]->name);
+            for (int q = 0; q < np; q++)
+                lathe_suggest_add(&sg, all[q]->name);
             if (lathe_suggest_result(&sg))
                 DIAG(L, kn, "unknown processor '%s' (did you mean '%s'?)", kn->str,
                      lathe_suggest_result(&sg));
@@ -438,15 +429,19 @@ static void parse_chain(loader *L, lathe_node *nd, int self, const lathe_yn *cha
         ce->key_node = -1;
         ce->line = kn->line, ce->col = kn->col;
         int same = 1;
-        for (int q = 0; q < nd->nchain - 1; q++) same += nd->chain[q].desc == d;
+        for (int q = 0; q < nd->nchain - 1; q++)
+            same += nd->chain[q].desc == d;
         char label[96];
-        if (same == 1) snprintf(label, sizeof label, "%s", d->name);
-        else snprintf(label, sizeof label, "%s#%d", d->name, same);
+        if (same == 1)
+            snprintf(label, sizeof label, "%s", d->name);
+        else
+            snprintf(label, sizeof label, "%s#%d", d->name, same);
         ce->label = dupstr(label);
         ce->values = calloc((size_t)d->nparams + 1, sizeof *ce->values);
         ce->strings = calloc((size_t)d->nparams + 1, sizeof *ce->strings);
         if (!ce->label || !ce->values || !ce->strings) continue;
-        for (int q = 0; q < d->nparams; q++) ce->values[q] = d->params[q].def;
+        for (int q = 0; q < d->nparams; q++)
+            ce->values[q] = d->params[q].def;
         if (lathe_yn_is_null(vn)) continue;
         if (vn->kind != LATHE_YN_MAP) {
             DIAG(L, vn, "'%s' takes a map of parameters, e.g. { %s: ... }, not %s", d->name,
@@ -460,8 +455,7 @@ static void parse_chain(loader *L, lathe_node *nd, int self, const lathe_yn *cha
 /* ---- sends ---- */
 
 static void add_send(loader *L, lathe_node *nd, int self, const lathe_yn *to, const lathe_yn *level,
-                     const lathe_yn *pre, const lathe_yn *at)
-{
+                     const lathe_yn *pre, const lathe_yn *at) {
     int dest = resolve_bus(L, to, "sends");
     double lv = 0;
     if (level) parse_value(L, level, &P_LEVEL, NULL, &lv);
@@ -479,12 +473,12 @@ static void add_send(loader *L, lathe_node *nd, int self, const lathe_yn *to, co
     add_edge(L, self, dest, to);
 }
 
-static void parse_sends(loader *L, lathe_node *nd, int self, const lathe_yn *v)
-{
+static void parse_sends(loader *L, lathe_node *nd, int self, const lathe_yn *v) {
     if (!v || lathe_yn_is_null(v)) return;
     if (v->kind == LATHE_YN_SCALAR) {
-        DIAG(L, v, "'sends' must be a map (sends: { plate: -12 dB }) or a list "
-                   "(sends: [ { to: plate, level: -12 dB, pre: true } ])");
+        DIAG(L, v,
+             "'sends' must be a map (sends: { plate: -12 dB }) or a list "
+             "(sends: [ { to: plate, level: -12 dB, pre: true } ])");
         return;
     }
     nd->sends = calloc((size_t)v->n + 1, sizeof *nd->sends);
@@ -513,14 +507,18 @@ static void parse_sends(loader *L, lathe_node *nd, int self, const lathe_yn *v)
 
 /* ---- nodes ---- */
 
-static void parse_node(loader *L, int idx, const lathe_yn *m)
-{
+static void parse_node(loader *L, int idx, const lathe_yn *m) {
     lathe_node *nd = &L->s->nodes[idx];
     if (!m || m->kind != LATHE_YN_MAP) return;
-    check_keys(L, m, nd->kind == LATHE_NODE_TRACK ? K_TRACK : nd->kind == LATHE_NODE_BUS ? K_BUS : K_MASTER);
+    check_keys(L, m,
+               nd->kind == LATHE_NODE_TRACK ? K_TRACK
+               : nd->kind == LATHE_NODE_BUS ? K_BUS
+                                            : K_MASTER);
     const lathe_yn *v;
-    if ((v = lathe_yn_get(m, "gain")) && !lathe_yn_is_null(v)) parse_value(L, v, &P_GAIN, NULL, &nd->gain_db);
-    if ((v = lathe_yn_get(m, "pan")) && !lathe_yn_is_null(v)) parse_value(L, v, &P_PAN, NULL, &nd->pan);
+    if ((v = lathe_yn_get(m, "gain")) && !lathe_yn_is_null(v))
+        parse_value(L, v, &P_GAIN, NULL, &nd->gain_db);
+    if ((v = lathe_yn_get(m, "pan")) && !lathe_yn_is_null(v))
+        parse_value(L, v, &P_PAN, NULL, &nd->pan);
     parse_bool(L, lathe_yn_get(m, "mute"), "mute", &nd->mute);
     parse_bool(L, lathe_yn_get(m, "solo"), "solo", &nd->solo);
     parse_bool(L, lathe_yn_get(m, "invert"), "invert", &nd->invert);
@@ -529,8 +527,10 @@ static void parse_node(loader *L, int idx, const lathe_yn *m)
     parse_sends(L, nd, idx, lathe_yn_get(m, "sends"));
     if ((v = lathe_yn_get(m, "out")) && !lathe_yn_is_null(v)) {
         int o = resolve_bus(L, v, "out");
-        if (o >= 0) nd->out = o;
-        else nd->out = -2; /* unresolved: no edge */
+        if (o >= 0)
+            nd->out = o;
+        else
+            nd->out = -2; /* unresolved: no edge */
     }
     add_edge(L, idx, nd->out, v ? v : m);
     if (nd->kind != LATHE_NODE_TRACK) return;
@@ -561,8 +561,7 @@ static void parse_node(loader *L, int idx, const lathe_yn *m)
 }
 
 /* Names first (so that out, sends and keys may point forwards). */
-static void parse_name(loader *L, int idx, const lathe_yn *m, const char *what)
-{
+static void parse_name(loader *L, int idx, const lathe_yn *m, const char *what) {
     lathe_node *nd = &L->s->nodes[idx];
     if (m->kind != LATHE_YN_MAP) {
         DIAG(L, m, "each %s must be a map (name: ..., %s)", what,
@@ -596,8 +595,7 @@ static void parse_name(loader *L, int idx, const lathe_yn *m, const char *what)
 
 /* ---- automation ---- */
 
-static int parse_curve(loader *L, const lathe_yn *v, lathe_curve *out)
-{
+static int parse_curve(loader *L, const lathe_yn *v, lathe_curve *out) {
     if (!v || lathe_yn_is_null(v)) return 0;
     if (v->kind != LATHE_YN_SCALAR) {
         DIAG(L, v, "'curve' must be one of linear, exp, hold, smooth, not %s", kind_word(v->kind));
@@ -621,14 +619,15 @@ static int parse_curve(loader *L, const lathe_yn *v, lathe_curve *out)
 }
 
 /* Resolves a target; returns the descriptor its values parse with, or NULL. */
-static const lathe_param_desc *resolve_target(loader *L, lathe_automation *a, const lathe_yn *tv)
-{
+static const lathe_param_desc *resolve_target(loader *L, lathe_automation *a, const lathe_yn *tv) {
     const char *t = tv->str;
     char buf[256];
     snprintf(buf, sizeof buf, "%s", t);
     char *dot = strchr(buf, '.');
     if (!dot || !dot[1]) {
-        DIAG(L, tv, "automation target '%s': write NODE.gain, NODE.pan, NODE.send.BUS or NODE.PROC.PARAM", t);
+        DIAG(L, tv,
+             "automation target '%s': write NODE.gain, NODE.pan, NODE.send.BUS or NODE.PROC.PARAM",
+             t);
         return NULL;
     }
     *dot = '\0';
@@ -659,8 +658,9 @@ static const lathe_param_desc *resolve_target(loader *L, lathe_automation *a, co
         lathe_suggest_add(&sg, "gain");
         lathe_suggest_add(&sg, "pan");
         DIAG(L, tv, "automation target '%s': %s has no '%s'%s", t, node, rest,
-             lathe_suggest_result(&sg) ? lathe_suggest_text(&sg, sug, sizeof sug)
-                                       : " (write NODE.gain, NODE.pan, NODE.send.BUS or NODE.PROC.PARAM)");
+             lathe_suggest_result(&sg)
+                 ? lathe_suggest_text(&sg, sug, sizeof sug)
+                 : " (write NODE.gain, NODE.pan, NODE.send.BUS or NODE.PROC.PARAM)");
         return NULL;
     }
     *dot2 = '\0';
@@ -691,32 +691,35 @@ static const lathe_param_desc *resolve_target(loader *L, lathe_automation *a, co
         if (pi < 0) {
             lathe_suggest ps;
             lathe_suggest_init(&ps, param);
-            for (int q = 0; q < ce->desc->nparams; q++) lathe_suggest_add(&ps, ce->desc->params[q].name);
+            for (int q = 0; q < ce->desc->nparams; q++)
+                lathe_suggest_add(&ps, ce->desc->params[q].name);
             DIAG(L, tv, "automation target '%s': %s has no parameter '%s'%s", t, proc, param,
                  lathe_suggest_text(&ps, sug, sizeof sug));
             return NULL;
         }
         const lathe_param_desc *pd = &ce->desc->params[pi];
         if (!(pd->flags & LATHE_PARAM_AUTOMATABLE) || pd->kind == LATHE_PARAM_STRING) {
-            DIAG(L, tv, "automation target '%s': %s.%s cannot be automated (it is fixed at the start)",
-                 t, proc, param);
+            DIAG(L, tv,
+                 "automation target '%s': %s.%s cannot be automated (it is fixed at the start)", t,
+                 proc, param);
             return NULL;
         }
         a->kind = LATHE_TARGET_PROC_PARAM, a->index = k, a->param = pi;
         return pd;
     }
     if (nd->nchain == 0)
-        DIAG(L, tv, "automation target '%s': %s has no processor '%s' (its chain is empty)", t, node, proc);
+        DIAG(L, tv, "automation target '%s': %s has no processor '%s' (its chain is empty)", t,
+             node, proc);
     else
         DIAG(L, tv, "automation target '%s': %s has no processor '%s'%s", t, node, proc,
              lathe_suggest_text(&sg, sug, sizeof sug));
     return NULL;
 }
 
-static void parse_lane(loader *L, const lathe_yn *m)
-{
+static void parse_lane(loader *L, const lathe_yn *m) {
     if (m->kind != LATHE_YN_MAP) {
-        DIAG(L, m, "each automation lane must be a map: { target: NODE.gain, points: [ [0:00, 0 dB] ] }");
+        DIAG(L, m,
+             "each automation lane must be a map: { target: NODE.gain, points: [ [0:00, 0 dB] ] }");
         return;
     }
     check_keys(L, m, K_LANE);
@@ -738,8 +741,10 @@ static void parse_lane(loader *L, const lathe_yn *m)
             const lathe_automation *b = &L->s->autos[i];
             if (b->node == a->node && b->kind == a->kind &&
                 (a->kind == LATHE_TARGET_NODE_GAIN || a->kind == LATHE_TARGET_NODE_PAN ||
-                 (b->index == a->index && (a->kind == LATHE_TARGET_SEND || b->param == a->param)))) {
-                DIAG(L, tv, "duplicate automation target '%s' (first at line %d)", tv->str, b->line);
+                 (b->index == a->index &&
+                  (a->kind == LATHE_TARGET_SEND || b->param == a->param)))) {
+                DIAG(L, tv, "duplicate automation target '%s' (first at line %d)", tv->str,
+                     b->line);
                 pd = NULL;
                 break;
             }
@@ -751,7 +756,8 @@ static void parse_lane(loader *L, const lathe_yn *m)
     int stepped = pd && (pd->kind == LATHE_PARAM_CHOICE || pd->kind == LATHE_PARAM_BOOL);
     const lathe_yn *pts = lathe_yn_get(m, "points");
     if (!pts || lathe_yn_is_null(pts) || (pts->kind == LATHE_YN_SEQ && pts->n == 0)) {
-        DIAG(L, pts && !lathe_yn_is_null(pts) ? pts : m, "an automation lane needs at least one point in 'points'");
+        DIAG(L, pts && !lathe_yn_is_null(pts) ? pts : m,
+             "an automation lane needs at least one point in 'points'");
         return;
     }
     if (!is_kind(L, pts, LATHE_YN_SEQ, "points")) return;
@@ -778,7 +784,9 @@ static void parse_lane(loader *L, const lathe_yn *m)
             continue;
         }
         if (prev && ap->time_s < prev_t) {
-            DIAG(L, p->kids[0], "automation point at %s is earlier than the point before it (%s); list points in time order",
+            DIAG(L, p->kids[0],
+                 "automation point at %s is earlier than the point before it (%s); list points in "
+                 "time order",
                  p->kids[0]->str, prev->str);
             ok = 0;
         }
@@ -797,15 +805,13 @@ static void parse_lane(loader *L, const lathe_yn *m)
 
 /* ---- routing cycles ---- */
 
-static const char *node_name(const loader *L, int i)
-{
+static const char *node_name(const loader *L, int i) {
     return L->s->nodes[i].name ? L->s->nodes[i].name : "(unnamed)";
 }
 
 /* Depth-first search over the edges (out, sends, sidechain keys); every
  * back edge closes a cycle, reported at the place that closes it. */
-static void dfs(loader *L, int u, int *color, int *stack, int *depth)
-{
+static void dfs(loader *L, int u, int *color, int *stack, int *depth) {
     color[u] = 1;
     stack[(*depth)++] = u;
     for (int e = 0; e < L->nedges; e++) {
@@ -816,7 +822,8 @@ static void dfs(loader *L, int u, int *color, int *stack, int *depth)
         } else if (color[v] == 1) {
             char msg[400] = "routing cycle:";
             int start = *depth - 1;
-            while (start > 0 && stack[start] != v) start--;
+            while (start > 0 && stack[start] != v)
+                start--;
             for (int k = start; k < *depth; k++) {
                 size_t n = strlen(msg);
                 snprintf(msg + n, sizeof msg - n, " %s ->", node_name(L, stack[k]));
@@ -830,8 +837,7 @@ static void dfs(loader *L, int u, int *color, int *stack, int *depth)
     (*depth)--;
 }
 
-static void check_cycles(loader *L)
-{
+static void check_cycles(loader *L) {
     int n = L->s->nnodes;
     int *color = calloc((size_t)n, sizeof *color), *stack = calloc((size_t)n + 1, sizeof *stack);
     if (color && stack)
@@ -845,12 +851,12 @@ static void check_cycles(loader *L)
 
 /* ---- the whole file ---- */
 
-static void parse_globals(loader *L, const lathe_yn *root)
-{
+static void parse_globals(loader *L, const lathe_yn *root) {
     lathe_session *s = L->s;
     const lathe_yn *v = lathe_yn_get(root, "lathe");
     if (!v || lathe_yn_is_null(v)) {
-        lathe_diag_add(L->d, 1, 1, "missing 'lathe: 1' (the format version) at the top of the file");
+        lathe_diag_add(L->d, 1, 1,
+                       "missing 'lathe: 1' (the format version) at the top of the file");
     } else if (v->kind != LATHE_YN_SCALAR || strcmp(v->str, "1") != 0) {
         DIAG(L, v, "unsupported format version '%s' (this lathe reads 'lathe: 1')",
              v->kind == LATHE_YN_SCALAR ? v->str : kind_word(v->kind));
@@ -883,28 +889,30 @@ static void parse_globals(loader *L, const lathe_yn *root)
         }
     }
     if ((v = lathe_yn_get(root, "tail")) && !lathe_yn_is_null(v)) {
-        if (v->kind == LATHE_YN_SCALAR && strcmp(v->str, "auto") == 0) s->tail_s = -1;
-        else parse_time(L, v, "tail", &s->tail_s);
+        if (v->kind == LATHE_YN_SCALAR && strcmp(v->str, "auto") == 0)
+            s->tail_s = -1;
+        else
+            parse_time(L, v, "tail", &s->tail_s);
     }
 }
 
-static void free_chain_entry(lathe_chain_entry *ce)
-{
+static void free_chain_entry(lathe_chain_entry *ce) {
     if (ce->strings && ce->desc)
-        for (int q = 0; q < ce->desc->nparams; q++) free(ce->strings[q]);
+        for (int q = 0; q < ce->desc->nparams; q++)
+            free(ce->strings[q]);
     free(ce->strings);
     free(ce->values);
     free(ce->label);
 }
 
-void lathe_session_free(lathe_session *s)
-{
+void lathe_session_free(lathe_session *s) {
     if (!s) return;
     for (int i = 0; i < s->nnodes; i++) {
         lathe_node *n = &s->nodes[i];
         free(n->name);
         free(n->file);
-        for (int k = 0; k < n->nchain; k++) free_chain_entry(&n->chain[k]);
+        for (int k = 0; k < n->nchain; k++)
+            free_chain_entry(&n->chain[k]);
         free(n->chain);
         free(n->sends);
     }
@@ -919,14 +927,15 @@ void lathe_session_free(lathe_session *s)
     free(s);
 }
 
-static lathe_session *new_session(const char *path)
-{
+static lathe_session *new_session(const char *path) {
     lathe_session *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->path = dupstr(path);
     const char *slash = strrchr(path, '/');
-    if (!slash) s->dir = dupstr(".");
-    else if (slash == path) s->dir = dupstr("/");
+    if (!slash)
+        s->dir = dupstr(".");
+    else if (slash == path)
+        s->dir = dupstr("/");
     else {
         s->dir = malloc((size_t)(slash - path) + 1);
         if (s->dir) {
@@ -947,8 +956,7 @@ static lathe_session *new_session(const char *path)
     return s;
 }
 
-static void build(loader *L, const lathe_yn *root)
-{
+static void build(loader *L, const lathe_yn *root) {
     lathe_session *s = L->s;
     if (root->kind != LATHE_YN_MAP) {
         DIAG(L, root, "a session must be a map of keys, starting with 'lathe: 1'");
@@ -958,7 +966,8 @@ static void build(loader *L, const lathe_yn *root)
     parse_globals(L, root);
 
     const lathe_yn *tracks = lathe_yn_get(root, "tracks"), *buses = lathe_yn_get(root, "buses");
-    const lathe_yn *master = lathe_yn_get(root, "master"), *autos = lathe_yn_get(root, "automation");
+    const lathe_yn *master = lathe_yn_get(root, "master"),
+                   *autos = lathe_yn_get(root, "automation");
     if (!is_kind(L, tracks, LATHE_YN_SEQ, "tracks")) tracks = NULL;
     if (!is_kind(L, buses, LATHE_YN_SEQ, "buses")) buses = NULL;
     if (!is_kind(L, master, LATHE_YN_MAP, "master")) master = NULL;
@@ -975,18 +984,24 @@ static void build(loader *L, const lathe_yn *root)
     s->master = s->nnodes - 1;
     for (int i = 0; i < s->nnodes; i++) {
         lathe_node *n = &s->nodes[i];
-        n->kind = i < L->ntracks ? LATHE_NODE_TRACK : i == s->master ? LATHE_NODE_MASTER : LATHE_NODE_BUS;
+        n->kind = i < L->ntracks   ? LATHE_NODE_TRACK
+                  : i == s->master ? LATHE_NODE_MASTER
+                                   : LATHE_NODE_BUS;
         n->out = i == s->master ? -1 : s->master;
-        const lathe_yn *m = i < L->ntracks ? tracks->kids[i]
+        const lathe_yn *m = i < L->ntracks   ? tracks->kids[i]
                             : i == s->master ? master
                                              : buses->kids[i - L->ntracks];
         if (m) n->line = m->line, n->col = m->col;
     }
     s->nodes[s->master].name = dupstr("master");
-    for (int i = 0; i < L->ntracks; i++) parse_name(L, i, tracks->kids[i], "track");
-    for (int i = 0; i < L->nbuses; i++) parse_name(L, L->ntracks + i, buses->kids[i], "bus");
-    for (int i = 0; i < L->ntracks; i++) parse_node(L, i, tracks->kids[i]);
-    for (int i = 0; i < L->nbuses; i++) parse_node(L, L->ntracks + i, buses->kids[i]);
+    for (int i = 0; i < L->ntracks; i++)
+        parse_name(L, i, tracks->kids[i], "track");
+    for (int i = 0; i < L->nbuses; i++)
+        parse_name(L, L->ntracks + i, buses->kids[i], "bus");
+    for (int i = 0; i < L->ntracks; i++)
+        parse_node(L, i, tracks->kids[i]);
+    for (int i = 0; i < L->nbuses; i++)
+        parse_node(L, L->ntracks + i, buses->kids[i]);
     parse_node(L, s->master, master);
     for (int i = 0; i < s->nnodes; i++) /* an unresolved out is reported; keep the default */
         if (s->nodes[i].out == -2) s->nodes[i].out = s->master;
@@ -994,13 +1009,13 @@ static void build(loader *L, const lathe_yn *root)
     if (autos) {
         s->autos = calloc((size_t)autos->n + 1, sizeof *s->autos);
         if (!s->autos) return;
-        for (int i = 0; i < autos->n; i++) parse_lane(L, autos->kids[i]);
+        for (int i = 0; i < autos->n; i++)
+            parse_lane(L, autos->kids[i]);
     }
 }
 
 lathe_session *lathe_session_parse(const char *text, size_t len, const char *path,
-                                   lathe_diags *diags)
-{
+                                   lathe_diags *diags) {
     lathe_diags local;
     lathe_diags *d = diags ? diags : &local;
     memset(d, 0, sizeof *d);
@@ -1034,8 +1049,7 @@ lathe_session *lathe_session_parse(const char *text, size_t len, const char *pat
     return L.s;
 }
 
-lathe_session *lathe_session_load(const char *path, lathe_diags *diags)
-{
+lathe_session *lathe_session_load(const char *path, lathe_diags *diags) {
     lathe_diags local;
     lathe_diags *d = diags ? diags : &local;
     FILE *f = fopen(path, "rb");

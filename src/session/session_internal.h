@@ -14,11 +14,11 @@ typedef enum { LATHE_YN_SCALAR = 0, LATHE_YN_SEQ, LATHE_YN_MAP } lathe_yn_kind;
 
 typedef struct lathe_yn {
     lathe_yn_kind kind;
-    int line, col;         /* 1-based mark of the node's first character */
-    char *str;             /* SCALAR: the text (never NULL) */
-    int quoted;            /* SCALAR: written in quotes */
-    struct lathe_yn **kids;/* SEQ: items; MAP: key, value, key, value, ... */
-    int n, cap;            /* number of kids (MAP: 2 x entries) */
+    int line, col;          /* 1-based mark of the node's first character */
+    char *str;              /* SCALAR: the text (never NULL) */
+    int quoted;             /* SCALAR: written in quotes */
+    struct lathe_yn **kids; /* SEQ: items; MAP: key, value, key, value, ... */
+    int n, cap;             /* number of kids (MAP: 2 x entries) */
 } lathe_yn;
 
 /* Parses text into a tree. On a YAML syntax error adds the diagnostic

@@ -15,14 +15,16 @@
 
 /* A non-negative decimal number filling [s, end): digits with an optional
  * fraction, nothing else. Returns -1 when it is not one. */
-static double plain_number(const char *s, const char *end, int allow_fraction)
-{
+static double plain_number(const char *s, const char *end, int allow_fraction) {
     const char *p = s;
     int digits = 0, dot = 0;
     for (; p < end; p++) {
-        if (isdigit((unsigned char)*p)) digits++;
-        else if (*p == '.' && allow_fraction && !dot) dot = 1;
-        else return -1;
+        if (isdigit((unsigned char)*p))
+            digits++;
+        else if (*p == '.' && allow_fraction && !dot)
+            dot = 1;
+        else
+            return -1;
     }
     if (!digits) return -1;
     char buf[64];
@@ -34,12 +36,13 @@ static double plain_number(const char *s, const char *end, int allow_fraction)
 }
 
 lathe_status lathe_time_parse(const char *text, double tempo_bpm, int beats_per_bar,
-                              double *seconds, lathe_error *err)
-{
+                              double *seconds, lathe_error *err) {
     const char *s = text ? text : "";
-    while (isspace((unsigned char)*s)) s++;
+    while (isspace((unsigned char)*s))
+        s++;
     size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1])) n--;
+    while (n && isspace((unsigned char)s[n - 1]))
+        n--;
     const char *e = s + n;
     if (n == 0) return lathe_error_set(err, LATHE_E_INVALID, "empty time (" HINT ")");
 
@@ -51,9 +54,9 @@ lathe_status lathe_time_parse(const char *text, double tempo_bpm, int beats_per_
                                    "'%s' is not a time (bars|beats: write e.g. 33|1 or 33|2.5)",
                                    text);
         if (b < 1 || beat < 1)
-            return lathe_error_set(err, LATHE_E_INVALID,
-                                   "'%s' is not a time (bars and beats count from 1: 1|1 is the start)",
-                                   text);
+            return lathe_error_set(
+                err, LATHE_E_INVALID,
+                "'%s' is not a time (bars and beats count from 1: 1|1 is the start)", text);
         if (beat >= beats_per_bar + 1)
             return lathe_error_set(err, LATHE_E_INVALID,
                                    "'%s' is not a time (a bar has %d beats: beat is 1 to below %d)",

@@ -8,8 +8,7 @@
 
 #include "session/session_internal.h"
 
-static lathe_yn *yn_new(lathe_yn_kind kind, const yaml_mark_t *m)
-{
+static lathe_yn *yn_new(lathe_yn_kind kind, const yaml_mark_t *m) {
     lathe_yn *n = calloc(1, sizeof *n);
     if (!n) return NULL;
     n->kind = kind;
@@ -18,17 +17,16 @@ static lathe_yn *yn_new(lathe_yn_kind kind, const yaml_mark_t *m)
     return n;
 }
 
-void lathe_yaml_free(lathe_yn *n)
-{
+void lathe_yaml_free(lathe_yn *n) {
     if (!n) return;
-    for (int i = 0; i < n->n; i++) lathe_yaml_free(n->kids[i]);
+    for (int i = 0; i < n->n; i++)
+        lathe_yaml_free(n->kids[i]);
     free(n->kids);
     free(n->str);
     free(n);
 }
 
-static int yn_push(lathe_yn *parent, lathe_yn *kid)
-{
+static int yn_push(lathe_yn *parent, lathe_yn *kid) {
     if (parent->n == parent->cap) {
         int cap = parent->cap ? 2 * parent->cap : 8;
         lathe_yn **k = realloc(parent->kids, (size_t)cap * sizeof *k);
@@ -39,16 +37,14 @@ static int yn_push(lathe_yn *parent, lathe_yn *kid)
     return 1;
 }
 
-int lathe_yn_is_null(const lathe_yn *n)
-{
+int lathe_yn_is_null(const lathe_yn *n) {
     if (!n) return 1;
     if (n->kind != LATHE_YN_SCALAR || n->quoted) return 0;
     return n->str[0] == '\0' || strcmp(n->str, "~") == 0 || strcmp(n->str, "null") == 0 ||
            strcmp(n->str, "Null") == 0 || strcmp(n->str, "NULL") == 0;
 }
 
-lathe_yn *lathe_yn_get(const lathe_yn *m, const char *k)
-{
+lathe_yn *lathe_yn_get(const lathe_yn *m, const char *k) {
     if (!m || m->kind != LATHE_YN_MAP) return NULL;
     for (int i = 0; i + 1 < m->n; i += 2)
         if (m->kids[i]->kind == LATHE_YN_SCALAR && strcmp(m->kids[i]->str, k) == 0)
@@ -58,8 +54,7 @@ lathe_yn *lathe_yn_get(const lathe_yn *m, const char *k)
 
 #define MAX_DEPTH 64
 
-lathe_yn *lathe_yaml_tree(const char *text, size_t len, lathe_diags *d, int *empty)
-{
+lathe_yn *lathe_yaml_tree(const char *text, size_t len, lathe_diags *d, int *empty) {
     yaml_parser_t p;
     yaml_event_t ev;
     lathe_yn *stack[MAX_DEPTH];
@@ -113,9 +108,10 @@ lathe_yn *lathe_yaml_tree(const char *text, size_t len, lathe_diags *d, int *emp
             }
             break;
         case YAML_ALIAS_EVENT:
-            lathe_diag_add(d, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
-                           "YAML aliases (*%s) are not supported in session files; write the value out",
-                           (const char *)ev.data.alias.anchor);
+            lathe_diag_add(
+                d, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
+                "YAML aliases (*%s) are not supported in session files; write the value out",
+                (const char *)ev.data.alias.anchor);
             node = yn_new(LATHE_YN_SCALAR, &ev.start_mark);
             if (node && !(node->str = calloc(1, 1))) free(node), node = NULL;
             break;
@@ -126,8 +122,10 @@ lathe_yn *lathe_yaml_tree(const char *text, size_t len, lathe_diags *d, int *emp
             break;
         case YAML_SEQUENCE_END_EVENT:
         case YAML_MAPPING_END_EVENT:
-            if (skip > 0) skip--;
-            else if (depth > 0) depth--;
+            if (skip > 0)
+                skip--;
+            else if (depth > 0)
+                depth--;
             break;
         default:
             break;
@@ -147,8 +145,10 @@ lathe_yn *lathe_yaml_tree(const char *text, size_t len, lathe_diags *d, int *emp
             continue;
         }
         if (depth == 0) {
-            if (!root) root = node;
-            else lathe_yaml_free(node);
+            if (!root)
+                root = node;
+            else
+                lathe_yaml_free(node);
         } else if (!yn_push(stack[depth - 1], node)) {
             lathe_yaml_free(node);
             lathe_diag_add(d, 0, 0, "out of memory");
@@ -157,8 +157,7 @@ lathe_yn *lathe_yaml_tree(const char *text, size_t len, lathe_diags *d, int *emp
         }
         if (opens) {
             if (depth == MAX_DEPTH) {
-                lathe_diag_add(d, node->line, node->col, "nested deeper than %d levels",
-                               MAX_DEPTH);
+                lathe_diag_add(d, node->line, node->col, "nested deeper than %d levels", MAX_DEPTH);
                 failed = 1;
                 break;
             }

@@ -9,8 +9,7 @@
 #include "lathe/session.h"
 
 static lathe_automation lane2(double t0, double v0, double t1, double v1, lathe_curve c,
-                              lathe_auto_point *pts)
-{
+                              lathe_auto_point *pts) {
     pts[0] = (lathe_auto_point){t0, v0, c};
     pts[1] = (lathe_auto_point){t1, v1, c};
     lathe_automation a;
@@ -19,8 +18,7 @@ static lathe_automation lane2(double t0, double v0, double t1, double v1, lathe_
     return a;
 }
 
-static void automation_linear_and_clamped_outside(void **s)
-{
+static void automation_linear_and_clamped_outside(void **s) {
     (void)s;
     lathe_auto_point p[2];
     lathe_automation a = lane2(1, -12, 3, 6, LATHE_CURVE_LINEAR, p);
@@ -32,8 +30,7 @@ static void automation_linear_and_clamped_outside(void **s)
     assert_float_equal(lathe_automation_value(&a, 1e9), 6, 0);
 }
 
-static void automation_exp_is_linear_in_log_value(void **s)
-{
+static void automation_exp_is_linear_in_log_value(void **s) {
     (void)s;
     lathe_auto_point p[2];
     lathe_automation a = lane2(0, 100, 2, 10000, LATHE_CURVE_EXP, p);
@@ -48,8 +45,7 @@ static void automation_exp_is_linear_in_log_value(void **s)
     assert_float_equal(lathe_automation_value(&a, 0.5), -5, 1e-12);
 }
 
-static void automation_hold_steps_at_the_next_point(void **s)
-{
+static void automation_hold_steps_at_the_next_point(void **s) {
     (void)s;
     lathe_auto_point p[2];
     lathe_automation a = lane2(0, 1, 1, 5, LATHE_CURVE_HOLD, p);
@@ -58,8 +54,7 @@ static void automation_hold_steps_at_the_next_point(void **s)
     assert_float_equal(lathe_automation_value(&a, 1), 5, 0);
 }
 
-static void automation_smooth_is_a_raised_cosine(void **s)
-{
+static void automation_smooth_is_a_raised_cosine(void **s) {
     (void)s;
     lathe_auto_point p[2];
     lathe_automation a = lane2(2, 0, 6, -6, LATHE_CURVE_SMOOTH, p);
@@ -73,8 +68,7 @@ static void automation_smooth_is_a_raised_cosine(void **s)
     assert_true(fabs(early) < 6 * 1e-7 * 2);
 }
 
-static void automation_minus_inf_fades_are_amplitude_fades(void **s)
-{
+static void automation_minus_inf_fades_are_amplitude_fades(void **s) {
     (void)s;
     lathe_auto_point p[2];
     /* fade in from -inf to 0 dB: amplitude rises linearly */
@@ -100,7 +94,8 @@ static void automation_minus_inf_fades_are_amplitude_fades(void **s)
     /* smooth fade in: eased amplitude */
     a = lane2(0, -INFINITY, 1, 0, LATHE_CURVE_SMOOTH, p);
     assert_float_equal(lathe_automation_value(&a, 0.5), 20 * log10(0.5), 1e-12);
-    assert_float_equal(lathe_automation_value(&a, 0.25), 20 * log10((1 - cos(M_PI / 4)) / 2), 1e-12);
+    assert_float_equal(lathe_automation_value(&a, 0.25), 20 * log10((1 - cos(M_PI / 4)) / 2),
+                       1e-12);
     /* exp with a -inf end behaves as linear (amplitude) */
     a = lane2(0, -INFINITY, 1, 0, LATHE_CURVE_EXP, p);
     assert_float_equal(lathe_automation_value(&a, 0.5), 20 * log10(0.5), 1e-12);
@@ -109,12 +104,12 @@ static void automation_minus_inf_fades_are_amplitude_fades(void **s)
     assert_true(isinf(lathe_automation_value(&a, 0.5)));
 }
 
-static void automation_many_points_jumps_and_per_point_curves(void **s)
-{
+static void automation_many_points_jumps_and_per_point_curves(void **s) {
     (void)s;
     /* 200 points on a zig-zag; the binary search must pick the right segment */
     lathe_auto_point p[200];
-    for (int i = 0; i < 200; i++) p[i] = (lathe_auto_point){i * 0.5, (i % 2) ? 10.0 : -10.0, LATHE_CURVE_LINEAR};
+    for (int i = 0; i < 200; i++)
+        p[i] = (lathe_auto_point){i * 0.5, (i % 2) ? 10.0 : -10.0, LATHE_CURVE_LINEAR};
     lathe_automation a;
     memset(&a, 0, sizeof a);
     a.points = p, a.npoints = 200;
@@ -125,8 +120,10 @@ static void automation_many_points_jumps_and_per_point_curves(void **s)
         assert_float_equal(lathe_automation_value(&a, t), v0 + (v1 - v0) * u, 1e-9);
     }
     /* a jump: two points at the same time, the later one wins from that time on */
-    lathe_auto_point q[4] = {{0, 0, LATHE_CURVE_LINEAR}, {1, 0, LATHE_CURVE_LINEAR},
-                             {1, 10, LATHE_CURVE_SMOOTH}, {3, 20, LATHE_CURVE_LINEAR}};
+    lathe_auto_point q[4] = {{0, 0, LATHE_CURVE_LINEAR},
+                             {1, 0, LATHE_CURVE_LINEAR},
+                             {1, 10, LATHE_CURVE_SMOOTH},
+                             {3, 20, LATHE_CURVE_LINEAR}};
     a.points = q, a.npoints = 4;
     assert_float_equal(lathe_automation_value(&a, 0.999), 0, 0);
     assert_float_equal(lathe_automation_value(&a, 1), 10, 0);
@@ -137,30 +134,32 @@ static void automation_many_points_jumps_and_per_point_curves(void **s)
     assert_float_equal(lathe_automation_value(&a, 5), 0, 0);
 }
 
-static void automation_lanes_from_a_session_evaluate_in_units(void **s)
-{
+static void automation_lanes_from_a_session_evaluate_in_units(void **s) {
     (void)s;
-    const char *text = "lathe: 1\n"
-                       "tempo: 120\n"
-                       "master:\n"
-                       "  chain: [ { eq: {} }, { limiter: {} } ]\n"
-                       "automation:\n"
-                       "  - target: master.gain\n"
-                       "    points: [ [0:00, -inf dB], [0:02, 0 dB], [1:30, 0 dB, smooth], [1:34, -6 dB] ]\n"
-                       "  - target: master.eq.band1.freq\n"
-                       "    curve: exp\n"
-                       "    points: [ [1|1, 100 Hz], [2|1, 10 kHz] ]\n"
-                       "  - target: master.eq.band1.type\n"
-                       "    points: [ [0, bell], [1 s, highpass] ]\n";
+    const char *text =
+        "lathe: 1\n"
+        "tempo: 120\n"
+        "master:\n"
+        "  chain: [ { eq: {} }, { limiter: {} } ]\n"
+        "automation:\n"
+        "  - target: master.gain\n"
+        "    points: [ [0:00, -inf dB], [0:02, 0 dB], [1:30, 0 dB, smooth], [1:34, -6 dB] ]\n"
+        "  - target: master.eq.band1.freq\n"
+        "    curve: exp\n"
+        "    points: [ [1|1, 100 Hz], [2|1, 10 kHz] ]\n"
+        "  - target: master.eq.band1.type\n"
+        "    points: [ [0, bell], [1 s, highpass] ]\n";
     lathe_diags d;
     lathe_session *ss = lathe_session_parse(text, strlen(text), "session.yaml", &d);
     char buf[700];
-    for (int i = 0; i < d.count; i++) print_message("%s\n", lathe_diag_format(&d, i, buf, sizeof buf));
+    for (int i = 0; i < d.count; i++)
+        print_message("%s\n", lathe_diag_format(&d, i, buf, sizeof buf));
     /* band1.type is a choice fixed at the start: refused */
     assert_null(ss);
     assert_int_equal(d.count, 1);
     assert_string_equal(lathe_diag_format(&d, 0, buf, sizeof buf),
-                        "session.yaml:11:13: automation target 'master.eq.band1.type': eq.band1.type cannot be automated (it is fixed at the start)");
+                        "session.yaml:11:13: automation target 'master.eq.band1.type': "
+                        "eq.band1.type cannot be automated (it is fixed at the start)");
     lathe_diags_free(&d);
 
     size_t cut = strstr(text, "  - target: master.eq.band1.type") - text;
@@ -179,8 +178,7 @@ static void automation_lanes_from_a_session_evaluate_in_units(void **s)
     lathe_diags_free(&d);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(automation_linear_and_clamped_outside),
         cmocka_unit_test(automation_exp_is_linear_in_log_value),
