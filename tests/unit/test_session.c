@@ -722,7 +722,7 @@ static void session_globals_note_values_stepped_choices_and_defaults(void **st) 
 /* Every prefix of the example (cut anywhere, mid-token too) either loads or
  * fails with diagnostics that point inside the text; never both, never a crash
  * (this runs under ASan too). */
-static void session_every_prefix_of_the_example_fails_cleanly(void **st) {
+static void session_every_prefix_and_mutation_of_the_example_fails_cleanly(void **st) {
     (void)st;
     size_t n = strlen(EXAMPLE);
     int lines = 1;
@@ -745,6 +745,23 @@ static void session_every_prefix_of_the_example_fails_cleanly(void **st) {
         lathe_diags_free(&D);
     }
     assert_true(loaded > 0);
+
+    /* one character changed, anywhere, to something YAML cares about */
+    static char buf[8192];
+    const char repl[] = "[]{}:-,# \n\t*&|x0";
+    assert_true(n < sizeof buf);
+    for (size_t pos = 0; pos < n; pos += 5) {
+        for (size_t r = 0; r < sizeof repl - 1; r += 3) {
+            memcpy(buf, EXAMPLE, n + 1);
+            buf[pos] = repl[(r + pos) % (sizeof repl - 1)];
+            lathe_session *s = lathe_session_parse(buf, n, "session.yaml", &D);
+            assert_true((s != NULL) == (D.count == 0));
+            for (int i = 0; i < D.count; i++)
+                assert_true(D.items[i].line >= 0 && D.items[i].line <= lines + 1);
+            lathe_session_free(s);
+            lathe_diags_free(&D);
+        }
+    }
 }
 
 /* The example in docs/session.md loads (stems/kick.flac, bass.wav and
@@ -817,8 +834,8 @@ int main(void) {
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(session_globals_note_values_stepped_choices_and_defaults,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(session_every_prefix_of_the_example_fails_cleanly, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            session_every_prefix_and_mutation_of_the_example_fails_cleanly, setup, teardown),
         cmocka_unit_test_setup_teardown(session_docs_example_loads, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
