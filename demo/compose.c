@@ -426,6 +426,8 @@ typedef struct {
 
 static void put(buf *o, const void *src, size_t n)
 {
+    if (n == 0) /* e.g. the empty end-of-track meta event */
+        return;
     if (o->n + n > o->cap) {
         while (o->n + n > o->cap)
             o->cap = o->cap ? 2 * o->cap : 1024;
