@@ -37,5 +37,6 @@ const char *cli_db(double v, char *buf, size_t len);
 int cmd_analyze(int argc, char **argv);
 int cmd_processors(int argc, char **argv);
 int cmd_targets(int argc, char **argv);
+int cmd_mix(int argc, char **argv);
 
 #endif

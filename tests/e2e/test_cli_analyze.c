@@ -177,6 +177,8 @@ static void analyze_error_messages_and_exit_codes(void **s)
                                             "commands:\n"
                                             "  analyze FILE... [--json]      loudness (EBU R128), "
                                             "true peak, LRA, PLR, stereo, platforms\n"
+                                            "  mix SESSION.yaml -o MIX.wav   render a multitrack "
+                                            "session (--check validates only)\n"
                                             "  processors [NAME] [--json]    the processors and "
                                             "their parameters\n"
                                             "  targets [--json]              loudness targets of "
