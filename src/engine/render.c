@@ -31,7 +31,7 @@
 #include "lathe/engine.h"
 #include "util/fpu.h"
 
-#define BLOCK 2048 /* engine block: frames per scheduling step */
+#define BLOCK 8192 /* engine block: frames per scheduling step */
 #define SUB 32     /* automation sub-block */
 #define PROC_BLOCK 512
 
@@ -64,6 +64,9 @@ typedef struct {
     float *pre[2]; /* pre-fader stereo (for pre-fader sends and keys) */
     float *out[2]; /* post-fader stereo */
     double gain_lin, pan; /* current fader state (for ramps) */
+    /* resting: a track whose input and chain output have been exactly zero for
+     * rest_need frames (its chain's tails + 2 s + latency) skips its chain */
+    long long quiet, rest_need;
     int first;
     double peak, sumsq;
     long long frames;
@@ -158,7 +161,7 @@ static const lathe_automation *lane(const engine *e, int node, lathe_target_kind
 
 static void mix_inputs(engine *e, rnode *r, int n)
 {
-    float tmp0[BLOCK], tmp1[BLOCK], del0[BLOCK], del1[BLOCK];
+    static _Thread_local float tmp0[BLOCK], tmp1[BLOCK], del0[BLOCK], del1[BLOCK];
     float *tmp[2] = {tmp0, tmp1}, *del[2] = {del0, del1};
     for (int c = 0; c < r->ch; c++) memset(r->buf[c], 0, (size_t)n * sizeof(float));
     for (int k = 0; k < r->nin; k++) {
@@ -170,12 +173,23 @@ static void mix_inputs(engine *e, rnode *r, int n)
             const lathe_send *snd = &s->n->sends[ed->send];
             float *const *from = snd->pre_fader ? s->pre : s->out;
             const lathe_automation *a = lane(e, ed->src, LATHE_TARGET_SEND, ed->send, 0);
-            double t0 = (double)(e->pos - s->u_out) / e->s->rate;
-            double g0 = db_to_lin(a ? lathe_automation_value(a, t0) : snd->level_db);
-            double g1 = a ? db_to_lin(lathe_automation_value(a, t0 + n / e->s->rate)) : g0;
-            for (int c = 0; c < 2; c++)
-                for (int i = 0; i < n; i++)
-                    tmp[c][i] = from[c][i] * (float)(g0 + (g1 - g0) * i / n);
+            if (!a) {
+                const float g = (float)db_to_lin(snd->level_db);
+                for (int c = 0; c < 2; c++)
+                    for (int i = 0; i < n; i++) tmp[c][i] = from[c][i] * g;
+            } else {
+                /* automated: evaluated every SUB frames, ramped linearly between */
+                double t0 = (double)(e->pos - s->u_out) / e->s->rate;
+                double g0 = db_to_lin(lathe_automation_value(a, t0));
+                for (int off = 0; off < n; off += SUB) {
+                    int m = n - off < SUB ? n - off : SUB;
+                    double g1 = db_to_lin(lathe_automation_value(a, t0 + (off + m) / e->s->rate));
+                    for (int c = 0; c < 2; c++)
+                        for (int i = 0; i < m; i++)
+                            tmp[c][off + i] = from[c][off + i] * (float)(g0 + (g1 - g0) * (i + 1) / m);
+                    g0 = g1;
+                }
+            }
             if (!s->audible) memset(tmp0, 0, sizeof tmp0), memset(tmp1, 0, sizeof tmp1);
             dl_run(&ed->dl, tmp, del, n);
         }
@@ -194,7 +208,7 @@ static void run_chain(engine *e, rnode *r, int n)
         const float *kb[2];
         if (nd->chain[k].key_node >= 0) {
             rnode *kn = &e->nodes[nd->chain[k].key_node];
-            float a0[BLOCK], a1[BLOCK];
+            static _Thread_local float a0[BLOCK], a1[BLOCK];
             float *del[2] = {a0, a1};
             dl_run(&r->keydl[k], kn->pre, del, n);
             if (r->ch == 1)
@@ -279,6 +293,14 @@ static void fader(engine *e, rnode *r, int n)
     r->frames += n;
 }
 
+static int all_zero(float *const *b, int ch, int n)
+{
+    for (int c = 0; c < ch; c++)
+        for (int i = 0; i < n; i++)
+            if (b[c][i] != 0.0f) return 0;
+    return 1;
+}
+
 static void process_node(engine *e, rnode *r)
 {
     int n = e->n;
@@ -291,16 +313,32 @@ static void process_node(engine *e, rnode *r)
             pthread_mutex_unlock(&e->mu);
             for (int c = 0; c < r->ch; c++) memset(r->buf[c], 0, (size_t)n * sizeof(float));
         }
+        /* A track at rest (silent input and exactly silent output for longer than
+         * its chain can ring) stays silent on silent input: processing would
+         * give exact zeros, so skip it. Stems exported full length are mostly
+         * silence. Data-dependent only, so the bytes do not change with threads. */
+        int zero_in = all_zero(r->buf, r->ch, n);
+        if (zero_in && r->quiet >= r->rest_need) {
+            for (int c = 0; c < 2; c++) {
+                memset(r->pre[c], 0, (size_t)n * sizeof(float));
+                memset(r->out[c], 0, (size_t)n * sizeof(float));
+            }
+            r->frames += n;
+            r->first = 1;
+            return;
+        }
         if (r->n->invert)
             for (int c = 0; c < r->ch; c++)
                 for (int i = 0; i < n; i++) r->buf[c][i] = -r->buf[c][i];
+        run_chain(e, r, n);
+        r->quiet = zero_in && all_zero(r->buf, r->ch, n) ? r->quiet + n : 0;
     } else {
         mix_inputs(e, r, n);
         if (r->n->invert)
             for (int c = 0; c < 2; c++)
                 for (int i = 0; i < n; i++) r->buf[c][i] = -r->buf[c][i];
+        run_chain(e, r, n);
     }
-    run_chain(e, r, n);
     fader(e, r, n);
 }
 
@@ -525,6 +563,7 @@ static lathe_status setup(engine *e, const lathe_session *s, const lathe_mix_opt
             node_tail += lathe_proc_tail_s(p);
         }
         r->prefix[n->nchain] = r->latency;
+        r->rest_need = llround((node_tail + 2.0) * s->rate) + r->latency;
         if (node_tail > *tail_cap) *tail_cap = node_tail;
         for (int c = 0; c < 2; c++) {
             r->buf[c] = falloc(BLOCK), r->pre[c] = falloc(BLOCK), r->out[c] = falloc(BLOCK);
