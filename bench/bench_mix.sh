@@ -33,12 +33,18 @@ graph+="${mixin}amix=inputs=$i:normalize=0[m]"
 lt=$(best "$LATHE" mix "$SES" -o "$OUT/francium-mix.wav" --force --quiet)
 lt1=$(best "$LATHE" mix "$SES" -o "$OUT/francium-mix.wav" --force --quiet --threads 1)
 ft=$(best ffmpeg -nostdin -v error -y "${inputs[@]}" -filter_complex "$graph" -map "[m]" -c:a pcm_f32le "$OUT/francium-ffmpeg.wav")
-# the floor: decoding the stems with libFLAC's own tool, both cores
+# the floors: lathe summing the same stems with no processing at all (decode + resample-free
+# sum), and libFLAC's own tool decoding them, both cores
+PLAIN=$OUT/francium-plain.yaml
+{ echo "lathe: 1"; echo "tail: 0 s"; echo "tracks:"
+  for f in $STEMS; do echo "  - { name: $(basename "$f" .flac), file: $f }"; done; } >"$PLAIN"
+pt=$(best "$LATHE" mix "$PLAIN" -o "$OUT/francium-plain.wav" --force --quiet)
 dt=$(best bash -c "echo '$STEMS' | xargs -P 2 -n 1 flac -s -d -c >/dev/null")
 echo "== mix: Francium, $N stems x ${DUR} s, 48 kHz 24-bit FLAC (issue 4) =="
 printf '  %-46s %6.2f s %6.0fx realtime\n' "lathe mix (all cores)" "$lt" "$(awk "BEGIN{print $DUR/$lt}")"
 printf '  %-46s %6.2f s %6.0fx realtime\n' "lathe mix --threads 1" "$lt1" "$(awk "BEGIN{print $DUR/$lt1}")"
 printf '  %-46s %6.2f s %6.0fx realtime\n' "ffmpeg equalizer+acompressor per track, amix" "$ft" "$(awk "BEGIN{print $DUR/$ft}")"
+printf '  %-46s %6.2f s %6.0fx realtime\n' "floor: lathe mix with no processing" "$pt" "$(awk "BEGIN{print $DUR/$pt}")"
 printf '  %-46s %6.2f s %6.0fx realtime\n' "floor: decoding the stems only (flac -d, 2 jobs)" "$dt" "$(awk "BEGIN{print $DUR/$dt}")"
 printf '  lathe is %.1fx ffmpeg (target >= 5x), %.0fx realtime (target >= 100x)\n\n' \
   "$(awk "BEGIN{print $ft/$lt}")" "$(awk "BEGIN{print $DUR/$lt}")"

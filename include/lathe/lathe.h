@@ -5,10 +5,12 @@
 #define LATHE_H
 
 #include "lathe/analysis.h"
+#include "lathe/engine.h"
 #include "lathe/error.h"
 #include "lathe/io.h"
 #include "lathe/param.h"
 #include "lathe/proc.h"
+#include "lathe/session.h"
 #include "lathe/targets.h"
 
 #endif

@@ -45,7 +45,8 @@ lathe_analyzer *lathe_analyzer_new(double rate, int channels, lathe_error *err)
     a->channels = channels;
     a->rate = rate;
     a->km = lathe_kmeter_new(rate, channels);
-    a->tp = aligned_alloc(64, sizeof(lathe_tp_chan) * (size_t)channels);
+    /* aligned_alloc wants the size to be a multiple of the alignment */
+    a->tp = aligned_alloc(64, (sizeof(lathe_tp_chan) * (size_t)channels + 63) / 64 * 64);
     if (!a->km || !a->tp) goto nomem;
     lathe_tp_design_init(&a->tpd, rate);
     for (int c = 0; c < channels; c++) lathe_tp_chan_init(&a->tp[c], &a->tpd);
