@@ -225,3 +225,56 @@ int lt_have(const char *program)
     snprintf(cmd, sizeof cmd, "command -v '%s' >/dev/null 2>&1", program);
     return system(cmd) == 0;
 }
+
+void lt_check_recovers_from_nan(const char *proc, double rate, double freq,
+                                const char *const *names, const double *vals, int nv)
+{
+    long n = (long)(1.5 * rate), tail = (long)(0.3 * rate);
+    double amp[2][2];
+    for (int bad = 0; bad < 2; bad++) {
+        lathe_proc *p = lt_proc(proc, rate, 2, names, vals, nv);
+        float **b = lt_alloc(2, n);
+        for (int c = 0; c < 2; c++) lt_sine(b[c], n, rate, freq, 0.5, c);
+        if (bad) {
+            b[0][1000] = NAN;
+            b[1][2000] = INFINITY;
+        }
+        lathe_proc_process(p, b, NULL, n);
+        for (int c = 0; c < 2; c++) {
+            for (long i = n - tail; i < n; i++) assert_true(isfinite(b[c][i]));
+            amp[bad][c] = lt_db(lt_tone_amp(b[c] + n - tail, tail, rate, freq, NULL));
+        }
+        lt_free(b, 2);
+        lathe_proc_free(p);
+    }
+    for (int c = 0; c < 2; c++)
+        if (fabs(amp[1][c] - amp[0][c]) > 0.05)
+            fail_msg("%s ch %d: %.3f dB after NaN/inf, %.3f dB without", proc, c, amp[1][c],
+                     amp[0][c]);
+}
+
+void lt_check_block_sizes(const char *proc, double rate, const char *const *names,
+                          const double *vals, int nv, float *const *in, long n)
+{
+    float **a = lt_alloc(2, n), **b = lt_alloc(2, n);
+    for (int c = 0; c < 2; c++) {
+        memcpy(a[c], in[c], (size_t)n * sizeof(float));
+        memcpy(b[c], in[c], (size_t)n * sizeof(float));
+    }
+    lathe_proc *pa = lt_proc(proc, rate, 2, names, vals, nv);
+    lathe_proc *pb = lt_proc(proc, rate, 2, names, vals, nv);
+    lathe_proc_process(pa, a, NULL, n);
+    static const int sizes[] = {1, 7, 300, 512, 33, 2, 129};
+    long off = 0;
+    for (int k = 0; off < n; k = (k + 1) % 7) {
+        long m = sizes[k] < n - off ? sizes[k] : n - off;
+        float *io[2] = {b[0] + off, b[1] + off};
+        lathe_proc_process(pb, io, NULL, m);
+        off += m;
+    }
+    for (int c = 0; c < 2; c++) assert_memory_equal(a[c], b[c], (size_t)n * sizeof(float));
+    lathe_proc_free(pa);
+    lathe_proc_free(pb);
+    lt_free(a, 2);
+    lt_free(b, 2);
+}

@@ -67,3 +67,15 @@ const char *lt_tmpdir(char *buf, size_t len);
 void lt_rmdir(const char *dir);
 /* Whether a program is on PATH. */
 int lt_have(const char *program);
+
+/* ---- checks every processor family shares ---- */
+
+/* One NaN and one inf sample in a stereo sine at `freq`: 1 s later the
+ * output is finite and within 0.05 dB of an instance that never saw them
+ * (bad values must not stay in filters, averages or ballistics). */
+void lt_check_recovers_from_nan(const char *proc, double rate, double freq,
+                                const char *const *names, const double *vals, int nv);
+/* The same stereo input through one call and through uneven pieces (1, 7,
+ * 300, 512, 33, 2, 129 frames) gives bit-identical output. */
+void lt_check_block_sizes(const char *proc, double rate, const char *const *names,
+                          const double *vals, int nv, float *const *in, long n);

@@ -160,42 +160,12 @@ static void deesser_block_size_independent_finite_and_reset(void **s) {
     lathe_proc_free(b);
 }
 
-/* One NaN and one inf sample in the input: 1 s later the output is finite
- * and the same (within 0.05 dB) as that of an instance that never saw them;
- * they do not stay in the state (filters, averages, ballistics). */
-static void check_recovers_from_nan(const char *proc, const char *const *names, const double *vals,
-                                    int nv) {
-    long n = (long)(1.5 * RATE), tail = (long)(0.3 * RATE);
-    double amp[2][2];
-    for (int bad = 0; bad < 2; bad++) {
-        lathe_proc *p = lt_proc(proc, RATE, 2, names, vals, nv);
-        float **b = lt_alloc(2, n);
-        for (int c = 0; c < 2; c++)
-            lt_sine(b[c], n, RATE, 6997, 0.5, c);
-        if (bad) {
-            b[0][1000] = NAN;
-            b[1][2000] = INFINITY;
-        }
-        lathe_proc_process(p, b, NULL, n);
-        for (int c = 0; c < 2; c++) {
-            for (long i = n - tail; i < n; i++)
-                assert_true(isfinite(b[c][i]));
-            amp[bad][c] = lt_db(lt_tone_amp(b[c] + n - tail, tail, RATE, 6997, NULL));
-        }
-        lt_free(b, 2);
-        lathe_proc_free(p);
-    }
-    for (int c = 0; c < 2; c++)
-        if (fabs(amp[1][c] - amp[0][c]) > 0.05)
-            fail_msg("%s ch %d: %.3f dB after NaN/inf, %.3f dB without", proc, c, amp[1][c],
-                     amp[0][c]);
-}
 
 static void deesser_recovers_from_nan_input(void **s) {
     (void)s;
     const char *names[] = {"threshold", "freq"};
     double vals[] = {-40, 2000}; /* 6997 Hz tone in the band: reduced by the range */
-    check_recovers_from_nan("deesser", names, vals, 2);
+    lt_check_recovers_from_nan("deesser", RATE, 6997, names, vals, 2);
 }
 
 int main(void) {

@@ -293,46 +293,16 @@ static void expander_param_changes_are_smoothed(void **s) {
     lathe_proc_free(p);
 }
 
-/* One NaN and one inf sample in the input: 1 s later the output is finite
- * and the same (within 0.05 dB) as that of an instance that never saw them;
- * they do not stay in the state (filters, averages, ballistics). */
-static void check_recovers_from_nan(const char *proc, const char *const *names, const double *vals,
-                                    int nv) {
-    long n = (long)(1.5 * RATE), tail = (long)(0.3 * RATE);
-    double amp[2][2];
-    for (int bad = 0; bad < 2; bad++) {
-        lathe_proc *p = lt_proc(proc, RATE, 2, names, vals, nv);
-        float **b = lt_alloc(2, n);
-        for (int c = 0; c < 2; c++)
-            lt_sine(b[c], n, RATE, 997, 0.5, c);
-        if (bad) {
-            b[0][1000] = NAN;
-            b[1][2000] = INFINITY;
-        }
-        lathe_proc_process(p, b, NULL, n);
-        for (int c = 0; c < 2; c++) {
-            for (long i = n - tail; i < n; i++)
-                assert_true(isfinite(b[c][i]));
-            amp[bad][c] = lt_db(lt_tone_amp(b[c] + n - tail, tail, RATE, 997, NULL));
-        }
-        lt_free(b, 2);
-        lathe_proc_free(p);
-    }
-    for (int c = 0; c < 2; c++)
-        if (fabs(amp[1][c] - amp[0][c]) > 0.05)
-            fail_msg("%s ch %d: %.3f dB after NaN/inf, %.3f dB without", proc, c, amp[1][c],
-                     amp[0][c]);
-}
 
 static void expander_and_gate_recover_from_nan_input(void **s) {
     (void)s;
     const char *names[] = {"sc_hpf", "sc_lpf", "threshold"};
     double vals[] = {100, 5000, 0}; /* threshold 0 dB: the -6 dB tone is expanded */
-    check_recovers_from_nan("expander", names, vals, 3);
-    check_recovers_from_nan("gate", names, vals, 3);
+    lt_check_recovers_from_nan("expander", RATE, 997, names, vals, 3);
+    lt_check_recovers_from_nan("gate", RATE, 997, names, vals, 3);
     const char *rn[] = {"detect", "link"};
     double rv[] = {1, 0};
-    check_recovers_from_nan("expander", rn, rv, 2);
+    lt_check_recovers_from_nan("expander", RATE, 997, rn, rv, 2);
 }
 
 /* Noise with extreme settings: finite output, identical bytes for odd block
