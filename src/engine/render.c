@@ -262,6 +262,21 @@ static void fader(engine *e, rnode *r, int n)
         double p1 = pa ? lathe_automation_value(pa, t + (off + m) / e->s->rate) : nd->pan;
         if (r->first) r->gain_lin = g1, r->pan = p1, r->first = 0;
         double g0 = r->gain_lin, p0 = r->pan;
+        if (g0 == g1 && p0 == p1) {
+            /* steady fader: the same gains every sample (bit-identical to the ramp) */
+            double gl, gr;
+            if (r->ch == 1) {
+                double th = (p1 + 100.0) / 200.0 * M_PI / 2;
+                gl = cos(th), gr = sin(th);
+            } else {
+                gl = p1 > 0 ? 1 - p1 / 100 : 1, gr = p1 < 0 ? 1 + p1 / 100 : 1;
+            }
+            const float fl = (float)(g1 * gl), fr = (float)(g1 * gr);
+            const float *x0 = r->buf[0] + off, *x1 = r->buf[r->ch > 1 ? 1 : 0] + off;
+            float *o0 = r->out[0] + off, *o1 = r->out[1] + off;
+            for (int i = 0; i < m; i++) o0[i] = fl * x0[i], o1[i] = fr * x1[i];
+            continue;
+        }
         for (int i = 0; i < m; i++) {
             double f = (double)(i + 1) / m;
             double g = g0 + (g1 - g0) * f, p = p0 + (p1 - p0) * f;
@@ -284,12 +299,18 @@ static void fader(engine *e, rnode *r, int n)
         memset(r->out[0], 0, (size_t)n * sizeof(float));
         memset(r->out[1], 0, (size_t)n * sizeof(float));
     }
-    for (int c = 0; c < 2; c++)
+    for (int c = 0; c < 2; c++) {
+        const float *o = r->out[c];
+        double ss = 0;
+        float pk = (float)r->peak;
         for (int i = 0; i < n; i++) {
-            double v = r->out[c][i];
-            r->sumsq += v * v;
-            if (fabs(v) > r->peak) r->peak = fabs(v);
+            float a = fabsf(o[i]);
+            ss += (double)o[i] * o[i];
+            pk = a > pk ? a : pk;
         }
+        r->sumsq += ss;
+        r->peak = pk;
+    }
     r->frames += n;
 }
 
