@@ -34,6 +34,7 @@
 #define BLOCK 8192 /* engine block: frames per scheduling step */
 #define SUB 32     /* automation sub-block */
 #define PROC_BLOCK 512
+#define MAX_RING 32 /* deepest routing (levels) the pipeline supports */
 
 typedef struct {
     float *buf[2];
@@ -61,8 +62,14 @@ typedef struct {
     int nin;
     int has_chain_auto, has_pre_send;
     float *buf[2]; /* chain signal, ch channels */
-    float *pre[2]; /* pre-fader stereo (for pre-fader sends and keys) */
-    float *out[2]; /* post-fader stereo */
+    /* Outputs live in rings of one slot per level, indexed by block: a node
+     * may run ahead of its readers by up to (levels - 1) blocks. pre/out point
+     * at the slot of the block being processed. */
+    float *pre_ring[MAX_RING][2]; /* pre-fader stereo (for pre-fader sends and keys) */
+    float *out_ring[MAX_RING][2]; /* post-fader stereo */
+    float *pre[2], *out[2];
+    double slot_peak[MAX_RING], slot_sumsq[MAX_RING]; /* meters, taken when the block is kept */
+    long long cur_b, cur_pos; /* the block being processed and its render position */
     double gain_lin, pan; /* current fader state (for ramps) */
     /* resting: a track whose input and chain output have been exactly zero for
      * rest_need frames (its chain's tails + 2 s + latency) skips its chain */
@@ -79,7 +86,10 @@ typedef struct {
     rnode *nodes;
     int nn, nlevels;
     int **level_nodes, *level_count;
-    long long pos; /* render position of the current block */
+    int ring;                  /* slots per node output: the number of levels */
+    long long start;           /* render position of block 0 */
+    int *items, nitems;        /* the (node, block) pairs of the current step */
+    long long *item_b;
     int n;         /* frames in the current block */
     /* pool */
     int threads, stop, level, next, done_count;
@@ -168,10 +178,11 @@ static void mix_inputs(engine *e, rnode *r, int n)
         input_edge *ed = &r->in[k];
         rnode *s = &e->nodes[ed->src];
         if (ed->send < 0) {
-            dl_run(&ed->dl, s->out, del, n);
+            dl_run(&ed->dl, s->out_ring[r->cur_b % e->ring], del, n);
         } else {
             const lathe_send *snd = &s->n->sends[ed->send];
-            float *const *from = snd->pre_fader ? s->pre : s->out;
+            float *const *from = snd->pre_fader ? s->pre_ring[r->cur_b % e->ring]
+                                                : s->out_ring[r->cur_b % e->ring];
             const lathe_automation *a = lane(e, ed->src, LATHE_TARGET_SEND, ed->send, 0);
             if (!a) {
                 const float g = (float)db_to_lin(snd->level_db);
@@ -179,7 +190,7 @@ static void mix_inputs(engine *e, rnode *r, int n)
                     for (int i = 0; i < n; i++) tmp[c][i] = from[c][i] * g;
             } else {
                 /* automated: evaluated every SUB frames, ramped linearly between */
-                double t0 = (double)(e->pos - s->u_out) / e->s->rate;
+                double t0 = (double)(r->cur_pos - s->u_out) / e->s->rate;
                 double g0 = db_to_lin(lathe_automation_value(a, t0));
                 for (int off = 0; off < n; off += SUB) {
                     int m = n - off < SUB ? n - off : SUB;
@@ -210,7 +221,7 @@ static void run_chain(engine *e, rnode *r, int n)
             rnode *kn = &e->nodes[nd->chain[k].key_node];
             static _Thread_local float a0[BLOCK], a1[BLOCK];
             float *del[2] = {a0, a1};
-            dl_run(&r->keydl[k], kn->pre, del, n);
+            dl_run(&r->keydl[k], kn->pre_ring[r->cur_b % e->ring], del, n);
             if (r->ch == 1)
                 for (int i = 0; i < n; i++) r->keybuf[0][i] = 0.5f * (a0[i] + a1[i]);
             else
@@ -225,7 +236,7 @@ static void run_chain(engine *e, rnode *r, int n)
         }
         /* automation: set params every SUB frames at the content's timeline time */
         const lathe_proc_desc *d = nd->chain[k].desc;
-        double base = (double)(e->pos - r->u_in - r->prefix[k]) / e->s->rate;
+        double base = (double)(r->cur_pos - r->u_in - r->prefix[k]) / e->s->rate;
         for (int off = 0; off < n; off += SUB) {
             int m = n - off < SUB ? n - off : SUB;
             for (int i = 0; i < e->s->nautos; i++) {
@@ -254,7 +265,7 @@ static void fader(engine *e, rnode *r, int n)
     }
     const lathe_automation *ga = lane(e, r->idx, LATHE_TARGET_NODE_GAIN, 0, 0);
     const lathe_automation *pa = lane(e, r->idx, LATHE_TARGET_NODE_PAN, 0, 0);
-    double t = (double)(e->pos - r->u_out) / e->s->rate;
+    double t = (double)(r->cur_pos - r->u_out) / e->s->rate;
     for (int off = 0; off < n; off += SUB) {
         int m = n - off < SUB ? n - off : SUB;
         double g1 = db_to_lin(ga ? lathe_automation_value(ga, t + (off + m) / e->s->rate)
@@ -299,19 +310,19 @@ static void fader(engine *e, rnode *r, int n)
         memset(r->out[0], 0, (size_t)n * sizeof(float));
         memset(r->out[1], 0, (size_t)n * sizeof(float));
     }
+    const int slot = (int)(r->cur_b % e->ring);
     for (int c = 0; c < 2; c++) {
         const float *o = r->out[c];
         double ss = 0;
-        float pk = (float)r->peak;
+        float pk = (float)r->slot_peak[slot];
         for (int i = 0; i < n; i++) {
             float a = fabsf(o[i]);
             ss += (double)o[i] * o[i];
             pk = a > pk ? a : pk;
         }
-        r->sumsq += ss;
-        r->peak = pk;
+        r->slot_sumsq[slot] += ss;
+        r->slot_peak[slot] = pk;
     }
-    r->frames += n;
 }
 
 static int all_zero(float *const *b, int ch, int n)
@@ -322,12 +333,18 @@ static int all_zero(float *const *b, int ch, int n)
     return 1;
 }
 
-static void process_node(engine *e, rnode *r)
+static void process_node(engine *e, rnode *r, long long b)
 {
     int n = e->n;
     lathe_error err;
+    const int slot = (int)(b % e->ring);
+    r->cur_b = b;
+    r->cur_pos = e->start + b * BLOCK;
+    r->out[0] = r->out_ring[slot][0], r->out[1] = r->out_ring[slot][1];
+    r->pre[0] = r->pre_ring[slot][0], r->pre[1] = r->pre_ring[slot][1];
+    r->slot_peak[slot] = 0, r->slot_sumsq[slot] = 0;
     if (r->n->kind == LATHE_NODE_TRACK) {
-        lathe_status st = lathe_source_read(r->src, e->pos - r->u_in, r->buf, n, &err);
+        lathe_status st = lathe_source_read(r->src, r->cur_pos - r->u_in, r->buf, n, &err);
         if (st != LATHE_OK) {
             pthread_mutex_lock(&e->mu);
             if (e->status == LATHE_OK) e->status = st, e->err = err;
@@ -344,7 +361,6 @@ static void process_node(engine *e, rnode *r)
                 memset(r->pre[c], 0, (size_t)n * sizeof(float));
                 memset(r->out[c], 0, (size_t)n * sizeof(float));
             }
-            r->frames += n;
             r->first = 1;
             return;
         }
@@ -372,13 +388,12 @@ static void run_level(engine *e, unsigned long long gen)
 {
     for (;;) {
         pthread_mutex_lock(&e->mu);
-        int lv = e->level;
-        int i = (e->generation == gen && e->next < e->level_count[lv]) ? e->next++ : -1;
+        int i = (e->generation == gen && e->next < e->nitems) ? e->next++ : -1;
         pthread_mutex_unlock(&e->mu);
         if (i < 0) return;
-        process_node(e, &e->nodes[e->level_nodes[lv][i]]);
+        process_node(e, &e->nodes[e->items[i]], e->item_b[i]);
         pthread_mutex_lock(&e->mu);
-        if (++e->done_count == e->level_count[lv]) pthread_cond_broadcast(&e->done);
+        if (++e->done_count == e->nitems) pthread_cond_broadcast(&e->done);
         pthread_mutex_unlock(&e->mu);
     }
 }
@@ -401,26 +416,34 @@ static void *worker(void *arg)
     }
 }
 
-static void render_block(engine *e)
+/* Step t of the pipeline: every node of level L works on block t - L. The
+ * inputs of a node at level L come from lower levels, which finished that
+ * block in earlier steps, and the rings keep each slot until every reader
+ * is done with it, so all the work of a step runs in parallel: the tracks
+ * of the next blocks overlap the buses and the master of earlier ones. */
+static void run_step(engine *e, long long t)
 {
-    for (int lv = 0; lv < e->nlevels; lv++) {
-        if (e->threads <= 1 || e->level_count[lv] == 1) {
-            for (int i = 0; i < e->level_count[lv]; i++)
-                process_node(e, &e->nodes[e->level_nodes[lv][i]]);
-            continue;
-        }
-        pthread_mutex_lock(&e->mu);
-        e->level = lv;
-        e->next = 0;
-        e->done_count = 0;
-        unsigned long long gen = ++e->generation;
-        pthread_cond_broadcast(&e->go);
-        pthread_mutex_unlock(&e->mu);
-        run_level(e, gen); /* the calling thread works too */
-        pthread_mutex_lock(&e->mu);
-        while (e->done_count < e->level_count[lv]) pthread_cond_wait(&e->done, &e->mu);
-        pthread_mutex_unlock(&e->mu);
+    e->nitems = 0;
+    for (int i = 0; i < e->nn; i++) {
+        long long b = t - e->nodes[i].level;
+        if (b < 0) continue;
+        e->items[e->nitems] = i;
+        e->item_b[e->nitems++] = b;
     }
+    if (e->threads <= 1 || e->nitems <= 1) {
+        for (int k = 0; k < e->nitems; k++) process_node(e, &e->nodes[e->items[k]], e->item_b[k]);
+        return;
+    }
+    pthread_mutex_lock(&e->mu);
+    e->next = 0;
+    e->done_count = 0;
+    unsigned long long gen = ++e->generation;
+    pthread_cond_broadcast(&e->go);
+    pthread_mutex_unlock(&e->mu);
+    run_level(e, gen); /* the calling thread works too */
+    pthread_mutex_lock(&e->mu);
+    while (e->done_count < e->nitems) pthread_cond_wait(&e->done, &e->mu);
+    pthread_mutex_unlock(&e->mu);
 }
 
 /* ---- set-up ---- */
@@ -507,7 +530,8 @@ static void engine_free(engine *e)
         for (int k = 0; k < r->nin; k++) dl_free(&r->in[k].dl);
         free(r->in);
         for (int c = 0; c < 2; c++) {
-            free(r->buf[c]), free(r->pre[c]), free(r->out[c]), free(r->keybuf[c]);
+            free(r->buf[c]), free(r->keybuf[c]);
+            for (int k = 0; k < MAX_RING; k++) free(r->pre_ring[k][c]), free(r->out_ring[k][c]);
         }
         lathe_writer_abort(r->stem);
     }
@@ -516,6 +540,8 @@ static void engine_free(engine *e)
         for (int l = 0; l < e->nlevels; l++) free(e->level_nodes[l]);
     free(e->level_nodes);
     free(e->level_count);
+    free(e->items);
+    free(e->item_b);
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->go);
     pthread_cond_destroy(&e->done);
@@ -587,9 +613,9 @@ static lathe_status setup(engine *e, const lathe_session *s, const lathe_mix_opt
         r->rest_need = llround((node_tail + 2.0) * s->rate) + r->latency;
         if (node_tail > *tail_cap) *tail_cap = node_tail;
         for (int c = 0; c < 2; c++) {
-            r->buf[c] = falloc(BLOCK), r->pre[c] = falloc(BLOCK), r->out[c] = falloc(BLOCK);
+            r->buf[c] = falloc(BLOCK);
             r->keybuf[c] = falloc(BLOCK);
-            if (!r->buf[c] || !r->pre[c] || !r->out[c] || !r->keybuf[c])
+            if (!r->buf[c] || !r->keybuf[c])
                 return lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
         }
         for (int a = 0; a < s->nautos; a++)
@@ -627,6 +653,21 @@ static lathe_status setup(engine *e, const lathe_session *s, const lathe_mix_opt
     for (int i = 0; i < e->nn; i++) compensate(e, i, state);
     free(state);
     e->nlevels = maxlv + 1;
+    if (e->nlevels > MAX_RING)
+        return lathe_error_set(err, LATHE_E_INVALID, "routing is %d levels deep (at most %d)",
+                               e->nlevels, MAX_RING);
+    e->ring = e->nlevels;
+    e->items = calloc((size_t)e->nn, sizeof *e->items);
+    e->item_b = calloc((size_t)e->nn, sizeof *e->item_b);
+    if (!e->items || !e->item_b) return lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+    for (int i = 0; i < e->nn; i++)
+        for (int k = 0; k < e->ring; k++)
+            for (int c = 0; c < 2; c++) {
+                e->nodes[i].pre_ring[k][c] = falloc(BLOCK);
+                e->nodes[i].out_ring[k][c] = falloc(BLOCK);
+                if (!e->nodes[i].pre_ring[k][c] || !e->nodes[i].out_ring[k][c])
+                    return lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+            }
     e->level_nodes = calloc((size_t)e->nlevels, sizeof *e->level_nodes);
     e->level_count = calloc((size_t)e->nlevels, sizeof *e->level_count);
     for (int l = 0; l < e->nlevels; l++) {
@@ -716,18 +757,23 @@ lathe_status lathe_mix_render(const lathe_session *s, const char *out_path,
     const float quiet = 3.1623e-5f; /* -90 dBFS */
     long long written = 0, last_loud = end - start;
     long skip = lat;
-    for (e.pos = start;; e.pos += e.n) {
-        long long timeline = e.pos - lat; /* what the master emits now */
-        if (timeline >= end + tail_max) break;
-        if (auto_tail && timeline >= end && timeline - start > last_loud + (long long)(0.1 * s->rate))
-            break;
-        e.n = BLOCK;
-        render_block(&e);
+    e.start = start;
+    e.n = BLOCK;
+    for (long long t = 0;; t++) {
+        run_step(&e, t);
         if (e.status != LATHE_OK) {
             st = e.status;
             *err = e.err;
             break;
         }
+        /* the master finished block bm in this step: keep it, or stop */
+        long long bm = t - m->level;
+        if (bm < 0) continue;
+        const int slot = (int)(bm % e.ring);
+        long long timeline = start + bm * BLOCK - lat; /* what the master emits now */
+        if (timeline >= end + tail_max) break;
+        if (auto_tail && timeline >= end && timeline - start > last_loud + (long long)(0.1 * s->rate))
+            break;
         /* drop the compensated latency, write, meter */
         int from = 0;
         if (skip) {
@@ -737,7 +783,7 @@ lathe_status lathe_mix_render(const lathe_session *s, const char *out_path,
         long long room = end + tail_max - (timeline + from);
         int n = e.n - from;
         if (room < n) n = room > 0 ? (int)room : 0;
-        const float *o[2] = {m->out[0] + from, m->out[1] + from};
+        const float *o[2] = {m->out_ring[slot][0] + from, m->out_ring[slot][1] + from};
         if (n > 0) {
             for (int i = 0; i < n; i++)
                 if (fabsf(o[0][i]) > quiet || fabsf(o[1][i]) > quiet)
@@ -747,12 +793,17 @@ lathe_status lathe_mix_render(const lathe_session *s, const char *out_path,
             lathe_analyzer_add(an, o, n);
             written += n;
         }
+        /* node meters and bus stems for the same block (their slots are intact:
+         * a node is at most levels - 1 blocks ahead of the master) */
         for (int i = 0; i < e.nn; i++) {
             rnode *r = &e.nodes[i];
+            r->peak = fmax(r->peak, r->slot_peak[slot]);
+            r->sumsq += r->slot_sumsq[slot];
+            r->frames += e.n;
             if (!r->stem) continue;
             int f = (int)(r->stem_skip < e.n ? r->stem_skip : e.n);
             r->stem_skip -= f;
-            const float *so[2] = {r->out[0] + f, r->out[1] + f};
+            const float *so[2] = {r->out_ring[slot][0] + f, r->out_ring[slot][1] + f};
             if (e.n - f > 0 && lathe_writer_write(r->stem, so, e.n - f, err) != LATHE_OK) {
                 st = err->code;
                 break;
