@@ -26,7 +26,7 @@ struct lathe_kmeter {
     int channels;
     double rate;
     lathe_kfilter f1, f2;
-    double state[LATHE_MAX_CHANNELS][4]; /* two direct-form-I... TDF-II states per stage */
+    double state[LATHE_MAX_CHANNELS][4]; /* TDF-II states: shelf s1 s2, high-pass s1 s2 */
     double gain[LATHE_MAX_CHANNELS];
     /* momentary: ring of per-sample weighted energies */
     double *mring;

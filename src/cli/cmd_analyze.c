@@ -82,6 +82,18 @@ static const char *platform_action(const lathe_target *t, double gain, double wa
     return gain < want - 0.05 ? "raised (held by true-peak headroom)" : "raised";
 }
 
+/* What a platform does to the file: the gain it applies; *target its
+ * loudness target (mono files use the mono one), *want the gain that would
+ * land exactly on it. */
+static double platform_gain(const lathe_target *t, const lathe_analysis *a, double *target,
+                            double *want)
+{
+    int mono = a->channels == 1;
+    *target = mono ? t->mono_lufs : t->lufs;
+    *want = *target - a->integrated_lufs;
+    return lathe_target_playback_gain(t, a->integrated_lufs, a->true_peak_dbtp, mono);
+}
+
 static void print_human(const job *j)
 {
     const lathe_analysis *a = &j->res;
@@ -114,10 +126,8 @@ static void print_human(const job *j)
     const lathe_target *t = lathe_targets(&n);
     for (int i = 0; i < n; i++) {
         if (!t[i].is_platform) continue;
-        int mono = a->channels == 1;
-        double g = lathe_target_playback_gain(&t[i], a->integrated_lufs, a->true_peak_dbtp, mono);
-        double want = (mono ? t[i].mono_lufs : t[i].lufs) - a->integrated_lufs;
-        snprintf(b1, sizeof b1, "%.0f", mono ? t[i].mono_lufs : t[i].lufs);
+        double target, want, g = platform_gain(&t[i], a, &target, &want);
+        snprintf(b1, sizeof b1, "%.0f", target);
         snprintf(b2, sizeof b2, "%+.1f dB", g);
         snprintf(b3, sizeof b3, "%.1f LUFS", a->integrated_lufs + g);
         printf("  %-12s %7s %8s %10s  %s\n", t[i].name, b1, b2,
@@ -163,11 +173,9 @@ static void print_json(lathe_json *js, const job *j)
     const lathe_target *t = lathe_targets(&n);
     for (int i = 0; i < n; i++) {
         if (!t[i].is_platform) continue;
-        int mono = a->channels == 1;
-        double g = lathe_target_playback_gain(&t[i], a->integrated_lufs, a->true_peak_dbtp, mono);
-        double want = (mono ? t[i].mono_lufs : t[i].lufs) - a->integrated_lufs;
+        double target, want, g = platform_gain(&t[i], a, &target, &want);
         lathe_json_object(js, t[i].name);
-        lathe_json_num(js, "target_lufs", mono ? t[i].mono_lufs : t[i].lufs, 1);
+        lathe_json_num(js, "target_lufs", target, 1);
         lathe_json_num(js, "gain_db", g, 2);
         lathe_json_num(js, "playback_lufs", a->integrated_lufs + g, 2);
         lathe_json_num(js, "playback_true_peak_dbtp", a->true_peak_dbtp + g, 2);

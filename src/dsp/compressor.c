@@ -181,12 +181,6 @@ static lathe_status init(void *st, double rate, int channels, int max_block, lat
     return LATHE_OK;
 }
 
-/* One-pole step toward target, snapping when close (so that e.g. mix = 0
- * becomes exactly 0 and the dry path nulls). */
-static inline double approach(double v, double target, double k) {
-    v += k * (target - v);
-    return fabs(target - v) < 1e-9 ? target : v;
-}
 
 static void process(void *st, float *const *io, const float *const *key, int frames) {
     comp *s = st;
@@ -218,11 +212,11 @@ static void process(void *st, float *const *io, const float *const *key, int fra
         stride = 1;
         double t = s->t, sl = s->s, w = s->w, m = s->m, mix = s->mix;
         for (int i = 0; i < frames; i++) {
-            pt[i] = t = approach(t, tt, k);
-            ps[i] = sl = approach(sl, st_, k);
-            pw[i] = w = approach(w, tw, k);
-            pm[i] = m = approach(m, tm, k);
-            px[i] = mix = approach(mix, tmix, k);
+            pt[i] = t = lathe_dyn_approach(t, tt, k);
+            ps[i] = sl = lathe_dyn_approach(sl, st_, k);
+            pw[i] = w = lathe_dyn_approach(w, tw, k);
+            pm[i] = m = lathe_dyn_approach(m, tm, k);
+            px[i] = mix = lathe_dyn_approach(mix, tmix, k);
         }
         s->t = t, s->s = sl, s->w = w, s->m = m, s->mix = mix;
     } else {

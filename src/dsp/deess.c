@@ -167,10 +167,6 @@ static lathe_status init(void *st, double rate, int channels, int max_block, lat
     return LATHE_OK;
 }
 
-static inline double approach(double v, double target, double k) {
-    v += k * (target - v);
-    return fabs(target - v) < 1e-9 ? target : v;
-}
 
 static void process(void *st, float *const *io, const float *const *key, int frames) {
     deess *s = st;
@@ -213,10 +209,10 @@ static void process(void *st, float *const *io, const float *const *key, int fra
     const int moving = t != tt || r != tr || wide != twide || listen != tlisten;
     for (int i = 0; i < frames; i++) {
         if (moving) {
-            t = approach(t, tt, k);
-            r = approach(r, tr, k);
-            wide = approach(wide, twide, k);
-            listen = approach(listen, tlisten, k);
+            t = lathe_dyn_approach(t, tt, k);
+            r = lathe_dyn_approach(r, tr, k);
+            wide = lathe_dyn_approach(wide, twide, k);
+            listen = lathe_dyn_approach(listen, tlisten, k);
         }
         for (int c = 0; c < s->channels; c++) {
             double lev = s->det.level[(size_t)c * s->max_block + i];

@@ -11,6 +11,7 @@
 #ifndef LATHE_DSP_DYNAMICS_H
 #define LATHE_DSP_DYNAMICS_H
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -187,5 +188,22 @@ void lathe_dyn_detector_reset(lathe_dyn_detector *d);
 /* Computes d->level[c * max_block + i] (dB, within -240..+120) for i < frames
  * from src (planar, d->channels channels). */
 void lathe_dyn_detect(lathe_dyn_detector *d, const float *const *src, int frames);
+
+/* One-pole step of a smoothed parameter toward its target, snapping when
+ * within 1e-9 (so that e.g. mix = 0 becomes exactly 0 and dry paths null). */
+static inline double lathe_dyn_approach(double v, double target, double k) {
+    v += k * (target - v);
+    return fabs(target - v) < 1e-9 ? target : v;
+}
+
+/* Sidechain filter params shared by the expander and the gate. */
+#define LATHE_DYN_PARAM_SC_HPF                                                                     \
+    {"sc_hpf", "Hz",                                                                               \
+     "high-pass (2nd-order Butterworth) on the detector input (input or external key); 0 = off", 0, \
+     2000, 0, LATHE_PARAM_NUMBER, NULL, LATHE_PARAM_AUTOMATABLE}
+#define LATHE_DYN_PARAM_SC_LPF                                                                     \
+    {"sc_lpf", "Hz",                                                                               \
+     "low-pass (2nd-order Butterworth) on the detector input (input or external key); 0 = off", 0,  \
+     20000, 0, LATHE_PARAM_NUMBER, NULL, LATHE_PARAM_AUTOMATABLE}
 
 #endif

@@ -74,12 +74,8 @@ static const lathe_param_desc params[NPARAMS] = {
      "detector window: peak hold time (should exceed half the period of the lowest frequency) "
      "or RMS averaging time constant",
      0.1, MAX_WINDOW_MS, 10, LATHE_PARAM_NUMBER, NULL, AUTO | LOG},
-    {"sc_hpf", "Hz",
-     "high-pass (2nd-order Butterworth) on the detector input (input or external key); 0 = off", 0,
-     2000, 0, LATHE_PARAM_NUMBER, NULL, AUTO},
-    {"sc_lpf", "Hz",
-     "low-pass (2nd-order Butterworth) on the detector input (input or external key); 0 = off", 0,
-     20000, 0, LATHE_PARAM_NUMBER, NULL, AUTO},
+    LATHE_DYN_PARAM_SC_HPF,
+    LATHE_DYN_PARAM_SC_LPF,
     {"link", "%",
      "stereo link: each channel's detector level (dB) moves this far toward the loudest "
      "channel's; 100 % = one gain for all channels",
@@ -150,10 +146,6 @@ static lathe_status init(void *st, double rate, int channels, int max_block, lat
     return LATHE_OK;
 }
 
-static inline double approach(double v, double target, double k) {
-    v += k * (target - v);
-    return fabs(target - v) < 1e-9 ? target : v;
-}
 
 static void process(void *st, float *const *io, const float *const *key, int frames) {
     expander *s = st;
@@ -182,10 +174,10 @@ static void process(void *st, float *const *io, const float *const *key, int fra
         stride = 1;
         double t = s->t, e = s->e, w = s->w, r = s->r;
         for (int i = 0; i < frames; i++) {
-            pt[i] = t = approach(t, tt, k);
-            pe[i] = e = approach(e, te, k);
-            pw[i] = w = approach(w, tw, k);
-            pr[i] = r = approach(r, tr, k);
+            pt[i] = t = lathe_dyn_approach(t, tt, k);
+            pe[i] = e = lathe_dyn_approach(e, te, k);
+            pw[i] = w = lathe_dyn_approach(w, tw, k);
+            pr[i] = r = lathe_dyn_approach(r, tr, k);
         }
         s->t = t, s->e = e, s->w = w, s->r = r;
     } else {

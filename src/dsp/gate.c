@@ -58,12 +58,8 @@ static const lathe_param_desc params[NPARAMS] = {
      "detector peak-hold window (max |x| over it); the close decision lags the signal by up "
      "to this; should exceed half the period of the lowest frequency",
      0.1, MAX_WINDOW_MS, 5, LATHE_PARAM_NUMBER, NULL, AUTO | LOG},
-    {"sc_hpf", "Hz",
-     "high-pass (2nd-order Butterworth) on the detector input (input or external key); 0 = off", 0,
-     2000, 0, LATHE_PARAM_NUMBER, NULL, AUTO},
-    {"sc_lpf", "Hz",
-     "low-pass (2nd-order Butterworth) on the detector input (input or external key); 0 = off", 0,
-     20000, 0, LATHE_PARAM_NUMBER, NULL, AUTO},
+    LATHE_DYN_PARAM_SC_HPF,
+    LATHE_DYN_PARAM_SC_LPF,
     {"link", "%",
      "stereo link: each channel's detector level (dB) moves this far toward the loudest "
      "channel's; 100 % = all channels open and close together",

@@ -84,15 +84,13 @@ typedef struct {
 typedef struct {
     const lathe_session *s;
     rnode *nodes;
-    int nn, nlevels;
-    int **level_nodes, *level_count;
-    int ring;                  /* slots per node output: the number of levels */
+    int nn, nlevels; /* nlevels is also the slots in each node's output ring */
     long long start;           /* render position of block 0 */
     int *items, nitems;        /* the (node, block) pairs of the current step */
     long long *item_b;
     int n;         /* frames in the current block */
     /* pool */
-    int threads, stop, level, next, done_count;
+    int threads, stop, next, done_count;
     pthread_t *tid;
     pthread_mutex_t mu;
     pthread_cond_t go, done;
@@ -178,11 +176,11 @@ static void mix_inputs(engine *e, rnode *r, int n)
         input_edge *ed = &r->in[k];
         rnode *s = &e->nodes[ed->src];
         if (ed->send < 0) {
-            dl_run(&ed->dl, s->out_ring[r->cur_b % e->ring], del, n);
+            dl_run(&ed->dl, s->out_ring[r->cur_b % e->nlevels], del, n);
         } else {
             const lathe_send *snd = &s->n->sends[ed->send];
-            float *const *from = snd->pre_fader ? s->pre_ring[r->cur_b % e->ring]
-                                                : s->out_ring[r->cur_b % e->ring];
+            float *const *from = snd->pre_fader ? s->pre_ring[r->cur_b % e->nlevels]
+                                                : s->out_ring[r->cur_b % e->nlevels];
             const lathe_automation *a = lane(e, ed->src, LATHE_TARGET_SEND, ed->send, 0);
             if (!a) {
                 const float g = (float)db_to_lin(snd->level_db);
@@ -221,7 +219,7 @@ static void run_chain(engine *e, rnode *r, int n)
             rnode *kn = &e->nodes[nd->chain[k].key_node];
             static _Thread_local float a0[BLOCK], a1[BLOCK];
             float *del[2] = {a0, a1};
-            dl_run(&r->keydl[k], kn->pre_ring[r->cur_b % e->ring], del, n);
+            dl_run(&r->keydl[k], kn->pre_ring[r->cur_b % e->nlevels], del, n);
             if (r->ch == 1)
                 for (int i = 0; i < n; i++) r->keybuf[0][i] = 0.5f * (a0[i] + a1[i]);
             else
@@ -235,7 +233,6 @@ static void run_chain(engine *e, rnode *r, int n)
             continue;
         }
         /* automation: set params every SUB frames at the content's timeline time */
-        const lathe_proc_desc *d = nd->chain[k].desc;
         double base = (double)(r->cur_pos - r->u_in - r->prefix[k]) / e->s->rate;
         for (int off = 0; off < n; off += SUB) {
             int m = n - off < SUB ? n - off : SUB;
@@ -249,7 +246,6 @@ static void run_chain(engine *e, rnode *r, int n)
             if (key) ks[0] = key[0] + off, ks[1] = r->ch > 1 ? key[1] + off : NULL;
             lathe_proc_process(p, io, key ? ks : NULL, m);
         }
-        (void)d;
     }
 }
 
@@ -310,7 +306,7 @@ static void fader(engine *e, rnode *r, int n)
         memset(r->out[0], 0, (size_t)n * sizeof(float));
         memset(r->out[1], 0, (size_t)n * sizeof(float));
     }
-    const int slot = (int)(r->cur_b % e->ring);
+    const int slot = (int)(r->cur_b % e->nlevels);
     for (int c = 0; c < 2; c++) {
         const float *o = r->out[c];
         double ss = 0;
@@ -337,7 +333,7 @@ static void process_node(engine *e, rnode *r, long long b)
 {
     int n = e->n;
     lathe_error err;
-    const int slot = (int)(b % e->ring);
+    const int slot = (int)(b % e->nlevels);
     r->cur_b = b;
     r->cur_pos = e->start + b * BLOCK;
     r->out[0] = r->out_ring[slot][0], r->out[1] = r->out_ring[slot][1];
@@ -536,10 +532,6 @@ static void engine_free(engine *e)
         lathe_writer_abort(r->stem);
     }
     free(e->nodes);
-    if (e->level_nodes)
-        for (int l = 0; l < e->nlevels; l++) free(e->level_nodes[l]);
-    free(e->level_nodes);
-    free(e->level_count);
     free(e->items);
     free(e->item_b);
     pthread_mutex_destroy(&e->mu);
@@ -656,25 +648,17 @@ static lathe_status setup(engine *e, const lathe_session *s, const lathe_mix_opt
     if (e->nlevels > MAX_RING)
         return lathe_error_set(err, LATHE_E_INVALID, "routing is %d levels deep (at most %d)",
                                e->nlevels, MAX_RING);
-    e->ring = e->nlevels;
     e->items = calloc((size_t)e->nn, sizeof *e->items);
     e->item_b = calloc((size_t)e->nn, sizeof *e->item_b);
     if (!e->items || !e->item_b) return lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
     for (int i = 0; i < e->nn; i++)
-        for (int k = 0; k < e->ring; k++)
+        for (int k = 0; k < e->nlevels; k++)
             for (int c = 0; c < 2; c++) {
                 e->nodes[i].pre_ring[k][c] = falloc(BLOCK);
                 e->nodes[i].out_ring[k][c] = falloc(BLOCK);
                 if (!e->nodes[i].pre_ring[k][c] || !e->nodes[i].out_ring[k][c])
                     return lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
             }
-    e->level_nodes = calloc((size_t)e->nlevels, sizeof *e->level_nodes);
-    e->level_count = calloc((size_t)e->nlevels, sizeof *e->level_count);
-    for (int l = 0; l < e->nlevels; l++) {
-        e->level_nodes[l] = calloc((size_t)e->nn, sizeof **e->level_nodes);
-        for (int i = 0; i < e->nn; i++)
-            if (e->nodes[i].level == l) e->level_nodes[l][e->level_count[l]++] = i;
-    }
     for (int i = 0; i < e->nn; i++) {
         rnode *r = &e->nodes[i];
         for (int k = 0; k < r->nin; k++)
@@ -769,7 +753,7 @@ lathe_status lathe_mix_render(const lathe_session *s, const char *out_path,
         /* the master finished block bm in this step: keep it, or stop */
         long long bm = t - m->level;
         if (bm < 0) continue;
-        const int slot = (int)(bm % e.ring);
+        const int slot = (int)(bm % e.nlevels);
         long long timeline = start + bm * BLOCK - lat; /* what the master emits now */
         if (timeline >= end + tail_max) break;
         if (auto_tail && timeline >= end && timeline - start > last_loud + (long long)(0.1 * s->rate))

@@ -132,11 +132,6 @@ static void render(const lathe_session *s, const char *out, int threads, lathe_m
     if (st != LATHE_OK) fail_msg("render: %s", err.msg);
 }
 
-static const float **cf(float **b)
-{
-    return (const float **)b;
-}
-
 /* ---- tests ---- */
 
 static void engine_lookahead_path_nulls_against_inverted_dry_copy(void **s)
@@ -281,7 +276,6 @@ static void engine_output_is_identical_for_every_thread_count(void **s)
     lt_free(a, 2), lt_free(b2, 2), lt_free(b4, 2);
     for (int t = 0; t < 6; t++) free(nodes[t].file);
     free_chains(nodes, 8);
-    (void)cf;
 }
 
 static void engine_renders_reverb_tail_until_it_decays(void **s)
