@@ -9,6 +9,8 @@
 
 #include "dsp/biquad.h"
 
+#define GOLDEN_MINPHASE_HASH 0x34304d4588ebca79ull
+
 static const lathe_proc_desc *eq(void) {
     const lathe_proc_desc *d = lathe_processor_find("eq");
     assert_non_null(d);
@@ -376,6 +378,57 @@ static void eq_output_independent_of_block_size(void **state) {
     lt_free(b, 2);
 }
 
+/* FNV-1a over the bits of the output. */
+static uint64_t hash_floats(float *const *b, int ch, long n) {
+    uint64_t h = 1469598103934665603ull;
+    for (int c = 0; c < ch; c++)
+        for (long i = 0; i < n; i++) {
+            uint32_t u;
+            memcpy(&u, &b[c][i], sizeof u);
+            for (int k = 0; k < 4; k++) {
+                h ^= (u >> (8 * k)) & 0xff;
+                h *= 1099511628211ull;
+            }
+        }
+    return h;
+}
+
+/* The minimum-phase (default) path is bit-identical to the IIR cascade as it
+ * was before the linear-phase mode was added: a 5-band stereo curve on noise,
+ * static and then automated (freq, gain, output), hashed.  The hash was taken
+ * from the code of commit 2b92ca2 (before phase/fir_length existed); any
+ * change of operations or their order in the cascade changes it. */
+static void eq_minimum_phase_bit_identical_to_the_cascade_before_linear_mode(void **state) {
+    (void)state;
+    const char *names[] = {"band1.type",  "band1.freq", "band1.slope", "band2.type", "band2.freq",
+                           "band2.gain",  "band3.type", "band3.freq",  "band3.gain", "band3.q",
+                           "band4.type",  "band4.freq", "band4.gain",  "band5.type", "band5.freq",
+                           "band5.gain"};
+    double v[] = {HIGHPASS, 25, 24, LOWSHELF, 110, 2.5, BELL, 2400, -2, 1.2,
+                  HIGHSHELF, 9000, 1.5, TILT, 900, 1};
+    long n = 48000;
+    float **b = lt_alloc(2, n);
+    uint64_t seed = 12345;
+    lt_noise(b[0], n, 0.8, &seed);
+    lt_noise(b[1], n, 0.8, &seed);
+    lathe_proc *p = lt_proc("eq", 48000, 2, names, v, 16);
+    int ifreq = lathe_proc_param_index(eq(), "band3.freq");
+    int igain = lathe_proc_param_index(eq(), "band2.gain");
+    int iout = lathe_proc_param_index(eq(), "output");
+    for (long off = 0; off < n; off += 480) {
+        if (off == 24000) lathe_proc_set(p, ifreq, 3100);
+        if (off == 28800) lathe_proc_set(p, igain, -4);
+        if (off == 33600) lathe_proc_set(p, iout, -1.5);
+        float *io[2] = {b[0] + off, b[1] + off};
+        lathe_proc_process(p, io, NULL, 480);
+    }
+    uint64_t h = hash_floats(b, 2, n);
+    print_message("minimum-phase output hash %016llx\n", (unsigned long long)h);
+    assert_true(h == GOLDEN_MINPHASE_HASH);
+    lathe_proc_free(p);
+    lt_free(b, 2);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(eq_bell_gain_at_f0_within_0_01_db),
@@ -389,6 +442,7 @@ int main(void) {
         cmocka_unit_test(eq_automation_sweeps_without_clicks_or_blowup),
         cmocka_unit_test(eq_output_independent_of_block_size),
         cmocka_unit_test(eq_reset_returns_to_silence_and_denormals_stay_finite),
+        cmocka_unit_test(eq_minimum_phase_bit_identical_to_the_cascade_before_linear_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
