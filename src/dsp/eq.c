@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "dsp/biquad.h"
+#include "dsp/fir.h"
 #include "lathe/proc.h"
 
 #ifndef M_PI
@@ -40,6 +41,11 @@ enum { SHAPE_BUTTERWORTH, SHAPE_LR };
 static const char *const band_types[] = {"off",     "bell",  "lowshelf", "highshelf", "highpass",
                                          "lowpass", "notch", "bandpass", "tilt",      NULL};
 static const char *const shapes[] = {"butterworth", "linkwitz_riley", NULL};
+static const char *const phases[] = {"minimum", "linear", NULL};
+enum { PHASE_MINIMUM, PHASE_LINEAR };
+
+#define FIR_DEFAULT 32769 /* taps at 48 kHz: see DOC_FIR_LENGTH and test_eq */
+#define KAISER_BETA 5.5
 
 #define DOC_TYPE                                                                                   \
     "filter type: off (costs nothing), bell (peaking, gain at freq), lowshelf/highshelf "          \
@@ -65,6 +71,17 @@ static const char *const shapes[] = {"butterworth", "linkwitz_riley", NULL};
     "(two cascaded Butterworth of half the order, -6 dB at freq; an LR low-pass and "              \
     "high-pass at the same freq sum flat, LR24/LR48 in phase, LR12/LR36 with one side "            \
     "inverted); odd orders (6, 18, 30, 42) are always Butterworth"
+
+#define DOC_PHASE                                                                                  \
+    "minimum: the IIR cascade (no latency, the phase of analog EQ); linear: one symmetric FIR "    \
+    "with exactly the magnitude response of the same bands and output gain, no phase shift, "      \
+    "latency (fir_length - 1) / 2 frames; fixed at init"
+#define DOC_FIR_LENGTH                                                                             \
+    "linear phase only: FIR length in taps at 48 kHz (scaled with the rate, made odd); the "       \
+    "frequency resolution is about 4 rate / fir_length. The default 32769 (latency 16384 frames, " \
+    "341 ms, at any rate the same time) reproduces a 30 Hz bell of Q 1 within 0.1 dB and the "     \
+    "whole curve from 30 Hz up; halve it for less latency where nothing sharp sits below ~60 Hz; " \
+    "fixed at init"
 
 #define AUTO (LATHE_PARAM_AUTOMATABLE)
 #define BAND_PARAMS(n)                                                                             \
@@ -97,8 +114,13 @@ static const lathe_param_desc eq_params[] = {
     BAND_PARAMS(16),
     {"output", "dB", "gain after all bands (smoothed)", -INFINITY, 24, 0, LATHE_PARAM_NUMBER, NULL,
      AUTO},
+    {"phase", "", DOC_PHASE, 0, 1, PHASE_MINIMUM, LATHE_PARAM_CHOICE, phases, 0},
+    {"fir_length", "samples", DOC_FIR_LENGTH, 4097, 65537, FIR_DEFAULT, LATHE_PARAM_NUMBER, NULL,
+     0},
 };
 #define P_OUTPUT (NBANDS * NFIELD)
+#define P_PHASE (P_OUTPUT + 1)
+#define P_FIR_LENGTH (P_OUTPUT + 2)
 
 typedef struct {
     /* stored by set() */
@@ -117,6 +139,15 @@ typedef struct {
     double rate, decay[CHUNK + 1]; /* one-pole factor over n samples */
     int channels, inited;
     double work[8][CHUNK];
+    /* linear phase: set() stores phase and fir_length, init allocates the rest */
+    int phase, lin_dirty;
+    double fir_length;
+    int lin_n, lin_taps, lin_half; /* reported length N, designed taps (N - 2B), their centre */
+    lathe_pconv conv;
+    lathe_fft dfft;     /* design grid: M points */
+    fftwf_complex *dspec; /* M/2 + 1 */
+    float *dtime, *win, *taps;
+    double *phi; /* sin^2(pi k / M) */
 } eq_state;
 
 /* ---- design ---- */
@@ -243,6 +274,15 @@ static int band_coefs(const eq_state *s, const eq_band *b, lathe_svf *out) {
 
 static void eq_set(void *st, int i, double v) {
     eq_state *s = st;
+    if (i == P_PHASE) {
+        s->phase = (int)v;
+        return;
+    }
+    if (i == P_FIR_LENGTH) {
+        s->fir_length = v;
+        return;
+    }
+    s->lin_dirty = 1; /* linear phase: redesign at the next partition */
     if (i == P_OUTPUT) {
         s->output_db = v;
         s->out_target = v == -INFINITY ? 0.0 : pow(10.0, v / 20.0);
@@ -284,9 +324,129 @@ static void band_start(eq_state *s, eq_band *b) {
     b->moving = 0;
 }
 
+/* ---- linear phase ----
+ * The target is the exact magnitude of the digital sections the minimum-phase
+ * path runs (design_band, at the set values), times the output gain, on the
+ * M/2+1 bins of an M-point grid (M >= 2 x taps), evaluated in the
+ * numerically safe form of the RBJ cookbook with phi = sin^2(w/2):
+ *   |H|^2 = ((b0+b1+b2)^2 - 4 (b0 b1 + 4 b0 b2 + b1 b2) phi + 16 b0 b2 phi^2)
+ *         / ((1+a1+a2)^2 - 4 (a1 + 4 a2 + a1 a2) phi + 16 a2 phi^2).
+ * Its inverse DFT is the zero-phase impulse response; a Kaiser window cuts it
+ * to the odd length (dsp/fir.c).  The result runs in a uniformly partitioned
+ * FFT convolver of partition B, whose block delay B is part of the latency:
+ * the processor's impulse response is the designed one delayed by B, i.e. a
+ * symmetric FIR of N = taps + 2B taps whose first and last B are zero, and
+ * latency() = (N - 1) / 2. */
+static void lin_design(eq_state *s) {
+    double num[NBANDS * NSEC][3], den[NBANDS * NSEC][3];
+    int S = 0;
+    for (int k = 0; k < NBANDS; k++) {
+        const eq_band *b = &s->band[k];
+        if (b->type == B_OFF) continue;
+        lathe_bq sec[NSEC];
+        double f = b->freq > 0.49 * s->rate ? 0.49 * s->rate : b->freq;
+        int ns = design_band(sec, b->type, b->slope, b->shape, s->rate, f, b->gain, b->q);
+        for (int i = 0; i < ns; i++, S++) {
+            const lathe_bq *c = &sec[i];
+            double n0 = c->b0 + c->b1 + c->b2, d0 = 1 + c->a1 + c->a2;
+            num[S][0] = n0 * n0;
+            num[S][1] = -4 * (c->b0 * c->b1 + 4 * c->b0 * c->b2 + c->b1 * c->b2);
+            num[S][2] = 16 * c->b0 * c->b2;
+            den[S][0] = d0 * d0;
+            den[S][1] = -4 * (c->a1 + 4 * c->a2 + c->a1 * c->a2);
+            den[S][2] = 16 * c->a2;
+        }
+    }
+    const double g2 = s->out_target * s->out_target;
+    const int bins = s->dfft.n / 2 + 1;
+    for (int k = 0; k < bins; k++) {
+        double ph = s->phi[k], m = g2;
+        for (int i = 0; i < S; i++) {
+            double a = num[i][0] + ph * (num[i][1] + ph * num[i][2]);
+            double d = den[i][0] + ph * (den[i][1] + ph * den[i][2]);
+            m *= (a > 0 ? a : 0) / d;
+        }
+        s->dspec[k][0] = (float)sqrt(m > 0 ? m : 0);
+    }
+    lathe_fir_from_magnitude(&s->dfft, s->dspec, s->dtime, s->win, s->lin_half, s->taps);
+}
+
+static void lin_free(eq_state *s) {
+    lathe_pconv_free(&s->conv);
+    lathe_fft_destroy(&s->dfft);
+    fftwf_free(s->dspec);
+    fftwf_free(s->dtime);
+    fftwf_free(s->win);
+    fftwf_free(s->taps);
+    fftwf_free(s->phi);
+    s->dspec = NULL;
+    s->dtime = s->win = s->taps = NULL;
+    s->phi = NULL;
+}
+
+static lathe_status lin_init(eq_state *s, lathe_error *err) {
+    double len = s->fir_length > 0 ? s->fir_length : FIR_DEFAULT;
+    double x = len * s->rate / 48000.0;
+    int N = 2 * (int)floor(x / 2) + 1;
+    int B = 128; /* partition: about N/32, 128..4096 */
+    while (B < 4096 && 2 * B <= N / 32)
+        B *= 2;
+    int taps = N - 2 * B, M = 2;
+    while (M < 2 * taps)
+        M *= 2;
+    s->lin_n = N;
+    s->lin_taps = taps;
+    s->lin_half = (taps - 1) / 2;
+    s->dspec = fftwf_malloc(sizeof(fftwf_complex) * (size_t)(M / 2 + 1));
+    s->dtime = fftwf_malloc(sizeof(float) * (size_t)M);
+    s->win = fftwf_malloc(sizeof(float) * (size_t)(s->lin_half + 1));
+    s->taps = fftwf_malloc(sizeof(float) * (size_t)taps);
+    s->phi = fftwf_malloc(sizeof(double) * (size_t)(M / 2 + 1));
+    if (!s->dspec || !s->dtime || !s->win || !s->taps || !s->phi || lathe_fft_init(&s->dfft, M) ||
+        lathe_pconv_init(&s->conv, s->channels, B, taps)) {
+        lin_free(s);
+        lathe_error_set(err, LATHE_E_NOMEM, "eq: cannot allocate a %d-tap linear-phase FIR", N);
+        return LATHE_E_NOMEM;
+    }
+    for (int k = 0; k <= M / 2; k++) {
+        double h = sin(M_PI * k / M);
+        s->phi[k] = h * h;
+    }
+    lathe_kaiser_half(s->win, s->lin_half, KAISER_BETA);
+    lin_design(s);
+    lathe_pconv_load(&s->conv, s->taps, taps, 1);
+    s->lin_dirty = 0;
+    return LATHE_OK;
+}
+
+static void eq_process_linear(eq_state *s, float *const *io, int frames) {
+    long off = 0;
+    while (off < frames) {
+        if (s->conv.pos == 0 && s->lin_dirty) {
+            /* a change: design the new FIR (no allocation) and crossfade to
+             * it over the next output block */
+            lin_design(s);
+            lathe_pconv_load(&s->conv, s->taps, s->lin_taps, 0);
+            s->lin_dirty = 0;
+        }
+        int n = lathe_pconv_room(&s->conv);
+        if (n > frames - off) n = (int)(frames - off);
+        lathe_pconv_run(&s->conv, io, off, n);
+        off += n;
+    }
+}
+
+static int eq_latency(const void *st) {
+    const eq_state *s = st;
+    return s->phase == PHASE_LINEAR && s->inited ? (s->lin_n - 1) / 2 : 0;
+}
+
+static void eq_fini(void *st) {
+    lin_free(st);
+}
+
 static lathe_status eq_init(void *st, double rate, int channels, int max_block, lathe_error *err) {
     (void)max_block;
-    (void)err;
     eq_state *s = st;
     s->rate = rate;
     s->channels = channels;
@@ -295,6 +455,10 @@ static lathe_status eq_init(void *st, double rate, int channels, int max_block, 
     s->out_gain = s->out_target;
     for (int i = 0; i < NBANDS; i++)
         band_start(s, &s->band[i]);
+    if (s->phase == PHASE_LINEAR) {
+        lathe_status r = lin_init(s, err);
+        if (r != LATHE_OK) return r;
+    }
     s->inited = 1;
     return LATHE_OK;
 }
@@ -303,6 +467,7 @@ static void eq_reset(void *st) {
     eq_state *s = st;
     for (int i = 0; i < NBANDS; i++)
         memset(s->band[i].st, 0, sizeof s->band[i].st);
+    if (s->phase == PHASE_LINEAR && s->inited) lathe_pconv_reset(&s->conv);
 }
 
 /* One-pole step toward t over a chunk; snaps when within eps. */
@@ -504,6 +669,10 @@ static void eq_process_static(eq_state *s, float *const *io, int frames)
 static void eq_process(void *st, float *const *io, const float *const *key, int frames) {
     (void)key;
     eq_state *s = st;
+    if (s->phase == PHASE_LINEAR) {
+        eq_process_linear(s, io, frames);
+        return;
+    }
     if (all_static(s)) {
         eq_process_static(s, io, frames);
         return;
@@ -548,12 +717,24 @@ const lathe_proc_desc lathe_proc_eq = {
            "high-pass is an exact all-pass. Sections run as trapezoidal state-variable "
            "filters (A. Simper, \"Linear Trap Optimised SVF\") with per-sample coefficient "
            "interpolation; freq, gain and q are smoothed over ~20 ms, so automation does not "
-           "click. Bands of type off cost nothing. No latency.",
+           "click. Bands of type off cost nothing. No latency. With phase = linear the same "
+           "bands run as one linear-phase FIR instead: the exact magnitude response of the "
+           "sections above (and the output gain) is sampled on a dense grid, its zero-phase "
+           "impulse response cut to fir_length taps with a Kaiser window (the window method, "
+           "Oppenheim & Schafer, \"Discrete-Time Signal Processing\", 7.5-7.6; J. F. Kaiser 1974) "
+           "and applied by uniformly partitioned FFT convolution (overlap-save with a "
+           "frequency-domain delay line, F. Wefers 2015); the magnitude matches the minimum-phase "
+           "eq within 0.1 dB from 30 Hz up at the default length, and latency() reports "
+           "(fir_length - 1) / 2 frames. Every parameter change costs a redesign of the whole FIR "
+           "(a few milliseconds of CPU at the next partition, no allocation) and crossfades "
+           "to it over one partition, so automation does not click; automate sparingly.",
     .params = eq_params,
     .nparams = (int)(sizeof eq_params / sizeof eq_params[0]),
     .state_size = sizeof(eq_state),
     .init = eq_init,
     .set = eq_set,
     .process = eq_process,
+    .latency = eq_latency,
     .reset = eq_reset,
+    .fini = eq_fini,
 };

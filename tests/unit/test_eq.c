@@ -429,6 +429,277 @@ static void eq_minimum_phase_bit_identical_to_the_cascade_before_linear_mode(voi
     lt_free(b, 2);
 }
 
+/* ---- linear phase ---- */
+
+/* A linear-phase eq: names/values plus phase = linear (and fir_length when > 0). */
+static lathe_proc *lin_proc(double rate, int ch, const char *const *names, const double *vals,
+                            int n, double fir_length) {
+    const char *nn[40];
+    double vv[40];
+    for (int i = 0; i < n; i++)
+        nn[i] = names[i], vv[i] = vals[i];
+    nn[n] = "phase", vv[n++] = 1;
+    if (fir_length > 0) nn[n] = "fir_length", vv[n++] = fir_length;
+    return lt_proc("eq", rate, ch, nn, vv, n);
+}
+
+/* Impulse response of p (mono), n frames, in double. */
+static double *impulse_response(lathe_proc *p, long n) {
+    float **b = lt_alloc(1, n);
+    b[0][0] = 1;
+    lathe_proc_process(p, b, NULL, n);
+    double *h = test_malloc(sizeof(double) * (size_t)n);
+    for (long i = 0; i < n; i++)
+        h[i] = b[0][i];
+    lt_free(b, 1);
+    return h;
+}
+
+/* |DTFT of h| at f, dB (a phasor recurrence, renormalised every 1024 steps). */
+static double dtft_db(const double *h, long n, double rate, double f) {
+    double w = 2 * M_PI * f / rate, cr = cos(w), ci = -sin(w), zr = 1, zi = 0, re = 0, im = 0;
+    for (long i = 0; i < n; i++) {
+        re += h[i] * zr, im += h[i] * zi;
+        double t = zr * cr - zi * ci;
+        zi = zr * ci + zi * cr, zr = t;
+        if ((i & 1023) == 1023) zr = cos(w * (i + 1)), zi = -sin(w * (i + 1));
+    }
+    return 10 * log10(re * re + im * im);
+}
+
+/* Worst |linear - minimum| (dB) from lo to hi Hz, 1/48 octave, from the two
+ * measured impulse responses. */
+static double linear_vs_minimum(double rate, const char *const *names, const double *vals, int n,
+                                double fir_length, double lo, double hi, double *at) {
+    lathe_proc *mp = lt_proc("eq", rate, 1, names, vals, n);
+    lathe_proc *lp = lin_proc(rate, 1, names, vals, n, fir_length);
+    long nm = (long)(3 * rate), nl = 2 * lathe_proc_latency(lp) + 1;
+    double *hm = impulse_response(mp, nm), *hl = impulse_response(lp, nl);
+    double worst = 0;
+    for (double f = lo; f <= hi * 1.0001; f *= pow(2, 1.0 / 48)) {
+        double e = fabs(dtft_db(hl, nl, rate, f) - dtft_db(hm, nm, rate, f));
+        if (e > worst) worst = e, *at = f;
+    }
+    test_free(hm);
+    test_free(hl);
+    lathe_proc_free(mp);
+    lathe_proc_free(lp);
+    return worst;
+}
+
+static const char *const master_names[] = {
+    "band1.type", "band1.freq", "band1.slope", "band2.type", "band2.freq", "band2.gain",
+    "band3.type", "band3.freq", "band3.gain",  "band3.q",    "band4.type", "band4.freq",
+    "band4.gain", "band4.q",    "band5.type",  "band5.freq", "band5.gain", "band6.type",
+    "band6.freq", "band6.gain", "output"};
+static const double master_vals[] = {HIGHPASS, 20,  24,  LOWSHELF, 90,  2.5, BELL,
+                                     320,      -2,  1.2, BELL,     3200, 1.5, 0.9,
+                                     HIGHSHELF, 11000, 2, TILT, 1000, 1, -0.5};
+#define MASTER_N 21
+
+static void eq_linear_matches_minimum_phase_within_0_1_db_30_hz_to_20_khz(void **state) {
+    (void)state;
+    const double rates[] = {44100, 48000};
+    for (int r = 0; r < 2; r++) {
+        double at = 0;
+        double e = linear_vs_minimum(rates[r], master_names, master_vals, MASTER_N, 0, 30, 20000,
+                                     &at);
+        print_message("mastering curve at %g Hz: linear vs minimum phase worst %.4f dB (at %.1f "
+                      "Hz)\n",
+                      rates[r], e, at);
+        assert_true(e < 0.1);
+    }
+}
+
+static void eq_linear_default_length_keeps_a_30_hz_bell_within_0_1_db(void **state) {
+    (void)state;
+    const char *names[] = {"band1.type", "band1.freq", "band1.gain", "band1.q"};
+    const double gains[] = {6, -6, 12};
+    for (int g = 0; g < 3; g++) {
+        double v[] = {BELL, 30, gains[g], 1.0}, at = 0;
+        double e = linear_vs_minimum(48000, names, v, 4, 0, 10, 20000, &at);
+        print_message("30 Hz bell %+g dB Q 1, 48 kHz: worst %.4f dB (at %.1f Hz)\n", gains[g], e,
+                      at);
+        assert_true(e < 0.1);
+    }
+    /* a quarter of the default length cannot: the resolution is what sets it */
+    double v[] = {BELL, 30, 12, 1.0}, at = 0;
+    double e = linear_vs_minimum(48000, names, v, 4, 8193, 10, 20000, &at);
+    print_message("with fir_length 8193: worst %.4f dB (at %.1f Hz)\n", e, at);
+    assert_true(e > 0.1);
+}
+
+static void eq_linear_impulse_symmetric_about_latency_with_peak_there(void **state) {
+    (void)state;
+    const double rates[] = {44100, 48000};
+    for (int r = 0; r < 2; r++) {
+        lathe_proc *p = lin_proc(rates[r], 1, master_names, master_vals, MASTER_N, 0);
+        long L = lathe_proc_latency(p), n = 2 * L + 4000;
+        double *h = impulse_response(p, n);
+        long imax = 0;
+        for (long i = 1; i < n; i++)
+            if (fabs(h[i]) > fabs(h[imax])) imax = i;
+        double asym = 0, beyond = 0;
+        for (long k = 1; k <= L; k++)
+            asym = fmax(asym, fabs(h[L - k] - h[L + k]));
+        for (long i = 2 * L + 1; i < n; i++)
+            beyond = fmax(beyond, fabs(h[i]));
+        print_message("%g Hz: latency %ld (%.1f ms), peak at %ld (%.4f), max |h[L-k]-h[L+k]| "
+                      "%.3g (%.1f dB re peak), beyond 2L %.3g\n",
+                      rates[r], L, 1000.0 * L / rates[r], imax, h[imax], asym,
+                      lt_db(asym / fabs(h[imax])), beyond);
+        assert_true(imax == L);
+        assert_true(asym < 1e-6 * fabs(h[imax]));
+        assert_true(beyond < 1e-7 * fabs(h[imax])); /* FFT round-off only */
+        /* the same latency in time at both rates (the length scales with the rate) */
+        assert_true(fabs(L / rates[r] - 16384 / 48000.0) < 2 / rates[r]);
+        test_free(h);
+        lathe_proc_free(p);
+    }
+}
+
+/* Max |y[i] - x[i - L]| over the peak of x, dB; stereo noise. */
+static double delay_error_db(lathe_proc *p, long n, long *lat) {
+    float **x = lt_alloc(2, n), **y = lt_alloc(2, n);
+    uint64_t seed = 42;
+    lt_noise(x[0], n, 0.9, &seed);
+    lt_noise(x[1], n, 0.9, &seed);
+    for (int c = 0; c < 2; c++)
+        memcpy(y[c], x[c], (size_t)n * sizeof(float));
+    lathe_proc_process(p, y, NULL, n);
+    long L = lathe_proc_latency(p);
+    double err = 0, peak = lt_peak(x[0], n);
+    for (int c = 0; c < 2; c++)
+        for (long i = 0; i < n; i++)
+            err = fmax(err, fabs(y[c][i] - (i >= L ? x[c][i - L] : 0.0)));
+    lt_free(x, 2);
+    lt_free(y, 2);
+    *lat = L;
+    return lt_db(err / peak);
+}
+
+static void eq_linear_flat_is_a_pure_delay_within_minus_100_db(void **state) {
+    (void)state;
+    long L;
+    lathe_proc *p = lin_proc(48000, 2, NULL, NULL, 0, 0);
+    double e = delay_error_db(p, 100000, &L);
+    print_message("all bands off: output - input delayed by %ld: %.1f dB\n", L, e);
+    assert_true(L > 0 && e < -100);
+    lathe_proc_free(p);
+    /* bands that are flat by their settings: a 0 dB bell, shelf and tilt */
+    const char *names[] = {"band1.type", "band1.gain", "band2.type", "band2.gain",
+                           "band3.type", "band3.gain"};
+    double v[] = {BELL, 0, LOWSHELF, 0, TILT, 0};
+    p = lin_proc(44100, 2, names, v, 6, 8193);
+    e = delay_error_db(p, 100000, &L);
+    print_message("0 dB bell, shelf, tilt at 44.1 kHz, fir_length 8193: %.1f dB (latency %ld)\n",
+                  e, L);
+    assert_true(e < -100);
+    lathe_proc_free(p);
+}
+
+/* Tone amplitude (dB re amp) in y[from, from + len). */
+static double tone_db(const float *y, long from, long len, double rate, double f, double amp) {
+    return lt_db(lt_tone_amp(y + from, len, rate, f, NULL) / amp);
+}
+
+static void eq_linear_change_crossfades_without_click_and_converges(void **state) {
+    (void)state;
+    const double rate = 48000, f = 1000, amp = 0.25;
+    const char *names[] = {"band1.type", "band1.freq", "band1.gain", "band1.q"};
+    double v[] = {BELL, 1000, 0, 1}, v2[] = {BELL, 1000, 12, 1};
+    lathe_proc *p = lin_proc(rate, 1, names, v, 4, 0);
+    lathe_proc *q = lin_proc(rate, 1, names, v2, 4, 0); /* the target, from the start */
+    long L = lathe_proc_latency(p), n = 2 * L + 48000, t0 = 2 * L + 1000;
+    float **a = lt_alloc(1, n), **b = lt_alloc(1, n);
+    lt_sine(a[0], n, rate, f, amp, 0);
+    memcpy(b[0], a[0], (size_t)n * sizeof(float));
+    lathe_proc_process(q, b, NULL, n);
+    float *io[1] = {a[0]};
+    lathe_proc_process(p, io, NULL, t0);
+    lathe_proc_set(p, lathe_proc_param_index(eq(), "band1.gain"), 12);
+    io[0] = a[0] + t0;
+    lathe_proc_process(p, io, NULL, n - t0);
+    /* before: 0 dB; the change fades in within latency + 2 partitions */
+    double before = tone_db(a[0], t0 - 4800, 4800, rate, f, amp);
+    long settle = t0 + L + 2 * 4096;
+    double after = tone_db(a[0], settle, n - settle, rate, f, amp);
+    double jump = max_jump(a[0], n);
+    double bound = 1.05 * 2 * M_PI * f / rate * amp * lt_undb(12);
+    double diff = 0;
+    for (long i = settle; i < n; i++)
+        diff = fmax(diff, fabs(a[0][i] - b[0][i]));
+    print_message("0 -> +12 dB bell step: %.4f dB before, %.4f dB after, max jump %.4f (bound "
+                  "%.4f), after settling |y - fresh instance| %.3g\n",
+                  before, after, jump, bound, diff);
+    assert_true(fabs(before) < 0.01);
+    assert_true(fabs(after - 12) < 0.02);
+    assert_true(jump < bound);
+    assert_true(diff < 1e-5);
+    lathe_proc_free(p);
+    lathe_proc_free(q);
+
+    /* a fast sweep, set every 64 frames: finite, bounded, no clicks */
+    p = lin_proc(rate, 1, names, v2, 4, 8193);
+    int ifreq = lathe_proc_param_index(eq(), "band1.freq");
+    lt_sine(a[0], n, rate, 500, amp, 0);
+    for (long off = 0; off < n; off += 64) {
+        lathe_proc_set(p, ifreq, 100 * pow(150, 0.5 - 0.5 * cos(2 * M_PI * off / n)));
+        io[0] = a[0] + off;
+        lathe_proc_process(p, io, NULL, n - off < 64 ? n - off : 64);
+    }
+    double peak = lt_peak(a[0], n);
+    jump = max_jump(a[0], n);
+    bound = 1.5 * 2 * M_PI * 500 / rate * peak;
+    print_message("sweep: peak %.3f, max jump %.4f (bound %.4f)\n", peak, jump, bound);
+    for (long i = 0; i < n; i++)
+        assert_true(isfinite(a[0][i]));
+    assert_true(peak < amp * 4.5 && jump < bound);
+    lathe_proc_free(p);
+    lt_free(a, 1);
+    lt_free(b, 1);
+}
+
+static const char *const lin_names[] = {"band1.type", "band1.freq", "band1.slope", "band2.type",
+                                        "band2.freq", "band2.gain", "band3.type",  "band3.gain",
+                                        "phase",      "fir_length"};
+static const double lin_vals[] = {HIGHPASS, 30, 24, BELL, 2000, 4, TILT, -2, 1, 4097};
+
+static void eq_linear_recovers_from_nan(void **state) {
+    (void)state;
+    lt_check_recovers_from_nan("eq", 48000, 700, lin_names, lin_vals, 10);
+}
+
+static void eq_linear_output_independent_of_block_size(void **state) {
+    (void)state;
+    long n = 30000;
+    float **in = lt_alloc(2, n);
+    uint64_t seed = 5;
+    lt_noise(in[0], n, 0.8, &seed);
+    lt_noise(in[1], n, 0.8, &seed);
+    lt_check_block_sizes("eq", 44100, lin_names, lin_vals, 10, in, n);
+    lt_free(in, 2);
+}
+
+static void eq_linear_reset_returns_to_silence(void **state) {
+    (void)state;
+    lathe_proc *p = lt_proc("eq", 48000, 2, lin_names, lin_vals, 10);
+    long n = 20000;
+    float **b = lt_alloc(2, n);
+    uint64_t seed = 8;
+    lt_noise(b[0], n, 1.0, &seed);
+    lt_noise(b[1], n, 1.0, &seed);
+    lathe_proc_process(p, b, NULL, n);
+    assert_true(lt_peak(b[0], n) > 0.1);
+    lathe_proc_reset(p);
+    memset(b[0], 0, (size_t)n * sizeof(float));
+    memset(b[1], 0, (size_t)n * sizeof(float));
+    lathe_proc_process(p, b, NULL, n);
+    assert_true(lt_peak(b[0], n) == 0 && lt_peak(b[1], n) == 0);
+    lt_free(b, 2);
+    lathe_proc_free(p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(eq_bell_gain_at_f0_within_0_01_db),
@@ -443,6 +714,14 @@ int main(void) {
         cmocka_unit_test(eq_output_independent_of_block_size),
         cmocka_unit_test(eq_reset_returns_to_silence_and_denormals_stay_finite),
         cmocka_unit_test(eq_minimum_phase_bit_identical_to_the_cascade_before_linear_mode),
+        cmocka_unit_test(eq_linear_matches_minimum_phase_within_0_1_db_30_hz_to_20_khz),
+        cmocka_unit_test(eq_linear_default_length_keeps_a_30_hz_bell_within_0_1_db),
+        cmocka_unit_test(eq_linear_impulse_symmetric_about_latency_with_peak_there),
+        cmocka_unit_test(eq_linear_flat_is_a_pure_delay_within_minus_100_db),
+        cmocka_unit_test(eq_linear_change_crossfades_without_click_and_converges),
+        cmocka_unit_test(eq_linear_recovers_from_nan),
+        cmocka_unit_test(eq_linear_output_independent_of_block_size),
+        cmocka_unit_test(eq_linear_reset_returns_to_silence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

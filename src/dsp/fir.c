@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* dsp/fir.c: uniformly partitioned convolution and linear-phase FIR design
+ * (see fir.h for the method and its sources). */
+#include "dsp/fir.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+void lathe_pconv_free(lathe_pconv *c)
+{
+    if (!c) return;
+    lathe_fft_destroy(&c->fft);
+    fftwf_free(c->fdl);
+    for (int i = 0; i < 2; i++) {
+        fftwf_free(c->spec[i]);
+        fftwf_free(c->acc[i]);
+        fftwf_free(c->tmp[i]);
+        c->spec[i] = c->acc[i] = NULL;
+        c->tmp[i] = NULL;
+    }
+    fftwf_free(c->in);
+    fftwf_free(c->out);
+    fftwf_free(c->fade);
+    c->fdl = NULL;
+    c->in = c->out = c->fade = NULL;
+}
+
+int lathe_pconv_init(lathe_pconv *c, int channels, int block, int taps)
+{
+    memset(c, 0, sizeof *c);
+    if (channels < 1 || block < 2 || (block & (block - 1)) || taps < 1) return -1;
+    int B = block, P = (taps + B - 1) / B;
+    /* B + 1 bins, rounded up to 4 complex (32 bytes): every spectrum in the
+     * delay line keeps fftwf_malloc's alignment, so FFTW may write there */
+    int S = (B + 1 + 3) & ~3;
+    c->channels = channels;
+    c->block = B;
+    c->parts = P;
+    c->stride = S;
+    size_t nspec = (size_t)P * (size_t)S;
+    c->fdl = fftwf_malloc(sizeof(fftwf_complex) * nspec * (size_t)channels);
+    for (int i = 0; i < 2; i++) {
+        c->spec[i] = fftwf_malloc(sizeof(fftwf_complex) * nspec);
+        c->acc[i] = fftwf_malloc(sizeof(fftwf_complex) * (size_t)S);
+        c->tmp[i] = fftwf_malloc(sizeof(float) * 2 * (size_t)B);
+    }
+    c->in = fftwf_malloc(sizeof(float) * 2 * (size_t)B * (size_t)channels);
+    c->out = fftwf_malloc(sizeof(float) * (size_t)B * (size_t)channels);
+    c->fade = fftwf_malloc(sizeof(float) * (size_t)B);
+    if (!c->fdl || !c->spec[0] || !c->spec[1] || !c->acc[0] || !c->acc[1] || !c->tmp[0] ||
+        !c->tmp[1] || !c->in || !c->out || !c->fade || lathe_fft_init(&c->fft, 2 * B)) {
+        lathe_pconv_free(c);
+        return -1;
+    }
+    memset(c->spec[0], 0, sizeof(fftwf_complex) * nspec);
+    memset(c->spec[1], 0, sizeof(fftwf_complex) * nspec);
+    /* raised cosine from ~0 to exactly 1 at the last frame of the block */
+    for (int i = 0; i < B; i++)
+        c->fade[i] = (float)(0.5 - 0.5 * cos(M_PI * (i + 1) / B));
+    lathe_pconv_reset(c);
+    return 0;
+}
+
+void lathe_pconv_reset(lathe_pconv *c)
+{
+    size_t B = (size_t)c->block, ch = (size_t)c->channels;
+    memset(c->fdl, 0, sizeof(fftwf_complex) * (size_t)c->parts * (size_t)c->stride * ch);
+    memset(c->in, 0, sizeof(float) * 2 * B * ch);
+    memset(c->out, 0, sizeof(float) * B * ch);
+    c->pos = 0;
+    c->slot = 0;
+}
+
+void lathe_pconv_load(lathe_pconv *c, const float *h, int n, int now)
+{
+    int B = c->block, to = now ? c->cur : !c->cur;
+    const float scale = 1.0f / (float)(2 * B); /* FFTW's inverse is unnormalised */
+    float *t = c->tmp[0];
+    if (n > c->parts * B) n = c->parts * B;
+    for (int p = 0; p < c->parts; p++) {
+        memset(t, 0, sizeof(float) * 2 * (size_t)B);
+        int k0 = p * B, m = n - k0 < B ? n - k0 : B;
+        for (int k = 0; k < m; k++)
+            t[k] = h[k0 + k] * scale;
+        lathe_fft_forward(&c->fft, t, c->spec[to] + (size_t)p * (size_t)c->stride);
+    }
+    c->fading = !now;
+}
+
+/* acc += x * h over nb complex bins (interleaved re, im). */
+static void cmac(float *restrict acc, const float *restrict x, const float *restrict h, int nb)
+{
+    for (int k = 0; k < nb; k++) {
+        float xr = x[2 * k], xi = x[2 * k + 1], hr = h[2 * k], hi = h[2 * k + 1];
+        acc[2 * k] += xr * hr - xi * hi;
+        acc[2 * k + 1] += xr * hi + xi * hr;
+    }
+}
+
+static void compute_block(lathe_pconv *c)
+{
+    int B = c->block, P = c->parts, S = c->stride, nb = B + 1;
+    c->slot = c->slot + 1 == P ? 0 : c->slot + 1;
+    for (int ch = 0; ch < c->channels; ch++) {
+        float *in = c->in + (size_t)ch * 2 * (size_t)B;
+        fftwf_complex *fdl = c->fdl + (size_t)ch * (size_t)P * (size_t)S;
+        lathe_fft_forward(&c->fft, in, fdl + (size_t)c->slot * (size_t)S);
+        for (int a = 0; a <= c->fading; a++) {
+            const fftwf_complex *H = c->spec[a ? !c->cur : c->cur];
+            float *acc = (float *)c->acc[a];
+            memset(acc, 0, sizeof(fftwf_complex) * (size_t)nb);
+            for (int p = 0, q = c->slot; p < P; p++, q = q ? q - 1 : P - 1)
+                cmac(acc, (const float *)(fdl + (size_t)q * (size_t)S),
+                     (const float *)(H + (size_t)p * (size_t)S), nb);
+            lathe_fft_inverse(&c->fft, c->acc[a], c->tmp[a]);
+        }
+        float *out = c->out + (size_t)ch * (size_t)B;
+        const float *y0 = c->tmp[0] + B, *y1 = c->tmp[1] + B;
+        if (c->fading)
+            for (int i = 0; i < B; i++)
+                out[i] = y0[i] + c->fade[i] * (y1[i] - y0[i]);
+        else
+            memcpy(out, y0, sizeof(float) * (size_t)B);
+        memcpy(in, in + B, sizeof(float) * (size_t)B);
+    }
+    if (c->fading) {
+        c->cur = !c->cur;
+        c->fading = 0;
+    }
+}
+
+void lathe_pconv_run(lathe_pconv *c, float *const *io, long off, int n)
+{
+    int B = c->block;
+    for (int ch = 0; ch < c->channels; ch++) {
+        float *in = c->in + (size_t)ch * 2 * (size_t)B + B + c->pos;
+        const float *out = c->out + (size_t)ch * (size_t)B + c->pos;
+        float *x = io[ch] + off;
+        for (int i = 0; i < n; i++) {
+            float v = x[i];
+            in[i] = fabsf(v) <= FLT_MAX ? v : 0.0f; /* NaN and inf never enter */
+            x[i] = out[i];
+        }
+    }
+    c->pos += n;
+    if (c->pos == B) {
+        compute_block(c);
+        c->pos = 0;
+    }
+}
+
+static double bessel_i0(double x)
+{
+    /* power series sum_k ((x/2)^k / k!)^2, converges for every x */
+    double sum = 1, term = 1, y = x * x / 4;
+    for (int k = 1; k < 500 && term > 1e-17 * sum; k++) {
+        term *= y / ((double)k * k);
+        sum += term;
+    }
+    return sum;
+}
+
+void lathe_kaiser_half(float *w, int half, double beta)
+{
+    double d = bessel_i0(beta);
+    for (int k = 0; k <= half; k++) {
+        double r = half ? (double)k / half : 0;
+        w[k] = (float)(bessel_i0(beta * sqrt(fmax(0.0, 1 - r * r))) / d);
+    }
+}
+
+void lathe_fir_from_magnitude(const lathe_fft *f, fftwf_complex *spec, float *t, const float *w,
+                              int half, float *h)
+{
+    int M = f->n;
+    for (int k = 0; k <= M / 2; k++)
+        spec[k][1] = 0; /* zero phase */
+    lathe_fft_inverse(f, spec, t);
+    const float inv = 1.0f / (float)M;
+    for (int k = 0; k <= half; k++) {
+        float v = t[k] * inv * w[k];
+        h[half - k] = v;
+        h[half + k] = v;
+    }
+}
