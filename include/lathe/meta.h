@@ -34,19 +34,19 @@ extern "C" {
 
 /* Loudness tag values of one scope (track or album). */
 typedef struct {
-    int has_gain;       /* rg_gain_db, r128_gain_q78 and lufs are set */
-    double lufs;        /* integrated loudness, LUFS (ITU-R BS.1770) */
-    double rg_gain_db;  /* ReplayGain 2.0 gain: -18 - lufs */
-    int r128_gain_q78;  /* Opus R128 gain: (-23 - lufs) dB in Q7.8 */
+    int has_gain;      /* rg_gain_db, r128_gain_q78 and lufs are set */
+    double lufs;       /* integrated loudness, LUFS (ITU-R BS.1770) */
+    double rg_gain_db; /* ReplayGain 2.0 gain: -18 - lufs */
+    int r128_gain_q78; /* Opus R128 gain: (-23 - lufs) dB in Q7.8 */
     int has_peak;
-    double peak;        /* linear peak, 1.0 = full scale */
+    double peak; /* linear peak, 1.0 = full scale */
 } lathe_meta_loudness;
 
 typedef struct {
     char *title, *artist, *album, *album_artist, *genre, *composer, *comment;
-    char year[11];     /* "YYYY" or "YYYY-MM-DD"; "" when unset */
-    char isrc[13];     /* 12 characters, uppercase, no dashes; "" when unset */
-    char upc[14];      /* 12 or 13 digits; "" when unset */
+    char year[11];          /* "YYYY" or "YYYY-MM-DD"; "" when unset */
+    char isrc[13];          /* 12 characters, uppercase, no dashes; "" when unset */
+    char upc[14];           /* 12 or 13 digits; "" when unset */
     int track, track_total; /* 0 when unset (total 0: no total) */
     int disc, disc_total;
     lathe_meta_loudness track_loudness, album_loudness;

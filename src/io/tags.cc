@@ -48,17 +48,19 @@ using TagLib::String;
 
 enum class Kind { Unknown, Flac, Vorbis, Opus, Mp3, Wav, Rf64, Aiff, OggOther };
 
-String u8(const char *s) { return String(s, String::UTF8); }
+String u8(const char *s) {
+    return String(s, String::UTF8);
+}
 
 // ---- type by content ----
 
-Kind sniff(FILE *f)
-{
+Kind sniff(FILE *f) {
     unsigned char h[128] = {0};
     size_t n = fread(h, 1, sizeof h, f);
     if (n >= 12 && !memcmp(h, "RIFF", 4) && !memcmp(h + 8, "WAVE", 4)) return Kind::Wav;
     if (n >= 12 && !memcmp(h, "RF64", 4)) return Kind::Rf64;
-    if (n >= 12 && !memcmp(h, "FORM", 4) && (!memcmp(h + 8, "AIFF", 4) || !memcmp(h + 8, "AIFC", 4)))
+    if (n >= 12 && !memcmp(h, "FORM", 4) &&
+        (!memcmp(h + 8, "AIFF", 4) || !memcmp(h + 8, "AIFC", 4)))
         return Kind::Aiff;
     if (n >= 28 && !memcmp(h, "OggS", 4)) {
         // First page: 27-byte header, segment table, then the first packet.
@@ -70,8 +72,8 @@ Kind sniff(FILE *f)
     if (n >= 4 && !memcmp(h, "fLaC", 4)) return Kind::Flac;
     if (n >= 10 && !memcmp(h, "ID3", 3)) {
         // ID3v2 header (id3.org v2.4 structure 3.1): synchsafe size, footer flag.
-        long size = (long)(h[6] & 0x7f) << 21 | (long)(h[7] & 0x7f) << 14 | (long)(h[8] & 0x7f) << 7 |
-                    (long)(h[9] & 0x7f);
+        long size = (long)(h[6] & 0x7f) << 21 | (long)(h[7] & 0x7f) << 14 |
+                    (long)(h[8] & 0x7f) << 7 | (long)(h[9] & 0x7f);
         size += 10 + ((h[5] & 0x10) ? 10 : 0);
         unsigned char m[4] = {0};
         if (fseek(f, size, SEEK_SET) == 0 && fread(m, 1, 4, f) == 4 && !memcmp(m, "fLaC", 4))
@@ -89,8 +91,7 @@ struct Loud {
     String rg_gain, rg_peak, r128;
 };
 
-Loud loud(const lathe_meta_loudness &l)
-{
+Loud loud(const lathe_meta_loudness &l) {
     Loud o;
     char buf[32];
     if (l.has_gain) {
@@ -105,17 +106,17 @@ Loud loud(const lathe_meta_loudness &l)
     return o;
 }
 
-String num(int v) { return String::number(v); }
+String num(int v) {
+    return String::number(v);
+}
 
-String position(int n, int total)
-{
+String position(int n, int total) {
     return total ? num(n) + "/" + num(total) : num(n);
 }
 
 // ---- Xiph comments ----
 
-void xiph(TagLib::Ogg::XiphComment *x, const lathe_meta *m, bool opus)
-{
+void xiph(TagLib::Ogg::XiphComment *x, const lathe_meta *m, bool opus) {
     auto put = [x](const char *key, const String &v) { x->addField(key, v, true); };
     if (m->title) put("TITLE", u8(m->title));
     if (m->artist) put("ARTIST", u8(m->artist));
@@ -126,13 +127,17 @@ void xiph(TagLib::Ogg::XiphComment *x, const lathe_meta *m, bool opus)
     if (m->isrc[0]) put("ISRC", m->isrc);
     if (m->track) {
         put("TRACKNUMBER", num(m->track));
-        if (m->track_total) put("TRACKTOTAL", num(m->track_total));
-        else x->removeFields("TRACKTOTAL");
+        if (m->track_total)
+            put("TRACKTOTAL", num(m->track_total));
+        else
+            x->removeFields("TRACKTOTAL");
     }
     if (m->disc) {
         put("DISCNUMBER", num(m->disc));
-        if (m->disc_total) put("DISCTOTAL", num(m->disc_total));
-        else x->removeFields("DISCTOTAL");
+        if (m->disc_total)
+            put("DISCTOTAL", num(m->disc_total));
+        else
+            x->removeFields("DISCTOTAL");
     }
     if (m->upc[0]) put("BARCODE", m->upc);
     if (m->composer) put("COMPOSER", u8(m->composer));
@@ -151,24 +156,21 @@ void xiph(TagLib::Ogg::XiphComment *x, const lathe_meta *m, bool opus)
 
 // ---- ID3v2.4 ----
 
-void id3_text(TagLib::ID3v2::Tag *t, const char *id, const String &v)
-{
+void id3_text(TagLib::ID3v2::Tag *t, const char *id, const String &v) {
     t->removeFrames(id);
     auto *f = new TagLib::ID3v2::TextIdentificationFrame(id, String::UTF8);
     f->setText(v);
     t->addFrame(f);
 }
 
-void id3_txxx(TagLib::ID3v2::Tag *t, const char *desc, const String &v)
-{
+void id3_txxx(TagLib::ID3v2::Tag *t, const char *desc, const String &v) {
     using TagLib::ID3v2::UserTextIdentificationFrame;
     while (UserTextIdentificationFrame *old = UserTextIdentificationFrame::find(t, desc))
         t->removeFrame(old);
     t->addFrame(new UserTextIdentificationFrame(desc, TagLib::StringList(v), String::UTF8));
 }
 
-void id3_comment(TagLib::ID3v2::Tag *t, const String &v)
-{
+void id3_comment(TagLib::ID3v2::Tag *t, const String &v) {
     using TagLib::ID3v2::CommentsFrame;
     // Replace the comment without a description (the one players show).
     const TagLib::ID3v2::FrameList list = t->frameList("COMM");
@@ -182,8 +184,7 @@ void id3_comment(TagLib::ID3v2::Tag *t, const String &v)
     t->addFrame(c);
 }
 
-void id3(TagLib::ID3v2::Tag *t, const lathe_meta *m)
-{
+void id3(TagLib::ID3v2::Tag *t, const lathe_meta *m) {
     if (m->title) id3_text(t, "TIT2", u8(m->title));
     if (m->artist) id3_text(t, "TPE1", u8(m->artist));
     if (m->album) id3_text(t, "TALB", u8(m->album));
@@ -208,20 +209,20 @@ void id3(TagLib::ID3v2::Tag *t, const lathe_meta *m)
 // TagLib renders INFO text as Latin-1 unless told otherwise; lathe's text
 // is UTF-8 (what ffmpeg and most current readers assume).  The handler is
 // TagLib-global, so it is installed once and never changed.
-class Utf8Info : public TagLib::RIFF::Info::StringHandler
-{
+class Utf8Info : public TagLib::RIFF::Info::StringHandler {
   public:
-    String parse(const ByteVector &data) const override
-    {
+    String parse(const ByteVector &data) const override {
         ByteVector d = data;
-        while (!d.isEmpty() && d[d.size() - 1] == '\0') d.resize(d.size() - 1);
+        while (!d.isEmpty() && d[d.size() - 1] == '\0')
+            d.resize(d.size() - 1);
         return String(d, String::UTF8);
     }
-    ByteVector render(const String &s) const override { return s.data(String::UTF8); }
+    ByteVector render(const String &s) const override {
+        return s.data(String::UTF8);
+    }
 };
 
-void info(TagLib::RIFF::Info::Tag *t, const lathe_meta *m)
-{
+void info(TagLib::RIFF::Info::Tag *t, const lathe_meta *m) {
     auto put = [t](const char *id, const String &v) { t->setFieldText(id, v); };
     if (m->title) put("INAM", u8(m->title));
     if (m->artist) put("IART", u8(m->artist));
@@ -236,17 +237,17 @@ void info(TagLib::RIFF::Info::Tag *t, const lathe_meta *m)
 
 // WAV::File with access to its chunk list, to keep the `bext` chunk that
 // TagLib does not model.
-class WavFile : public TagLib::RIFF::WAV::File
-{
+class WavFile : public TagLib::RIFF::WAV::File {
   public:
     explicit WavFile(const char *path) : TagLib::RIFF::WAV::File(path, false) {}
-    ByteVector chunk(const char *name)
-    {
+    ByteVector chunk(const char *name) {
         for (unsigned i = 0; i < chunkCount(); i++)
             if (chunkName(i) == ByteVector(name, 4)) return chunkData(i);
         return ByteVector();
     }
-    void put_chunk(const char *name, const ByteVector &data) { setChunkData(ByteVector(name, 4), data); }
+    void put_chunk(const char *name, const ByteVector &data) {
+        setChunkData(ByteVector(name, 4), data);
+    }
 };
 
 // EBU Tech 3285 v2 layout (offsets in the chunk data).
@@ -265,18 +266,18 @@ enum : unsigned {
 };
 
 // Fixed-size text field: truncated at a UTF-8 character boundary, NUL padded.
-void bext_text(ByteVector &d, unsigned at, const char *s, unsigned size)
-{
+void bext_text(ByteVector &d, unsigned at, const char *s, unsigned size) {
     size_t n = strlen(s);
     if (n > size) {
         n = size;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
     }
-    for (unsigned i = 0; i < size; i++) d[at + i] = i < n ? s[i] : '\0';
+    for (unsigned i = 0; i < size; i++)
+        d[at + i] = i < n ? s[i] : '\0';
 }
 
-void bext_le16(ByteVector &d, unsigned at, int v)
-{
+void bext_le16(ByteVector &d, unsigned at, int v) {
     unsigned u = (unsigned)v & 0xffff;
     d[at] = (char)(u & 0xff);
     d[at + 1] = (char)(u >> 8);
@@ -284,8 +285,7 @@ void bext_le16(ByteVector &d, unsigned at, int v)
 
 // Updates the fields m sets in an existing chunk (or a new, empty one);
 // false when there is nothing to write and no chunk yet.
-bool bext(ByteVector &d, const lathe_meta *m)
-{
+bool bext(ByteVector &d, const lathe_meta *m) {
     const lathe_meta_loudness &l = m->track_loudness;
     const bool full_date = strlen(m->year) == 10;
     if (d.isEmpty() && !m->comment && !m->artist && !m->isrc[0] && !full_date && !l.has_gain &&
@@ -294,7 +294,8 @@ bool bext(ByteVector &d, const lathe_meta *m)
     if (d.isEmpty()) {
         d.resize(BEXT_SIZE, '\0');
         bext_le16(d, BEXT_VERSION, 2);
-        for (unsigned k = 0; k < 5; k++) bext_le16(d, BEXT_LOUDNESS + 2 * k, 0x7fff); // not set
+        for (unsigned k = 0; k < 5; k++)
+            bext_le16(d, BEXT_LOUDNESS + 2 * k, 0x7fff); // not set
     } else if (d.size() < BEXT_SIZE) {
         d.resize(BEXT_SIZE, '\0'); // a short (broken) chunk: pad to the fixed part
     }
@@ -304,9 +305,11 @@ bool bext(ByteVector &d, const lathe_meta *m)
     if (full_date) bext_text(d, BEXT_DATE, m->year, 10);
     if (l.has_gain || l.has_peak) {
         // Version 2 fields are round(x * 100) as int16; 0x7fff = not set.
-        const unsigned version = (unsigned char)d[BEXT_VERSION] | (unsigned char)d[BEXT_VERSION + 1] << 8;
+        const unsigned version = (unsigned char)d[BEXT_VERSION] | (unsigned char)d[BEXT_VERSION + 1]
+                                                                      << 8;
         if (version < 2) {
-            for (unsigned k = 0; k < 5; k++) bext_le16(d, BEXT_LOUDNESS + 2 * k, 0x7fff);
+            for (unsigned k = 0; k < 5; k++)
+                bext_le16(d, BEXT_LOUDNESS + 2 * k, 0x7fff);
             bext_le16(d, BEXT_VERSION, 2);
         }
         if (l.has_gain) bext_le16(d, BEXT_LOUDNESS, (int)lround(l.lufs * 100.0));
@@ -319,20 +322,19 @@ bool bext(ByteVector &d, const lathe_meta *m)
 
 // ---- per type ----
 
-lathe_status fail(lathe_error *err, lathe_status code, const char *path, const char *what)
-{
+lathe_status fail(lathe_error *err, lathe_status code, const char *path, const char *what) {
     return lathe_error_set(err, code, "%s: %s", path, what);
 }
 
-template <class F> lathe_status check_open(F &f, const char *path, lathe_error *err)
-{
-    if (!f.isOpen() || !f.isValid()) return fail(err, LATHE_E_FORMAT, path, "cannot read the file's structure to tag it");
-    if (f.readOnly()) return fail(err, LATHE_E_IO, path, "cannot write tags: the file is read-only");
+template <class F> lathe_status check_open(F &f, const char *path, lathe_error *err) {
+    if (!f.isOpen() || !f.isValid())
+        return fail(err, LATHE_E_FORMAT, path, "cannot read the file's structure to tag it");
+    if (f.readOnly())
+        return fail(err, LATHE_E_IO, path, "cannot write tags: the file is read-only");
     return LATHE_OK;
 }
 
-lathe_status write_kind(Kind k, const char *path, const lathe_meta *m, lathe_error *err)
-{
+lathe_status write_kind(Kind k, const char *path, const lathe_meta *m, lathe_error *err) {
     lathe_status st;
     bool ok = false;
     switch (k) {
@@ -387,7 +389,8 @@ lathe_status write_kind(Kind k, const char *path, const lathe_meta *m, lathe_err
         break;
     }
     case Kind::Rf64:
-        return fail(err, LATHE_E_FORMAT, path, "cannot tag an RF64 file (TagLib writes RIFF WAV only)");
+        return fail(err, LATHE_E_FORMAT, path,
+                    "cannot tag an RF64 file (TagLib writes RIFF WAV only)");
     case Kind::OggOther:
     case Kind::Unknown:
         return fail(err, LATHE_E_FORMAT, path,
@@ -399,15 +402,16 @@ lathe_status write_kind(Kind k, const char *path, const lathe_meta *m, lathe_err
 
 } // namespace
 
-extern "C" lathe_status lathe_tags_write(const char *path, const lathe_meta *m, lathe_error *err)
-{
+extern "C" lathe_status lathe_tags_write(const char *path, const lathe_meta *m, lathe_error *err) {
     if (!path || !m) return lathe_error_set(err, LATHE_E_INVALID, "tags: no file or no metadata");
     try {
         struct stat sb;
         if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
             return lathe_error_set(err, LATHE_E_IO, "%s: cannot tag: is a directory", path);
         FILE *f = fopen(path, "rb");
-        if (!f) return lathe_error_set(err, LATHE_E_IO, "%s: cannot open to tag: %s", path, strerror(errno));
+        if (!f)
+            return lathe_error_set(err, LATHE_E_IO, "%s: cannot open to tag: %s", path,
+                                   strerror(errno));
         Kind k = sniff(f);
         fclose(f);
         return write_kind(k, path, m, err);

@@ -13,15 +13,13 @@
 #include "lathe/meta.h"
 
 /* Sets one KEY=VALUE and fails the test on error. */
-static void ok(lathe_meta *m, const char *arg)
-{
+static void ok(lathe_meta *m, const char *arg) {
     lathe_error err = {0};
     if (lathe_meta_parse_arg(m, arg, &err) != LATHE_OK) fail_msg("%s: %s", arg, err.msg);
 }
 
 /* KEY=VALUE must fail with exactly `msg`, leaving m unchanged. */
-static void bad(const char *arg, const char *msg)
-{
+static void bad(const char *arg, const char *msg) {
     lathe_meta m = {0};
     ok(&m, "title=Before");
     ok(&m, "year=1999");
@@ -36,8 +34,7 @@ static void bad(const char *arg, const char *msg)
     lathe_meta_free(&m);
 }
 
-static void meta_every_key_is_stored(void **s)
-{
+static void meta_every_key_is_stored(void **s) {
     (void)s;
     lathe_meta m = {0};
     assert_true(lathe_meta_empty(&m));
@@ -72,9 +69,11 @@ static void meta_every_key_is_stored(void **s)
     const char *want[] = {"title", "artist", "album", "album_artist", "year",     "genre",
                           "isrc",  "track",  "disc",  "upc",          "composer", "comment"};
     int n = 0;
-    while (lathe_meta_keys[n]) n++;
+    while (lathe_meta_keys[n])
+        n++;
     assert_int_equal(n, 12);
-    for (int k = 0; k < n; k++) assert_string_equal(lathe_meta_keys[k], want[k]);
+    for (int k = 0; k < n; k++)
+        assert_string_equal(lathe_meta_keys[k], want[k]);
     lathe_meta_free(&m);
     assert_null(m.title);
     assert_string_equal(m.isrc, "");
@@ -84,8 +83,7 @@ static void meta_every_key_is_stored(void **s)
     lathe_meta_free(NULL);
 }
 
-static void meta_set_twice_keeps_the_last_value(void **s)
-{
+static void meta_set_twice_keeps_the_last_value(void **s) {
     (void)s;
     lathe_meta m = {0};
     lathe_error err = {0};
@@ -99,8 +97,7 @@ static void meta_set_twice_keeps_the_last_value(void **s)
     lathe_meta_free(&m);
 }
 
-static void meta_isrc_forms_normalise_to_12_uppercase(void **s)
-{
+static void meta_isrc_forms_normalise_to_12_uppercase(void **s) {
     (void)s;
     const char *in[] = {"USRC17600001", "US-RC1-76-00001", "usrc17600001", "us-Rc1-76-00001"};
     for (int k = 0; k < 4; k++) {
@@ -117,8 +114,7 @@ static void meta_isrc_forms_normalise_to_12_uppercase(void **s)
     lathe_meta_free(&m);
 }
 
-static void meta_isrc_errors_are_exact(void **s)
-{
+static void meta_isrc_errors_are_exact(void **s) {
     (void)s;
     const char *tail = ": expected CC-XXX-YY-NNNNN (12 characters: country, registrant, year, "
                        "designation)";
@@ -139,15 +135,14 @@ static void meta_isrc_errors_are_exact(void **s)
 
 /* GS1 check digit computed here independently: from the left, EAN-13 data
  * digits weigh 1,3,1,3,...; a UPC-A is an EAN-13 with a leading 0. */
-static int gs1_check(const char *digits13_without_check)
-{
+static int gs1_check(const char *digits13_without_check) {
     int sum = 0;
-    for (int i = 0; i < 12; i++) sum += (digits13_without_check[i] - '0') * (i % 2 ? 3 : 1);
+    for (int i = 0; i < 12; i++)
+        sum += (digits13_without_check[i] - '0') * (i % 2 ? 3 : 1);
     return (10 - sum % 10) % 10;
 }
 
-static void meta_upc_accepts_exactly_the_gs1_check_digit(void **s)
-{
+static void meta_upc_accepts_exactly_the_gs1_check_digit(void **s) {
     (void)s;
     /* Published examples: UPC-A 036000291452, EAN-13 4006381333931. */
     lathe_meta m = {0};
@@ -183,10 +178,10 @@ static void meta_upc_accepts_exactly_the_gs1_check_digit(void **s)
     }
 }
 
-static void meta_upc_length_and_digit_errors_are_exact(void **s)
-{
+static void meta_upc_length_and_digit_errors_are_exact(void **s) {
     (void)s;
-    const char *vals[] = {"12345", "03600029145", "40063813339310", "03600029145A", "0360-0029-1452"};
+    const char *vals[] = {"12345", "03600029145", "40063813339310", "03600029145A",
+                          "0360-0029-1452"};
     for (int k = 0; k < 5; k++) {
         char arg[64], msg[256];
         snprintf(arg, sizeof arg, "upc=%s", vals[k]);
@@ -196,8 +191,7 @@ static void meta_upc_length_and_digit_errors_are_exact(void **s)
     }
 }
 
-static void meta_year_accepts_years_and_real_dates_only(void **s)
-{
+static void meta_year_accepts_years_and_real_dates_only(void **s) {
     (void)s;
     const char *good[] = {"2024", "1969", "2024-02-29", "2000-02-29", "1999-12-31", "2023-01-01"};
     for (int k = 0; k < 6; k++) {
@@ -206,15 +200,16 @@ static void meta_year_accepts_years_and_real_dates_only(void **s)
         assert_int_equal(lathe_meta_set(&m, "year", good[k], &err), LATHE_OK);
         assert_string_equal(m.year, good[k]);
     }
-    const char *form[] = {"24", "20245", "2024-5-17", "2024/05/17", "0000", "2024-05-17T10", "year"};
+    const char *form[] = {"24",   "20245",         "2024-5-17", "2024/05/17",
+                          "0000", "2024-05-17T10", "year"};
     for (int k = 0; k < 7; k++) {
         char arg[64], msg[256];
         snprintf(arg, sizeof arg, "year=%s", form[k]);
         snprintf(msg, sizeof msg, "year \"%s\": expected YYYY or YYYY-MM-DD", form[k]);
         bad(arg, msg);
     }
-    const char *nodate[] = {"2023-02-29", "1900-02-29", "2024-13-01", "2024-00-10", "2024-04-31",
-                            "2024-01-00"};
+    const char *nodate[] = {"2023-02-29", "1900-02-29", "2024-13-01",
+                            "2024-00-10", "2024-04-31", "2024-01-00"};
     for (int k = 0; k < 6; k++) {
         char arg[64], msg[256];
         snprintf(arg, sizeof arg, "year=%s", nodate[k]);
@@ -223,8 +218,7 @@ static void meta_year_accepts_years_and_real_dates_only(void **s)
     }
 }
 
-static void meta_track_and_disc_positions(void **s)
-{
+static void meta_track_and_disc_positions(void **s) {
     (void)s;
     lathe_meta m = {0};
     ok(&m, "track=3");
@@ -241,7 +235,8 @@ static void meta_track_and_disc_positions(void **s)
     assert_int_equal(m.track_total, 100);
     lathe_meta_free(&m);
     const char *keys[] = {"track", "disc"};
-    const char *vals[] = {"0", "3/0", "abc", "3/", "/3", "-1", "+3", "3 /12", "3/12/1", "1.5", "100000"};
+    const char *vals[] = {"0",  "3/0",   "abc",    "3/",  "/3",    "-1",
+                          "+3", "3 /12", "3/12/1", "1.5", "100000"};
     for (int k = 0; k < 2; k++)
         for (int v = 0; v < 11; v++) {
             char arg[64], msg[256];
@@ -255,8 +250,7 @@ static void meta_track_and_disc_positions(void **s)
     bad("disc=3/2", "disc \"3/2\": 3 is more than the total 2");
 }
 
-static void meta_unknown_keys_name_the_nearest(void **s)
-{
+static void meta_unknown_keys_name_the_nearest(void **s) {
     (void)s;
     bad("titel=x", "unknown meta key \"titel\" (did you mean \"title\"?)");
     bad("albumartist=x", "unknown meta key \"albumartist\" (did you mean \"album_artist\"?)");
@@ -268,25 +262,23 @@ static void meta_unknown_keys_name_the_nearest(void **s)
                        "year, genre, isrc, track, disc, upc, composer, comment)");
 }
 
-static void meta_argument_form_errors_are_exact(void **s)
-{
+static void meta_argument_form_errors_are_exact(void **s) {
     (void)s;
     bad("title", "meta \"title\": expected KEY=VALUE (e.g. title=Song)");
     bad("=Song", "meta \"=Song\": expected KEY=VALUE (e.g. title=Song)");
     bad("title=", "title: empty value");
     bad("isrc=", "isrc: empty value");
     bad("artist=\xff\xfe", "artist: not valid UTF-8 text");
-    bad("comment=\xc0\xaf", "comment: not valid UTF-8 text");       /* overlong '/' */
-    bad("album=\xed\xa0\x80", "album: not valid UTF-8 text");       /* surrogate */
-    bad("genre=caf\xc3", "genre: not valid UTF-8 text");            /* truncated */
+    bad("comment=\xc0\xaf", "comment: not valid UTF-8 text"); /* overlong '/' */
+    bad("album=\xed\xa0\x80", "album: not valid UTF-8 text"); /* surrogate */
+    bad("genre=caf\xc3", "genre: not valid UTF-8 text");      /* truncated */
     lathe_meta m = {0};
     lathe_error err = {0};
     assert_int_equal(lathe_meta_set(&m, "title", NULL, &err), LATHE_E_INVALID);
     assert_int_equal(lathe_meta_parse_arg(&m, NULL, &err), LATHE_E_INVALID);
 }
 
-static void meta_merge_song_overrides_album(void **s)
-{
+static void meta_merge_song_overrides_album(void **s) {
     (void)s;
     lathe_meta album = {0}, song = {0}, out = {0};
     ok(&album, "album=The Album");
@@ -325,19 +317,20 @@ static void meta_merge_song_overrides_album(void **s)
     assert_true(out.album_loudness.has_gain && out.album_loudness.has_peak);
     assert_true(out.track_loudness.lufs == -11.49);
     assert_true(out.album_loudness.peak == 0.98);
-    assert_int_equal(lathe_meta_merge(&out, &(lathe_meta){0}, &err), LATHE_OK); /* empty: no change */
+    assert_int_equal(lathe_meta_merge(&out, &(lathe_meta){0}, &err),
+                     LATHE_OK); /* empty: no change */
     assert_string_equal(out.title, "Song Three");
     lathe_meta_free(&out);
 }
 
-static void meta_replaygain_gain_is_minus_18_minus_integrated(void **s)
-{
+static void meta_replaygain_gain_is_minus_18_minus_integrated(void **s) {
     (void)s;
     const double lufs[] = {-23.0, -18.0, -14.0, -11.49, -30.25, -8.0};
     for (int k = 0; k < 6; k++)
         assert_true(fabs(lathe_replaygain_gain_db(lufs[k]) - (-18.0 - lufs[k])) < 1e-12);
     char buf[32];
-    assert_string_equal(lathe_replaygain_gain_str(buf, lathe_replaygain_gain_db(-11.49)), "-6.51 dB");
+    assert_string_equal(lathe_replaygain_gain_str(buf, lathe_replaygain_gain_db(-11.49)),
+                        "-6.51 dB");
     assert_string_equal(lathe_replaygain_gain_str(buf, lathe_replaygain_gain_db(-23.0)), "5.00 dB");
     assert_string_equal(lathe_replaygain_gain_str(buf, -0.001), "0.00 dB");
     assert_string_equal(lathe_replaygain_gain_str(buf, 0.0), "0.00 dB");
@@ -347,8 +340,7 @@ static void meta_replaygain_gain_is_minus_18_minus_integrated(void **s)
     assert_string_equal(lathe_replaygain_peak_str(buf, 0.0), "0.000000");
 }
 
-static void meta_r128_gain_is_q7_8_of_minus_23_minus_integrated(void **s)
-{
+static void meta_r128_gain_is_q7_8_of_minus_23_minus_integrated(void **s) {
     (void)s;
     /* RFC 7845 5.2.1: Q7.8 = round(dB * 256). */
     assert_int_equal(lathe_r128_gain_q78(-23.0), 0);
@@ -366,8 +358,7 @@ static void meta_r128_gain_is_q7_8_of_minus_23_minus_integrated(void **s)
     assert_string_equal(lathe_r128_gain_str(buf, 0), "0");
 }
 
-static void meta_set_loudness_fills_the_scope_asked(void **s)
-{
+static void meta_set_loudness_fills_the_scope_asked(void **s) {
     (void)s;
     lathe_meta m = {0};
     lathe_meta_set_loudness(&m, 0, -14.0, 0.5);
@@ -386,8 +377,7 @@ static void meta_set_loudness_fills_the_scope_asked(void **s)
     assert_false(m.track_loudness.has_gain);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(meta_every_key_is_stored),
         cmocka_unit_test(meta_set_twice_keeps_the_last_value),

@@ -21,15 +21,13 @@
 
 static char dir[256];
 
-static int setup(void **s)
-{
+static int setup(void **s) {
     (void)s;
     lt_tmpdir(dir, sizeof dir);
     return 0;
 }
 
-static int teardown(void **s)
-{
+static int teardown(void **s) {
     (void)s;
     lt_rmdir(dir);
     return 0;
@@ -37,8 +35,7 @@ static int teardown(void **s)
 
 /* Paths in the test folder, named like lathe's temporary files (no audio
  * extension): the type must come from the content. */
-static const char *tmp(const char *name)
-{
+static const char *tmp(const char *name) {
     static char path[4][512];
     static int k;
     k = (k + 1) % 4;
@@ -47,8 +44,7 @@ static const char *tmp(const char *name)
 }
 
 /* 0.25 s of a stereo two-tone signal at 48 kHz. */
-static void make_audio(const char *path, int format)
-{
+static void make_audio(const char *path, int format) {
     SF_INFO info = {0};
     info.samplerate = 48000;
     info.channels = 2;
@@ -60,14 +56,14 @@ static void make_audio(const char *path, int format)
     static float l[N], r[N], buf[2 * N];
     lt_sine(l, N, 48000, 440, 0.4, 0);
     lt_sine(r, N, 48000, 660, 0.3, 1);
-    for (long i = 0; i < N; i++) buf[2 * i] = l[i], buf[2 * i + 1] = r[i];
+    for (long i = 0; i < N; i++)
+        buf[2 * i] = l[i], buf[2 * i + 1] = r[i];
     assert_int_equal(sf_writef_float(f, buf, N), N);
     sf_close(f);
 }
 
 /* Decoded interleaved samples (owned) and their count. */
-static float *decode(const char *path, long *n)
-{
+static float *decode(const char *path, long *n) {
     SF_INFO info = {0};
     SNDFILE *f = sf_open(path, SFM_READ, &info);
     if (!f) fail_msg("%s: %s", path, sf_strerror(NULL));
@@ -87,12 +83,11 @@ static float *decode(const char *path, long *n)
     return x;
 }
 
-static void full_meta(lathe_meta *m)
-{
-    const char *args[] = {"title=Café Song ✓",  "artist=The Artist",    "album=An Album",
-                          "album_artist=Various", "year=2024-05-17",    "genre=Ambient",
-                          "isrc=us-rc1-76-00001", "track=3/12",         "disc=1/1",
-                          "upc=036000291452",     "composer=J. Doe",    "comment=Mastered \"loud\""};
+static void full_meta(lathe_meta *m) {
+    const char *args[] = {"title=Café Song ✓",    "artist=The Artist", "album=An Album",
+                          "album_artist=Various", "year=2024-05-17",   "genre=Ambient",
+                          "isrc=us-rc1-76-00001", "track=3/12",        "disc=1/1",
+                          "upc=036000291452",     "composer=J. Doe",   "comment=Mastered \"loud\""};
     lathe_error err = {0};
     for (int k = 0; k < 12; k++)
         if (lathe_meta_parse_arg(m, args[k], &err)) fail_msg("%s", err.msg);
@@ -103,8 +98,7 @@ static void full_meta(lathe_meta *m)
 /* ---- reading ffprobe's JSON ---- */
 
 /* The string value of "key" in JSON text (unescaped into out), or 0. */
-static int json_str(const char *json, const char *key, char *out, size_t len)
-{
+static int json_str(const char *json, const char *key, char *out, size_t len) {
     char pat[128];
     snprintf(pat, sizeof pat, "\"%s\": \"", key);
     const char *p = strstr(json, pat);
@@ -115,19 +109,26 @@ static int json_str(const char *json, const char *key, char *out, size_t len)
         if (*p == '\\') {
             p++;
             switch (*p) {
-            case 'n': out[k++] = '\n'; break;
-            case 't': out[k++] = '\t'; break;
+            case 'n':
+                out[k++] = '\n';
+                break;
+            case 't':
+                out[k++] = '\t';
+                break;
             case 'u': {
                 unsigned c = (unsigned)strtoul((char[5]){p[1], p[2], p[3], p[4], 0}, NULL, 16);
                 p += 4;
-                if (c < 0x80) out[k++] = (char)c;
-                else if (c < 0x800) out[k++] = (char)(0xC0 | c >> 6), out[k++] = (char)(0x80 | (c & 63));
+                if (c < 0x80)
+                    out[k++] = (char)c;
+                else if (c < 0x800)
+                    out[k++] = (char)(0xC0 | c >> 6), out[k++] = (char)(0x80 | (c & 63));
                 else
                     out[k++] = (char)(0xE0 | c >> 12), out[k++] = (char)(0x80 | ((c >> 6) & 63)),
                     out[k++] = (char)(0x80 | (c & 63));
                 break;
             }
-            default: out[k++] = *p;
+            default:
+                out[k++] = *p;
             }
             p++;
         } else {
@@ -142,8 +143,7 @@ typedef struct {
     const char *key, *value;
 } kv;
 
-static char *ffprobe(const char *path)
-{
+static char *ffprobe(const char *path) {
     lt_run_result r =
         lt_run("ffprobe -v error -show_entries format_tags:stream_tags -of json '%s'", path);
     if (r.status != 0) fail_msg("ffprobe %s: %s", path, r.err);
@@ -151,8 +151,7 @@ static char *ffprobe(const char *path)
     return r.out;
 }
 
-static void expect_tags(const char *what, const char *json, const kv *want, int n)
-{
+static void expect_tags(const char *what, const char *json, const kv *want, int n) {
     for (int k = 0; k < n; k++) {
         char got[1024];
         if (!json_str(json, want[k].key, got, sizeof got))
@@ -162,8 +161,7 @@ static void expect_tags(const char *what, const char *json, const kv *want, int 
     }
 }
 
-static void expect_no_tag(const char *what, const char *json, const char *key)
-{
+static void expect_no_tag(const char *what, const char *json, const char *key) {
     char got[1024];
     if (json_str(json, key, got, sizeof got)) fail_msg("%s: unexpected tag %s=%s", what, key, got);
 }
@@ -172,11 +170,13 @@ static void expect_no_tag(const char *what, const char *json, const char *key)
  * from full_meta (ffprobe renames some keys: ALBUMARTIST -> album_artist,
  * TRACKNUMBER -> track, TPE2 -> album_artist, ...). */
 static const kv xiph_tags[] = {
-    {"TITLE", "Café Song ✓"},     {"ARTIST", "The Artist"},       {"ALBUM", "An Album"},
-    {"album_artist", "Various"},  {"DATE", "2024-05-17"},         {"GENRE", "Ambient"},
-    {"ISRC", "USRC17600001"},     {"track", "3"},                 {"TRACKTOTAL", "12"},
-    {"disc", "1"},                {"DISCTOTAL", "1"},             {"BARCODE", "036000291452"},
-    {"COMPOSER", "J. Doe"},       {"COMMENT", "Mastered \"loud\""},
+    {"TITLE", "Café Song ✓"}, {"ARTIST", "The Artist"},
+    {"ALBUM", "An Album"},    {"album_artist", "Various"},
+    {"DATE", "2024-05-17"},   {"GENRE", "Ambient"},
+    {"ISRC", "USRC17600001"}, {"track", "3"},
+    {"TRACKTOTAL", "12"},     {"disc", "1"},
+    {"DISCTOTAL", "1"},       {"BARCODE", "036000291452"},
+    {"COMPOSER", "J. Doe"},   {"COMMENT", "Mastered \"loud\""},
 };
 static const kv rg_tags[] = {
     {"REPLAYGAIN_TRACK_GAIN", "-6.51 dB"}, /* -18 - (-11.49) */
@@ -189,16 +189,23 @@ static const kv r128_tags[] = {
     {"R128_ALBUM_GAIN", "-2816"}, /* (-23 + 12) * 256 */
 };
 static const kv id3_tags[] = {
-    {"title", "Café Song ✓"},    {"artist", "The Artist"}, {"album", "An Album"},
-    {"album_artist", "Various"}, {"date", "2024-05-17"},   {"genre", "Ambient"},
-    {"TSRC", "USRC17600001"},    {"track", "3/12"},        {"disc", "1/1"},
-    {"composer", "J. Doe"},      {"comment", "Mastered \"loud\""}, {"BARCODE", "036000291452"},
+    {"title", "Café Song ✓"},
+    {"artist", "The Artist"},
+    {"album", "An Album"},
+    {"album_artist", "Various"},
+    {"date", "2024-05-17"},
+    {"genre", "Ambient"},
+    {"TSRC", "USRC17600001"},
+    {"track", "3/12"},
+    {"disc", "1/1"},
+    {"composer", "J. Doe"},
+    {"comment", "Mastered \"loud\""},
+    {"BARCODE", "036000291452"},
 };
 #define NKV(a) ((int)(sizeof a / sizeof a[0]))
 
 /* Makes, decodes, tags, decodes again (identical) and returns ffprobe's JSON. */
-static char *tag_and_probe(const char *path, int format)
-{
+static char *tag_and_probe(const char *path, int format) {
     make_audio(path, format);
     long n0, n1;
     float *before = decode(path, &n0);
@@ -216,8 +223,7 @@ static char *tag_and_probe(const char *path, int format)
     return ffprobe(path);
 }
 
-static void tags_flac_xiph_comments_read_back_exactly(void **s)
-{
+static void tags_flac_xiph_comments_read_back_exactly(void **s) {
     (void)s;
     const char *p = tmp("song.flac");
     char *json = tag_and_probe(p, SF_FORMAT_FLAC | SF_FORMAT_PCM_24);
@@ -229,15 +235,27 @@ static void tags_flac_xiph_comments_read_back_exactly(void **s)
     if (!lt_have("metaflac")) return;
     lt_run_result r = lt_run("metaflac --export-tags-to=- '%s'", p);
     assert_int_equal(r.status, 0);
-    const char *lines[] = {"TITLE=Café Song ✓", "ARTIST=The Artist", "ALBUM=An Album",
-                           "ALBUMARTIST=Various", "DATE=2024-05-17", "GENRE=Ambient",
-                           "ISRC=USRC17600001", "TRACKNUMBER=3", "TRACKTOTAL=12",
-                           "DISCNUMBER=1", "DISCTOTAL=1", "BARCODE=036000291452",
-                           "COMPOSER=J. Doe", "COMMENT=Mastered \"loud\"",
-                           "REPLAYGAIN_TRACK_GAIN=-6.51 dB", "REPLAYGAIN_TRACK_PEAK=0.912345",
-                           "REPLAYGAIN_ALBUM_GAIN=-6.00 dB", "REPLAYGAIN_ALBUM_PEAK=0.980000"};
+    const char *lines[] = {"TITLE=Café Song ✓",
+                           "ARTIST=The Artist",
+                           "ALBUM=An Album",
+                           "ALBUMARTIST=Various",
+                           "DATE=2024-05-17",
+                           "GENRE=Ambient",
+                           "ISRC=USRC17600001",
+                           "TRACKNUMBER=3",
+                           "TRACKTOTAL=12",
+                           "DISCNUMBER=1",
+                           "DISCTOTAL=1",
+                           "BARCODE=036000291452",
+                           "COMPOSER=J. Doe",
+                           "COMMENT=Mastered \"loud\"",
+                           "REPLAYGAIN_TRACK_GAIN=-6.51 dB",
+                           "REPLAYGAIN_TRACK_PEAK=0.912345",
+                           "REPLAYGAIN_ALBUM_GAIN=-6.00 dB",
+                           "REPLAYGAIN_ALBUM_PEAK=0.980000"};
     int nl = 0;
-    for (const char *c = r.out; *c; c++) nl += *c == '\n';
+    for (const char *c = r.out; *c; c++)
+        nl += *c == '\n';
     if (nl != 18) fail_msg("metaflac shows %d comments, expected 18:\n%s", nl, r.out);
     for (int k = 0; k < 18; k++) {
         char line[256];
@@ -250,8 +268,7 @@ static void tags_flac_xiph_comments_read_back_exactly(void **s)
     lt_run_free(&r);
 }
 
-static void tags_ogg_vorbis_comments_read_back_exactly(void **s)
-{
+static void tags_ogg_vorbis_comments_read_back_exactly(void **s) {
     (void)s;
     char *json = tag_and_probe(tmp("song.ogg"), SF_FORMAT_OGG | SF_FORMAT_VORBIS);
     expect_tags("vorbis", json, xiph_tags, NKV(xiph_tags));
@@ -260,21 +277,20 @@ static void tags_ogg_vorbis_comments_read_back_exactly(void **s)
     free(json);
 }
 
-static void tags_opus_has_r128_gains_and_no_replaygain(void **s)
-{
+static void tags_opus_has_r128_gains_and_no_replaygain(void **s) {
     (void)s;
     char *json = tag_and_probe(tmp("song.opus"), SF_FORMAT_OGG | SF_FORMAT_OPUS);
     expect_tags("opus", json, xiph_tags, NKV(xiph_tags));
     expect_tags("opus", json, r128_tags, NKV(r128_tags));
-    for (int k = 0; k < NKV(rg_tags); k++) expect_no_tag("opus", json, rg_tags[k].key);
+    for (int k = 0; k < NKV(rg_tags); k++)
+        expect_no_tag("opus", json, rg_tags[k].key);
     free(json);
 }
 
-static void tags_mp3_id3v2_4_frames_read_back_exactly(void **s)
-{
+static void tags_mp3_id3v2_4_frames_read_back_exactly(void **s) {
     (void)s;
-    SF_INFO info = {.samplerate = 48000, .channels = 2,
-                    .format = SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III};
+    SF_INFO info = {
+        .samplerate = 48000, .channels = 2, .format = SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III};
     if (!sf_format_check(&info)) skip();
     const char *p = tmp("song.mp3");
     char *json = tag_and_probe(p, SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III);
@@ -292,8 +308,7 @@ static void tags_mp3_id3v2_4_frames_read_back_exactly(void **s)
     assert_memory_not_equal(t, "TAG", 3);
 }
 
-static void tags_aiff_id3_chunk_reads_back_exactly(void **s)
-{
+static void tags_aiff_id3_chunk_reads_back_exactly(void **s) {
     (void)s;
     char *json = tag_and_probe(tmp("song.aiff"), SF_FORMAT_AIFF | SF_FORMAT_PCM_24);
     expect_tags("aiff", json, id3_tags, NKV(id3_tags));
@@ -308,15 +323,13 @@ typedef struct {
     long size;
 } blob;
 
-static unsigned le32(const unsigned char *p)
-{
+static unsigned le32(const unsigned char *p) {
     return (unsigned)p[0] | (unsigned)p[1] << 8 | (unsigned)p[2] << 16 | (unsigned)p[3] << 24;
 }
 
 /* The data of the first top-level chunk `id` (and, for "LIST", of list type
  * `type`) of a RIFF WAVE file; data NULL when absent. Owned copy. */
-static blob riff_chunk(const char *path, const char *id, const char *type)
-{
+static blob riff_chunk(const char *path, const char *id, const char *type) {
     FILE *f = fopen(path, "rb");
     assert_non_null(f);
     fseek(f, 0, SEEK_END);
@@ -345,8 +358,7 @@ static blob riff_chunk(const char *path, const char *id, const char *type)
 }
 
 /* The text of INFO field `id` (NUL-terminated in the file). */
-static const char *info_field(const blob *list, const char *id)
-{
+static const char *info_field(const blob *list, const char *id) {
     for (long p = 4; p + 8 <= list->size;) {
         long size = (long)le32(list->data + p + 4);
         if (!memcmp(list->data + p, id, 4)) {
@@ -358,28 +370,33 @@ static const char *info_field(const blob *list, const char *id)
     return NULL;
 }
 
-static void tags_wav_info_bext_and_id3_chunks_read_back_exactly(void **s)
-{
+static void tags_wav_info_bext_and_id3_chunks_read_back_exactly(void **s) {
     (void)s;
     const char *p = tmp("song.wav");
     char *json = tag_and_probe(p, SF_FORMAT_WAV | SF_FORMAT_PCM_24);
     /* ffprobe shows RIFF INFO and bext */
-    const kv wav[] = {{"title", "Café Song ✓"},      {"artist", "The Artist"},
-                      {"album", "An Album"},         {"date", "2024-05-17"},
-                      {"genre", "Ambient"},          {"comment", "Mastered \"loud\""},
-                      {"track", "3/12"},             {"encoded_by", "The Artist"},
+    const kv wav[] = {{"title", "Café Song ✓"},
+                      {"artist", "The Artist"},
+                      {"album", "An Album"},
+                      {"date", "2024-05-17"},
+                      {"genre", "Ambient"},
+                      {"comment", "Mastered \"loud\""},
+                      {"track", "3/12"},
+                      {"encoded_by", "The Artist"},
                       {"originator_reference", "USRC17600001"}};
     expect_tags("wav", json, wav, NKV(wav));
     free(json);
     /* RIFF INFO, field by field */
     blob info = riff_chunk(p, "LIST", "INFO");
     assert_non_null(info.data);
-    const kv fields[] = {{"INAM", "Café Song ✓"}, {"IART", "The Artist"}, {"IPRD", "An Album"},
-                         {"ICRD", "2024-05-17"},  {"IGNR", "Ambient"},    {"ICMT", "Mastered \"loud\""},
+    const kv fields[] = {{"INAM", "Café Song ✓"}, {"IART", "The Artist"},
+                         {"IPRD", "An Album"},    {"ICRD", "2024-05-17"},
+                         {"IGNR", "Ambient"},     {"ICMT", "Mastered \"loud\""},
                          {"ITRK", "3/12"}};
     for (int k = 0; k < NKV(fields); k++) {
         const char *v = info_field(&info, fields[k].key);
-        if (!v || strcmp(v, fields[k].value)) fail_msg("INFO %s is %s", fields[k].key, v ? v : "absent");
+        if (!v || strcmp(v, fields[k].value))
+            fail_msg("INFO %s is %s", fields[k].key, v ? v : "absent");
     }
     free(info.data);
     /* bext (EBU Tech 3285 v2): version 2, loudness value and true peak in
@@ -406,15 +423,16 @@ static void tags_wav_info_bext_and_id3_chunks_read_back_exactly(void **s)
     if (!id3.data) id3 = riff_chunk(p, "id3 ", NULL);
     assert_non_null(id3.data);
     assert_memory_equal(id3.data, "ID3\x04", 4);
-    SF_INFO mi = {.samplerate = 48000, .channels = 2,
-                  .format = SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III};
+    SF_INFO mi = {
+        .samplerate = 48000, .channels = 2, .format = SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III};
     if (sf_format_check(&mi)) {
         const char *plain = tmp("plain.mp3"), *joined = tmp("joined.mp3");
         make_audio(plain, SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III);
         FILE *in = fopen(plain, "rb"), *out = fopen(joined, "wb");
         fwrite(id3.data, 1, (size_t)id3.size, out);
         int c;
-        while ((c = fgetc(in)) != EOF) fputc(c, out);
+        while ((c = fgetc(in)) != EOF)
+            fputc(c, out);
         fclose(in);
         fclose(out);
         json = ffprobe(joined);
@@ -429,8 +447,7 @@ static void tags_wav_info_bext_and_id3_chunks_read_back_exactly(void **s)
 
 /* ---- behaviour ---- */
 
-static int count_entries(const char *d)
-{
+static int count_entries(const char *d) {
     DIR *dd = opendir(d);
     int n = 0;
     struct dirent *e;
@@ -440,8 +457,7 @@ static int count_entries(const char *d)
     return n;
 }
 
-static void tags_retagging_replaces_and_leaves_no_other_file(void **s)
-{
+static void tags_retagging_replaces_and_leaves_no_other_file(void **s) {
     (void)s;
     char sub[300];
     snprintf(sub, sizeof sub, "%s/only", dir);
@@ -475,14 +491,14 @@ static void tags_retagging_replaces_and_leaves_no_other_file(void **s)
         free(json);
     }
     if (lt_have("metaflac")) {
-        lt_run_result r = lt_run("metaflac --export-tags-to=- '%s/.out0.lathe-AbC123' | grep -c '^TITLE='", sub);
+        lt_run_result r =
+            lt_run("metaflac --export-tags-to=- '%s/.out0.lathe-AbC123' | grep -c '^TITLE='", sub);
         assert_string_equal(r.out, "1\n");
         lt_run_free(&r);
     }
 }
 
-static void tags_empty_meta_changes_no_sample(void **s)
-{
+static void tags_empty_meta_changes_no_sample(void **s) {
     (void)s;
     const char *p = tmp("empty.flac");
     make_audio(p, SF_FORMAT_FLAC | SF_FORMAT_PCM_16);
@@ -498,8 +514,7 @@ static void tags_empty_meta_changes_no_sample(void **s)
     free(b);
 }
 
-static void expect_error(const char *path, lathe_status code, const char *msg_after_path)
-{
+static void expect_error(const char *path, lathe_status code, const char *msg_after_path) {
     lathe_meta m = {0};
     full_meta(&m);
     lathe_error err = {0};
@@ -512,8 +527,7 @@ static void expect_error(const char *path, lathe_status code, const char *msg_af
     if (strcmp(err.msg, want)) fail_msg("got      %s\nexpected %s", err.msg, want);
 }
 
-static void tags_errors_name_the_file(void **s)
-{
+static void tags_errors_name_the_file(void **s) {
     (void)s;
     expect_error(tmp("missing.flac"), LATHE_E_IO, "cannot open to tag: No such file or directory");
     expect_error(dir, LATHE_E_IO, "cannot tag: is a directory");
@@ -531,7 +545,8 @@ static void tags_errors_name_the_file(void **s)
     const char *broken = tmp("broken.flac");
     f = fopen(broken, "wb");
     fputs("fLaC", f);
-    for (int i = 0; i < 64; i++) fputc(0xff, f);
+    for (int i = 0; i < 64; i++)
+        fputc(0xff, f);
     fclose(f);
     expect_error(broken, LATHE_E_FORMAT, "cannot read the file's structure to tag it");
     /* RF64 (lathe writes it past 4 GB): refused, not damaged */
@@ -551,8 +566,7 @@ static void tags_errors_name_the_file(void **s)
     assert_int_equal(lathe_tags_write(NULL, &(lathe_meta){0}, &err), LATHE_E_INVALID);
 }
 
-int main(void)
-{
+int main(void) {
     if (!lt_have("ffprobe")) {
         fprintf(stderr, "ffprobe not found: the tag tests need it\n");
         return 1;
