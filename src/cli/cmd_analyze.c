@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* lathe analyze FILE... [--json] [--threads N]
+/* lathe analyze FILE... [--json] [--threads N] [--report FILE.html [--target NAME] [--force]]
  * Measures each file (loudness, peaks, statistics) and says what every
  * platform will do to it.  Files are analysed in parallel and printed in
- * the order given; a file that fails is reported and the others go on. */
+ * the order given; a file that fails is reported and the others go on.
+ * --report also collects time series and spectra (lathe/series.h) in the
+ * same pass and writes one HTML page with a part per file. */
 #include <getopt.h>
 #include <math.h>
 #include <pthread.h>
@@ -13,11 +15,15 @@
 
 #include "cli/cli.h"
 #include "lathe/analysis.h"
+#include "lathe/report.h"
+#include "lathe/series.h"
 #include "lathe/targets.h"
 #include "report/json.h"
 #include "util/fpu.h"
 
-static const char use[] = "usage: lathe analyze FILE... [--json] [--threads N]\n";
+static const char use[] =
+    "usage: lathe analyze FILE... [--json] [--threads N]\n"
+    "                     [--report FILE.html [--target NAME] [--force]]\n";
 
 typedef struct {
     const char *path;
@@ -26,6 +32,8 @@ typedef struct {
     lathe_error err;
     lathe_status st;
     int done;
+    int want_series;
+    lathe_series *series; /* with --report */
 } job;
 
 typedef struct {
@@ -34,6 +42,48 @@ typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
 } pool;
+
+/* One pass over the file feeding the analyser and the report series. */
+static lathe_status analyze_with_series(job *j)
+{
+    enum { BLOCK = 4096 };
+    lathe_error *err = &j->err;
+    lathe_reader *r = lathe_reader_open(j->path, &j->info, err);
+    if (!r) return err->code ? err->code : LATHE_E_IO;
+    lathe_status st = LATHE_OK;
+    lathe_analyzer *a = lathe_analyzer_new(j->info.rate, j->info.channels, err);
+    lathe_series *s = a ? lathe_series_new(j->info.rate, j->info.channels, err) : NULL;
+    float *mem = malloc(sizeof(float) * BLOCK * (size_t)j->info.channels);
+    if (!a || !s || !mem) {
+        if (a && s) lathe_error_set(err, LATHE_E_NOMEM, "%s: out of memory", j->path);
+        st = LATHE_E_NOMEM;
+        goto out;
+    }
+    float *buf[LATHE_MAX_CHANNELS];
+    for (int c = 0; c < j->info.channels; c++) buf[c] = mem + (size_t)c * BLOCK;
+    long n;
+    while ((n = lathe_reader_read(r, buf, BLOCK, err)) > 0) {
+        lathe_analyzer_add(a, (const float *const *)buf, n);
+        if (lathe_series_add(s, (const float *const *)buf, n) != LATHE_OK) {
+            st = lathe_error_set(err, LATHE_E_NOMEM, "%s: out of memory", j->path);
+            goto out;
+        }
+    }
+    if (n < 0) {
+        st = (lathe_status)n;
+        goto out;
+    }
+    lathe_analyzer_result(a, &j->res);
+    lathe_series_finish(s);
+    j->series = s;
+    s = NULL;
+out:
+    free(mem);
+    lathe_series_free(s);
+    lathe_analyzer_free(a);
+    lathe_reader_close(r);
+    return st;
+}
 
 static void *worker(void *arg)
 {
@@ -45,7 +95,8 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&p->mu);
         if (i < 0) return NULL;
         job *j = &p->jobs[i];
-        j->st = lathe_analyze_file(j->path, &j->res, &j->info, &j->err);
+        j->st = j->want_series ? analyze_with_series(j)
+                               : lathe_analyze_file(j->path, &j->res, &j->info, &j->err);
         pthread_mutex_lock(&p->mu);
         j->done = 1;
         pthread_cond_broadcast(&p->cv);
@@ -186,18 +237,83 @@ static void print_json(lathe_json *js, const job *j)
     lathe_json_end(js);
 }
 
+/* The HTML report: one part per analysed file, in the order given. */
+static int write_report(const char *path, job *jobs, int n, const lathe_target *target, int force)
+{
+    lathe_error err = {0};
+    char title[512];
+    int ok = 0, last = -1;
+    for (int i = 0; i < n; i++)
+        if (jobs[i].st == LATHE_OK) ok++, last = i;
+    if (!ok) return EXIT_OK; /* nothing analysed: the errors are already printed */
+    if (ok == 1) snprintf(title, sizeof title, "lathe analyze: %s", jobs[last].path);
+    else snprintf(title, sizeof title, "lathe analyze: %d files", ok);
+    lathe_report *r = lathe_report_new(title, &err);
+    if (!r) {
+        cli_error("%s: %s", path, err.msg);
+        return EXIT_FAIL;
+    }
+    if (target) lathe_report_set_target(r, target->name, target->lufs, target->ceiling_dbtp);
+    lathe_status st = LATHE_OK;
+    for (int i = 0; i < n && st == LATHE_OK; i++) {
+        job *j = &jobs[i];
+        if (j->st != LATHE_OK) continue;
+        char label[1200], dur[32];
+        snprintf(label, sizeof label, "%s (%s %s, %.0f Hz, %d ch, %s)", j->path, j->info.container,
+                 j->info.encoding, j->res.rate, j->res.channels,
+                 cli_duration(j->res.duration_s, dur, sizeof dur));
+        st = lathe_report_add_analysis(r, label, &j->res, j->series, &err);
+    }
+    if (st == LATHE_OK) st = lathe_report_write(r, path, force, &err);
+    lathe_report_free(r);
+    if (st != LATHE_OK) {
+        cli_error("%s", err.msg);
+        return cli_exit_for_output(st);
+    }
+    return EXIT_OK;
+}
+
+/* Options that take a value; returns 1 when argv[*i] was one (and consumed it). */
+static int value_option(int argc, char **argv, int *i, const char **report, const char **target,
+                        int *rc)
+{
+    const char *a = argv[*i];
+    const char **dst = !strcmp(a, "--report") ? report : !strcmp(a, "--target") ? target : NULL;
+    if (!dst) {
+        size_t n = 0;
+        if (!strncmp(a, "--report=", 9)) dst = report, n = 9;
+        else if (!strncmp(a, "--target=", 9)) dst = target, n = 9;
+        if (!dst) return 0;
+        *dst = a + n;
+        return 1;
+    }
+    if (*i + 1 >= argc) {
+        *rc = cli_usage_error("analyze", use, "%s needs a value", a);
+        return 1;
+    }
+    *dst = argv[++*i];
+    return 1;
+}
+
 int cmd_analyze(int argc, char **argv)
 {
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
                                          {"threads", required_argument, NULL, 't'},
+                                         {"report", required_argument, NULL, 'r'},
+                                         {"target", required_argument, NULL, 'T'},
+                                         {"force", no_argument, NULL, 'f'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    int json = 0, threads = (int)sysconf(_SC_NPROCESSORS_ONLN), c;
+    int json = 0, force = 0, threads = (int)sysconf(_SC_NPROCESSORS_ONLN), c;
+    const char *report = NULL, *target_name = NULL;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+:jt:h", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json = 1; break;
+        case 'r': report = optarg; break;
+        case 'T': target_name = optarg; break;
+        case 'f': force = 1; break;
         case 't': {
             char *end;
             long v = strtol(optarg, &end, 10);
@@ -213,11 +329,17 @@ int cmd_analyze(int argc, char **argv)
         }
     }
     /* GNU getopt with '+' stops at the first file; accept options after files too. */
-    int nfiles = 0;
+    int nfiles = 0, rc = EXIT_OK;
     char **files = calloc((size_t)argc, sizeof *files);
     for (int i = optind; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) json = 1;
-        else if (!strcmp(argv[i], "--")) {
+        else if (!strcmp(argv[i], "--force")) force = 1;
+        else if (value_option(argc, argv, &i, &report, &target_name, &rc)) {
+            if (rc != EXIT_OK) {
+                free(files);
+                return rc;
+            }
+        } else if (!strcmp(argv[i], "--")) {
             for (i++; i < argc; i++) files[nfiles++] = argv[i];
         } else if (argv[i][0] == '-' && argv[i][1]) {
             free(files);
@@ -229,16 +351,48 @@ int cmd_analyze(int argc, char **argv)
         free(files);
         return cli_usage_error("analyze", use, "no files given");
     }
+    const lathe_target *target = NULL;
+    if (target_name) {
+        if (!report) {
+            free(files);
+            return cli_usage_error("analyze", use, "--target is used by --report only");
+        }
+        target = lathe_target_find(target_name);
+        if (!target) {
+            free(files);
+            return cli_usage_error("analyze", use,
+                                   "unknown target '%s' (lathe targets lists them)", target_name);
+        }
+    }
+    if (report) {
+        lathe_error err = {0};
+        const char *suffix = strrchr(report, '.');
+        lathe_status st;
+        if (!suffix || (strcmp(suffix, ".html") && strcmp(suffix, ".htm"))) {
+            free(files);
+            return cli_usage_error("analyze", use, "--report wants a .html file, not '%s'",
+                                   report);
+        }
+        st = lathe_output_check(report, (const char *const *)files, nfiles, force, &err);
+        if (st != LATHE_OK) {
+            cli_error("%s%s", err.msg, st == LATHE_E_EXISTS ? " (--force replaces it)" : "");
+            free(files);
+            return cli_exit_for_output(st);
+        }
+    }
     if (threads > nfiles) threads = nfiles;
     if (threads < 1) threads = 1;
 
     pool p = {calloc((size_t)nfiles, sizeof(job)), nfiles, 0, PTHREAD_MUTEX_INITIALIZER,
               PTHREAD_COND_INITIALIZER};
-    for (int i = 0; i < nfiles; i++) p.jobs[i].path = files[i];
+    for (int i = 0; i < nfiles; i++) {
+        p.jobs[i].path = files[i];
+        p.jobs[i].want_series = report != NULL;
+    }
     pthread_t *tid = calloc((size_t)threads, sizeof *tid);
     for (int i = 0; i < threads; i++) pthread_create(&tid[i], NULL, worker, &p);
 
-    int rc = EXIT_OK, shown = 0;
+    int shown = 0;
     lathe_json js;
     lathe_json_init(&js, stdout);
     if (json) lathe_json_array(&js, NULL);
@@ -263,6 +417,11 @@ int cmd_analyze(int argc, char **argv)
     }
     if (json) lathe_json_end(&js);
     for (int i = 0; i < threads; i++) pthread_join(tid[i], NULL);
+    if (report) {
+        int wrc = write_report(report, p.jobs, nfiles, target, force);
+        if (rc == EXIT_OK) rc = wrc;
+    }
+    for (int i = 0; i < nfiles; i++) lathe_series_free(p.jobs[i].series);
     free(tid);
     free(p.jobs);
     free(files);
