@@ -113,6 +113,12 @@ char *lathe_r128_gain_str(char *buf, int q78);
  * open or write), LATHE_E_FORMAT (not a type that can be tagged). */
 lathe_status lathe_tags_write(const char *path, const lathe_meta *m, lathe_error *err);
 
+/* The same, but errors name `name` instead of `path`: for tagging a
+ * temporary file (lathe_writer_temp_path) while the user knows the target
+ * name. name NULL: path. */
+lathe_status lathe_tags_write_named(const char *path, const char *name, const lathe_meta *m,
+                                    lathe_error *err);
+
 #ifdef __cplusplus
 }
 #endif

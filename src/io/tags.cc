@@ -334,34 +334,35 @@ template <class F> lathe_status check_open(F &f, const char *path, lathe_error *
     return LATHE_OK;
 }
 
-lathe_status write_kind(Kind k, const char *path, const lathe_meta *m, lathe_error *err) {
+lathe_status write_kind(Kind k, const char *path, const char *name, const lathe_meta *m,
+                        lathe_error *err) {
     lathe_status st;
     bool ok = false;
     switch (k) {
     case Kind::Flac: {
         TagLib::FLAC::File f(path, false);
-        if ((st = check_open(f, path, err))) return st;
+        if ((st = check_open(f, name, err))) return st;
         xiph(f.xiphComment(true), m, false);
         ok = f.save();
         break;
     }
     case Kind::Vorbis: {
         TagLib::Ogg::Vorbis::File f(path, false);
-        if ((st = check_open(f, path, err))) return st;
+        if ((st = check_open(f, name, err))) return st;
         xiph(f.tag(), m, false);
         ok = f.save();
         break;
     }
     case Kind::Opus: {
         TagLib::Ogg::Opus::File f(path, false);
-        if ((st = check_open(f, path, err))) return st;
+        if ((st = check_open(f, name, err))) return st;
         xiph(f.tag(), m, true);
         ok = f.save();
         break;
     }
     case Kind::Mp3: {
         TagLib::MPEG::File f(path, false);
-        if ((st = check_open(f, path, err))) return st;
+        if ((st = check_open(f, name, err))) return st;
         id3(f.ID3v2Tag(true), m);
         // ID3v2.4 only: ID3v1 cannot hold UTF-8 or ISRC, APE is not for MP3.
         ok = f.save(TagLib::MPEG::File::ID3v2, TagLib::File::StripOthers, TagLib::ID3v2::v4,
@@ -373,7 +374,7 @@ lathe_status write_kind(Kind k, const char *path, const lathe_meta *m, lathe_err
         static Utf8Info handler;
         std::call_once(once, [] { TagLib::RIFF::Info::Tag::setStringHandler(&handler); });
         WavFile f(path);
-        if ((st = check_open(f, path, err))) return st;
+        if ((st = check_open(f, name, err))) return st;
         info(f.InfoTag(), m);
         id3(f.ID3v2Tag(), m);
         ok = f.save(TagLib::RIFF::WAV::File::AllTags, TagLib::File::StripOthers, TagLib::ID3v2::v4);
@@ -383,41 +384,47 @@ lathe_status write_kind(Kind k, const char *path, const lathe_meta *m, lathe_err
     }
     case Kind::Aiff: {
         TagLib::RIFF::AIFF::File f(path, false);
-        if ((st = check_open(f, path, err))) return st;
+        if ((st = check_open(f, name, err))) return st;
         id3(f.tag(), m);
         ok = f.save(TagLib::ID3v2::v4);
         break;
     }
     case Kind::Rf64:
-        return fail(err, LATHE_E_FORMAT, path,
+        return fail(err, LATHE_E_FORMAT, name,
                     "cannot tag an RF64 file (TagLib writes RIFF WAV only)");
     case Kind::OggOther:
     case Kind::Unknown:
-        return fail(err, LATHE_E_FORMAT, path,
+        return fail(err, LATHE_E_FORMAT, name,
                     "cannot tag this file (not FLAC, Ogg Vorbis, Opus, MP3, WAV or AIFF)");
     }
-    if (!ok) return fail(err, LATHE_E_IO, path, "could not write the tags");
+    if (!ok) return fail(err, LATHE_E_IO, name, "could not write the tags");
     return LATHE_OK;
 }
 
 } // namespace
 
-extern "C" lathe_status lathe_tags_write(const char *path, const lathe_meta *m, lathe_error *err) {
+extern "C" lathe_status lathe_tags_write_named(const char *path, const char *name,
+                                               const lathe_meta *m, lathe_error *err) {
     if (!path || !m) return lathe_error_set(err, LATHE_E_INVALID, "tags: no file or no metadata");
+    if (!name) name = path;
     try {
         struct stat sb;
         if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-            return lathe_error_set(err, LATHE_E_IO, "%s: cannot tag: is a directory", path);
+            return lathe_error_set(err, LATHE_E_IO, "%s: cannot tag: is a directory", name);
         FILE *f = fopen(path, "rb");
         if (!f)
-            return lathe_error_set(err, LATHE_E_IO, "%s: cannot open to tag: %s", path,
+            return lathe_error_set(err, LATHE_E_IO, "%s: cannot open to tag: %s", name,
                                    strerror(errno));
         Kind k = sniff(f);
         fclose(f);
-        return write_kind(k, path, m, err);
+        return write_kind(k, path, name, m, err);
     } catch (const std::exception &e) {
-        return lathe_error_set(err, LATHE_E_IO, "%s: tagging failed: %s", path, e.what());
+        return lathe_error_set(err, LATHE_E_IO, "%s: tagging failed: %s", name, e.what());
     } catch (...) {
-        return lathe_error_set(err, LATHE_E_IO, "%s: tagging failed", path);
+        return lathe_error_set(err, LATHE_E_IO, "%s: tagging failed", name);
     }
+}
+
+extern "C" lathe_status lathe_tags_write(const char *path, const lathe_meta *m, lathe_error *err) {
+    return lathe_tags_write_named(path, path, m, err);
 }

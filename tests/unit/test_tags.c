@@ -17,6 +17,7 @@
 
 #include <sndfile.h>
 
+#include "lathe/io.h"
 #include "lathe/meta.h"
 
 static char dir[256];
@@ -514,6 +515,66 @@ static void tags_empty_meta_changes_no_sample(void **s) {
     free(b);
 }
 
+/* lathe's own outputs (float WAV with its extra chunks, 24-bit FLAC and
+ * AIFF from lathe_writer) tag cleanly and read back bit-exact through
+ * lathe_reader. */
+static float **read_all(const char *path, long *n) {
+    lathe_audio_info info;
+    lathe_error err = {0};
+    lathe_reader *r = lathe_reader_open(path, &info, &err);
+    if (!r) fail_msg("%s", err.msg);
+    assert_int_equal(info.channels, 2);
+    float **b = lt_alloc(2, info.frames + 1);
+    long got = 0, k;
+    while ((k = lathe_reader_read(r, (float *[]){b[0] + got, b[1] + got}, info.frames + 1 - got,
+                                  &err)) > 0)
+        got += k;
+    assert_true(k == 0);
+    lathe_reader_close(r);
+    *n = got;
+    return b;
+}
+
+static void tags_lathe_writer_outputs_read_back_bit_exact(void **s) {
+    (void)s;
+    const char *names[] = {"out.wav", "out.flac", "out.aiff"};
+    const lathe_file_type types[] = {LATHE_FILE_WAV, LATHE_FILE_FLAC, LATHE_FILE_AIFF};
+    const char *isrc_key[] = {"originator_reference", "ISRC", "TSRC"};
+    for (int t = 0; t < 3; t++) {
+        char path[400];
+        snprintf(path, sizeof path, "%s/%s", dir, names[t]);
+        lathe_writer_spec spec = {types[t], LATHE_SAMPLE_AUTO, 44100, 2, 1};
+        lathe_error err = {0};
+        lathe_writer *w = lathe_writer_open(path, &spec, &err);
+        if (!w) fail_msg("%s", err.msg);
+        long n = 20000;
+        float **x = lt_alloc(2, n);
+        uint64_t seed = 99 + (uint64_t)t;
+        lt_noise(x[0], n, 0.5, &seed);
+        lt_noise(x[1], n, 0.5, &seed);
+        assert_int_equal(lathe_writer_write(w, (const float *const *)x, n, &err), LATHE_OK);
+        assert_int_equal(lathe_writer_commit(w, &err), LATHE_OK);
+        lt_free(x, 2);
+        long n0, n1;
+        float **a = read_all(path, &n0);
+        lathe_meta m = {0};
+        full_meta(&m);
+        if (lathe_tags_write(path, &m, &err) != LATHE_OK) fail_msg("%s", err.msg);
+        lathe_meta_free(&m);
+        float **b = read_all(path, &n1);
+        assert_int_equal(n0, n);
+        assert_int_equal(n1, n);
+        for (int c = 0; c < 2; c++)
+            assert_memory_equal(a[c], b[c], sizeof(float) * (size_t)n);
+        lt_free(a, 2);
+        lt_free(b, 2);
+        char *json = ffprobe(path);
+        const kv want[] = {{isrc_key[t], "USRC17600001"}};
+        expect_tags(names[t], json, want, 1);
+        free(json);
+    }
+}
+
 static void expect_error(const char *path, lathe_status code, const char *msg_after_path) {
     lathe_meta m = {0};
     full_meta(&m);
@@ -531,7 +592,8 @@ static void tags_errors_name_the_file(void **s) {
     (void)s;
     expect_error(tmp("missing.flac"), LATHE_E_IO, "cannot open to tag: No such file or directory");
     expect_error(dir, LATHE_E_IO, "cannot tag: is a directory");
-    const char *txt = tmp("notes.txt");
+    char txt[512], broken[512];
+    snprintf(txt, sizeof txt, "%s", tmp("notes.txt"));
     FILE *f = fopen(txt, "w");
     fputs("not audio at all\n", f);
     fclose(f);
@@ -542,7 +604,7 @@ static void tags_errors_name_the_file(void **s) {
     expect_error(empty, LATHE_E_FORMAT,
                  "cannot tag this file (not FLAC, Ogg Vorbis, Opus, MP3, WAV or AIFF)");
     /* a FLAC signature with garbage after it */
-    const char *broken = tmp("broken.flac");
+    snprintf(broken, sizeof broken, "%s", tmp("broken.flac"));
     f = fopen(broken, "wb");
     fputs("fLaC", f);
     for (int i = 0; i < 64; i++)
@@ -564,6 +626,18 @@ static void tags_errors_name_the_file(void **s) {
     }
     lathe_error err = {0};
     assert_int_equal(lathe_tags_write(NULL, &(lathe_meta){0}, &err), LATHE_E_INVALID);
+    /* tagging a temporary file, the error names the target */
+    lathe_meta m = {0};
+    full_meta(&m);
+    assert_int_equal(lathe_tags_write_named(tmp("gone"), "album/01.flac", &m, &err), LATHE_E_IO);
+    assert_string_equal(err.msg, "album/01.flac: cannot open to tag: No such file or directory");
+    assert_int_equal(lathe_tags_write_named(txt, "album/02.flac", &m, &err), LATHE_E_FORMAT);
+    assert_string_equal(
+        err.msg,
+        "album/02.flac: cannot tag this file (not FLAC, Ogg Vorbis, Opus, MP3, WAV or AIFF)");
+    assert_int_equal(lathe_tags_write_named(broken, "album/03.flac", &m, &err), LATHE_E_FORMAT);
+    assert_string_equal(err.msg, "album/03.flac: cannot read the file's structure to tag it");
+    lathe_meta_free(&m);
 }
 
 int main(void) {
@@ -580,6 +654,7 @@ int main(void) {
         cmocka_unit_test(tags_wav_info_bext_and_id3_chunks_read_back_exactly),
         cmocka_unit_test(tags_retagging_replaces_and_leaves_no_other_file),
         cmocka_unit_test(tags_empty_meta_changes_no_sample),
+        cmocka_unit_test(tags_lathe_writer_outputs_read_back_bit_exact),
         cmocka_unit_test(tags_errors_name_the_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
