@@ -62,7 +62,7 @@ struct lathe_series {
     float *seg[2]; /* last NFFT frames of channels 0 and 1 */
     long segfill;
     float *win, *work;
-    fftwf_complex *spec;
+    fftwf_complex *spec, *spec2;
     double *acc[LATHE_SPEC_COUNT];
     long long nseg;
     double wsum, enbw;
@@ -133,9 +133,10 @@ lathe_series *lathe_series_new(double rate, int channels, lathe_error *err)
     s->win = fftwf_malloc(sizeof(float) * NFFT);
     s->work = fftwf_malloc(sizeof(float) * NFFT);
     s->spec = fftwf_malloc(sizeof(fftwf_complex) * NBIN);
+    s->spec2 = fftwf_malloc(sizeof(fftwf_complex) * NBIN);
     for (int i = 0; i < 2; i++) s->seg[i] = calloc(NFFT, sizeof(float));
     for (int k = 0; k < s->nspec; k++) s->acc[k] = calloc(NBIN, sizeof(double));
-    if (!s->win || !s->work || !s->spec || !s->seg[0] || !s->seg[1]) goto nomem;
+    if (!s->win || !s->work || !s->spec || !s->spec2 || !s->seg[0] || !s->seg[1]) goto nomem;
     for (int k = 0; k < s->nspec; k++)
         if (!s->acc[k]) goto nomem;
     /* periodic Hann, the form that overlaps-adds to a constant at 50 % */
@@ -164,6 +165,7 @@ void lathe_series_free(lathe_series *s)
     fftwf_free(s->win);
     fftwf_free(s->work);
     fftwf_free(s->spec);
+    fftwf_free(s->spec2);
     for (int i = 0; i < 2; i++) free(s->seg[i]);
     for (int k = 0; k < LATHE_SPEC_COUNT; k++) {
         free(s->acc[k]);
@@ -181,32 +183,36 @@ void lathe_series_free(lathe_series *s)
     free(s);
 }
 
-/* One Welch segment from seg[0..1] into the accumulators. */
+/* One Welch segment from seg[0..1] into the accumulators.  Mid and side
+ * spectra come from L and R by linearity of the DFT (X_M = (X_L + X_R) / 2,
+ * X_S = (X_L - X_R) / 2): two transforms per segment, not four. */
 static void welch_segment(lathe_series *s)
 {
     const float *L = s->seg[0], *R = s->seg[1];
-    for (int k = 0; k < s->nspec; k++) {
-        float *x = s->work;
-        switch (k) {
-        case LATHE_SPEC_LEFT:
-            for (int i = 0; i < NFFT; i++) x[i] = s->win[i] * L[i];
-            break;
-        case LATHE_SPEC_RIGHT:
-            for (int i = 0; i < NFFT; i++) x[i] = s->win[i] * R[i];
-            break;
-        case LATHE_SPEC_MID:
-            for (int i = 0; i < NFFT; i++) x[i] = s->win[i] * 0.5f * (L[i] + R[i]);
-            break;
-        default:
-            for (int i = 0; i < NFFT; i++) x[i] = s->win[i] * 0.5f * (L[i] - R[i]);
-            break;
-        }
-        lathe_fft_forward(&s->fft, x, s->spec);
-        double *a = s->acc[k];
+    float *x = s->work;
+    for (int i = 0; i < NFFT; i++) x[i] = s->win[i] * L[i];
+    lathe_fft_forward(&s->fft, x, s->spec);
+    double *al = s->acc[LATHE_SPEC_LEFT];
+    if (s->nspec == 1) {
         for (int b = 0; b < NBIN; b++) {
             double re = s->spec[b][0], im = s->spec[b][1];
-            a[b] += re * re + im * im;
+            al[b] += re * re + im * im;
         }
+        s->nseg++;
+        return;
+    }
+    for (int i = 0; i < NFFT; i++) x[i] = s->win[i] * R[i];
+    lathe_fft_forward(&s->fft, x, s->spec2);
+    double *ar = s->acc[LATHE_SPEC_RIGHT], *am = s->acc[LATHE_SPEC_MID],
+           *as = s->acc[LATHE_SPEC_SIDE];
+    for (int b = 0; b < NBIN; b++) {
+        double lr = s->spec[b][0], li = s->spec[b][1], rr = s->spec2[b][0], ri = s->spec2[b][1];
+        al[b] += lr * lr + li * li;
+        ar[b] += rr * rr + ri * ri;
+        double mr = 0.5 * (lr + rr), mi = 0.5 * (li + ri), sr = 0.5 * (lr - rr),
+               si = 0.5 * (li - ri);
+        am[b] += mr * mr + mi * mi;
+        as[b] += sr * sr + si * si;
     }
     s->nseg++;
 }
@@ -265,7 +271,10 @@ static void hop_stats(lathe_series *s, const float *const *in, long n)
         }
         s->hmin[c] = mn;
         s->hmax[c] = mx;
-        s->htp[c] = lathe_tp_chan_peak(&s->tp[c], x, (int)n, s->htp[c]);
+        /* the sample peak is a floor for the true peak: stretches that cannot
+         * exceed it are skipped by the detector */
+        float floor = fmaxf(s->htp[c], fmaxf(fabsf(mn), fabsf(mx)));
+        s->htp[c] = lathe_tp_chan_peak(&s->tp[c], x, (int)n, floor);
     }
     if (s->channels >= 2) {
         const float *l = in[0], *r = in[1];
