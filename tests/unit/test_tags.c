@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sndfile.h>
@@ -617,12 +618,46 @@ static void tags_errors_name_the_file(void **s) {
     fwrite("RF64\xff\xff\xff\xffWAVEds64", 1, 16, f);
     fclose(f);
     expect_error(rf, LATHE_E_FORMAT, "cannot tag an RF64 file (TagLib writes RIFF WAV only)");
-    /* a file that cannot be written (root may write anyway: not tested then) */
+    /* a file that cannot be written: read-only for the user (as root, the
+     * check runs in a child process that drops to user "nobody") */
+    char ro[512];
+    snprintf(ro, sizeof ro, "%s", tmp("readonly.flac"));
+    make_audio(ro, SF_FORMAT_FLAC | SF_FORMAT_PCM_16);
+    assert_int_equal(chmod(ro, 0444), 0);
     if (geteuid() != 0) {
-        const char *ro = tmp("readonly.flac");
-        make_audio(ro, SF_FORMAT_FLAC | SF_FORMAT_PCM_16);
-        assert_int_equal(chmod(ro, 0444), 0);
         expect_error(ro, LATHE_E_IO, "cannot write tags: the file is read-only");
+    } else {
+        assert_int_equal(chmod(dir, 0755), 0); /* let "nobody" in */
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            if (setgid(65534) != 0 || setuid(65534) != 0) _exit(2);
+            lathe_meta m = {0};
+            full_meta(&m);
+            lathe_error e = {0};
+            lathe_status st = lathe_tags_write(ro, &m, &e);
+            char want[700];
+            snprintf(want, sizeof want, "%s: cannot write tags: the file is read-only", ro);
+            if (st != LATHE_E_IO || strcmp(e.msg, want)) {
+                fprintf(stderr, "got %d %s\n", st, e.msg);
+                _exit(1);
+            }
+            _exit(0);
+        }
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        chmod(dir, 0700);
+        assert_true(WIFEXITED(status));
+        if (WEXITSTATUS(status) == 2)
+            fprintf(stderr, "(could not become nobody: not tested)\n");
+        else
+            assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    /* the file is unchanged: still untagged */
+    if (lt_have("metaflac")) {
+        lt_run_result r = lt_run("metaflac --export-tags-to=- '%s'", ro);
+        assert_string_equal(r.out, "");
+        lt_run_free(&r);
     }
     lathe_error err = {0};
     assert_int_equal(lathe_tags_write(NULL, &(lathe_meta){0}, &err), LATHE_E_INVALID);
