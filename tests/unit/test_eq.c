@@ -514,12 +514,12 @@ static void eq_linear_matches_minimum_phase_within_0_1_db_30_hz_to_20_khz(void *
 static void eq_linear_default_length_keeps_a_30_hz_bell_within_0_1_db(void **state) {
     (void)state;
     const char *names[] = {"band1.type", "band1.freq", "band1.gain", "band1.q"};
-    const double gains[] = {6, -6, 12};
-    for (int g = 0; g < 3; g++) {
-        double v[] = {BELL, 30, gains[g], 1.0}, at = 0;
+    const double gains[] = {6, -6, 12, 6}, qs[] = {1, 1, 1, 3};
+    for (int g = 0; g < 4; g++) {
+        double v[] = {BELL, 30, gains[g], qs[g]}, at = 0;
         double e = linear_vs_minimum(48000, names, v, 4, 0, 10, 20000, &at);
-        print_message("30 Hz bell %+g dB Q 1, 48 kHz: worst %.4f dB (at %.1f Hz)\n", gains[g], e,
-                      at);
+        print_message("30 Hz bell %+g dB Q %g, 48 kHz: worst %.4f dB (at %.1f Hz)\n", gains[g],
+                      qs[g], e, at);
         assert_true(e < 0.1);
     }
     /* a quarter of the default length cannot: the resolution is what sets it */
