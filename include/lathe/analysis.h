@@ -36,6 +36,8 @@ typedef struct {
     long long clipped_samples;            /* see lathe_analyzer_new */
     double correlation;      /* L/R, -1..1; NaN unless 2 channels with signal */
     double side_mid_db;      /* 10 log10(E_side / E_mid); NaN unless 2 channels */
+    double low_side_mid_db;  /* the same below 150 Hz (4th-order Butterworth low-pass) */
+    double high_share_db;    /* energy above 10 kHz (4th-order high-pass) / all energy, dB */
     /* the stream */
     double duration_s;
     double rate;
@@ -54,6 +56,17 @@ lathe_analyzer *lathe_analyzer_new(double rate, int channels, lathe_error *err);
 void lathe_analyzer_free(lathe_analyzer *a); /* NULL-safe */
 
 /* Adds n frames of planar audio. */
+/* What to measure beyond the defaults (or less): */
+enum {
+    LATHE_ANALYZE_BANDS = 1 << 0,        /* low_side_mid_db (mid/side below 150 Hz) */
+    LATHE_ANALYZE_HF = 1 << 1,           /* high_share_db (energy above 10 kHz) */
+    LATHE_ANALYZE_LOUDNESS_ONLY = 1 << 2 /* only the loudness fields (integrated, range,
+                                            max momentary/short-term) and the duration */
+};
+/* Set before the first lathe_analyzer_add. Default 0: every field but the
+ * band ones (which read NaN). */
+void lathe_analyzer_set_flags(lathe_analyzer *a, unsigned flags);
+
 void lathe_analyzer_add(lathe_analyzer *a, const float *const *in, long n);
 
 /* Fills *out with the figures for everything added so far. */
@@ -67,6 +80,10 @@ void lathe_analyzer_set_curve(lathe_analyzer *a, lathe_loudness_cb cb, void *use
 /* Reads and analyses a whole file. *info (may be NULL) receives its format. */
 lathe_status lathe_analyze_file(const char *path, lathe_analysis *out, lathe_audio_info *info,
                                 lathe_error *err);
+
+/* lathe_analyze_file with analyzer flags (above). */
+lathe_status lathe_analyze_file_flags(const char *path, unsigned flags, lathe_analysis *out,
+                                      lathe_audio_info *info, lathe_error *err);
 
 #ifdef __cplusplus
 }

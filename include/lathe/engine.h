@@ -26,6 +26,8 @@ typedef struct {
     /* progress, called from the rendering thread with 0..1; may be NULL */
     void (*progress)(void *user, double fraction);
     void *user;
+    int channels;             /* output channels: 1 = mono (the master's left channel), else 2 */
+    unsigned analysis_flags;  /* for the report's analysis of the output (lathe/analysis.h) */
 } lathe_mix_options;
 
 typedef struct {
@@ -36,18 +38,29 @@ typedef struct {
     int latency;        /* frames of its own chain */
 } lathe_node_level;
 
+/* Gain reduction of one chain entry that reports it (compressor, limiter, ...),
+ * read every 1024 frames: the largest reading, and the time average of the
+ * readings (0 where it does not act). */
+typedef struct {
+    int node, entry;        /* session node index and chain entry */
+    char label[96];         /* "master.limiter" */
+    double max_db, mean_db; /* >= 0 */
+} lathe_reduction;
+
 typedef struct {
     lathe_analysis mix;       /* the rendered mix */
     lathe_node_level *nodes;  /* one per session node (caller frees with lathe_mix_report_free) */
     int nnodes;
+    lathe_reduction *reductions; /* every chain entry that reports gain reduction, in node order */
+    int nreductions;
     int latency;              /* frames compensated at the master */
     double rendered_s;        /* duration written */
     double tail_s;            /* of which tail after the last track */
     double suggested_trim_db; /* 0 unless the mix clips: the master gain change that leaves 3 dB */
 } lathe_mix_report;
 
-/* Renders `s` to `out_path` (WAV, FLAC or AIFF by extension). rep may be
- * NULL. Returns LATHE_OK or fills err. */
+/* Renders `s` to `out_path` (WAV, FLAC or AIFF by extension); with out_path
+ * NULL it only measures (rep). rep may be NULL. Returns LATHE_OK or fills err. */
 lathe_status lathe_mix_render(const lathe_session *s, const char *out_path,
                               const lathe_mix_options *opt, lathe_mix_report *rep,
                               lathe_error *err);

@@ -139,6 +139,31 @@ lathe_session *lathe_session_parse(const char *text, size_t len, const char *pat
 
 void lathe_session_free(lathe_session *s); /* NULL-safe */
 
+/* ---- master chain files (`lathe master --chain FILE`, docs/master.md) ----
+ * A map whose keys are stage names of the mastering chain (value: on, off,
+ * or a map of the stage processor's parameters, as in a session chain entry,
+ * `bypass: on` included) and optionally `chain:` (a list of processor
+ * entries, exactly as a session chain, that replaces the stages before the
+ * limiter). */
+typedef struct {
+    const char *name;             /* in: the stage's name in the file ("glue") */
+    const lathe_proc_desc *desc;  /* in: its processor */
+    int state;                    /* out: -1 not mentioned, 0 off, 1 on */
+    double *given;                /* out: desc->nparams values, NAN where not given; or NULL */
+    char **strings;               /* out: string params given (NULL entries otherwise); or NULL */
+    int line, col;                /* out: where the stage is named */
+} lathe_stage;
+
+/* Loads a chain file. On success returns a session whose master node's
+ * chain holds the `chain:` list (nchain 0 without one) and fills stages;
+ * on failure returns NULL with every problem in diags. Free the result with
+ * lathe_session_free and the stages with lathe_stages_free. */
+lathe_session *lathe_chain_file_load(const char *path, lathe_stage *stages, int nstages,
+                                     lathe_diags *diags);
+lathe_session *lathe_chain_file_parse(const char *text, size_t len, const char *path,
+                                      lathe_stage *stages, int nstages, lathe_diags *diags);
+void lathe_stages_free(lathe_stage *stages, int nstages);
+
 /* Parses a time as written in sessions: "12.5", "12.5 s", "1:30", "1:30.25"
  * (m:ss.ms), "33|1" or "33|2.5" (bars|beats, 1-based, at tempo and meter).
  * Returns LATHE_OK or LATHE_E_INVALID with a message. */

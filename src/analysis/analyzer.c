@@ -31,7 +31,38 @@ struct lathe_analyzer {
     long run[LATHE_MAX_CHANNELS];
     int first_over[LATHE_MAX_CHANNELS];
     long long clipped, frames;
+    unsigned flags;
+    /* band energies for the mastering findings. Below 150 Hz: mid and side,
+     * summed over D samples (a boxcar that decimates to about 2.8 kHz; its
+     * nulls sit on the frequencies that would alias onto 0-150 Hz), then a
+     * 4th-order Butterworth low-pass at the low rate. Above 10 kHz (only
+     * with LATHE_ANALYZE_HF): a 4th-order high-pass at full rate. */
+    struct biq { double b0, b1, b2, a1, a2; } lo[2], hi[2];
+    double zlo[2][2][2], zhi[LATHE_MAX_CHANNELS][2][2];
+    int dec, dec_n;
+    double acc_m, acc_s;
+    double lo_mm, lo_ss, hi_ss;
 };
+
+/* RBJ cookbook low/high-pass sections; a 4th-order Butterworth is two of
+ * them with Q = 0.5412 and 1.3066. */
+static struct biq biq_design(double rate, double f, double q, int high)
+{
+    double w = 2 * M_PI * f / rate, cw = cos(w), al = sin(w) / (2 * q), a0 = 1 + al;
+    struct biq b;
+    b.b1 = (high ? -(1 + cw) : (1 - cw)) / a0;
+    b.b0 = b.b2 = (high ? (1 + cw) / 2 : (1 - cw) / 2) / a0;
+    b.a1 = -2 * cw / a0, b.a2 = (1 - al) / a0;
+    return b;
+}
+
+static inline double biq_run(const struct biq *b, double z[2], double x)
+{
+    double y = b->b0 * x + z[0];
+    z[0] = b->b1 * x - b->a1 * y + z[1];
+    z[1] = b->b2 * x - b->a2 * y;
+    return y;
+}
 
 lathe_analyzer *lathe_analyzer_new(double rate, int channels, lathe_error *err)
 {
@@ -49,6 +80,12 @@ lathe_analyzer *lathe_analyzer_new(double rate, int channels, lathe_error *err)
     a->tp = aligned_alloc(64, (sizeof(lathe_tp_chan) * (size_t)channels + 63) / 64 * 64);
     if (!a->km || !a->tp) goto nomem;
     lathe_tp_design_init(&a->tpd, rate);
+    static const double qs[2] = {0.54119610, 1.30656296};
+    for (int k = 0; k < 2; k++) {
+        a->dec = (int)fmax(1.0, floor(rate / 2756.25 + 0.5));
+        a->lo[k] = biq_design(rate / a->dec, 150.0, qs[k], 0);
+        a->hi[k] = biq_design(rate, fmin(10000.0, 0.4 * rate), qs[k], 1);
+    }
     for (int c = 0; c < channels; c++) lathe_tp_chan_init(&a->tp[c], &a->tpd);
     return a;
 nomem:
@@ -63,6 +100,11 @@ void lathe_analyzer_free(lathe_analyzer *a)
     lathe_kmeter_free(a->km);
     free(a->tp);
     free(a);
+}
+
+void lathe_analyzer_set_flags(lathe_analyzer *a, unsigned flags)
+{
+    a->flags = flags;
 }
 
 void lathe_analyzer_set_curve(lathe_analyzer *a, lathe_loudness_cb cb, void *user)
@@ -105,6 +147,29 @@ static void stats(lathe_analyzer *a, const float *const *in, long n)
         double lr = 0;
         for (long i = 0; i < n; i++) lr += (double)in[0][i] * in[1][i];
         a->sumlr += lr;
+        if (a->flags & LATHE_ANALYZE_BANDS) {
+            double am = a->acc_m, as = a->acc_s, em = 0, es = 0;
+            int k = a->dec_n;
+            for (long i = 0; i < n; i++) {
+                am += (double)in[0][i] + in[1][i];
+                as += (double)in[0][i] - in[1][i];
+                if (++k < a->dec) continue;
+                double m = biq_run(&a->lo[1], a->zlo[0][1], biq_run(&a->lo[0], a->zlo[0][0], am));
+                double sd = biq_run(&a->lo[1], a->zlo[1][1], biq_run(&a->lo[0], a->zlo[1][0], as));
+                em += m * m, es += sd * sd;
+                am = as = 0, k = 0;
+            }
+            a->acc_m = am, a->acc_s = as, a->dec_n = k;
+            a->lo_mm += em, a->lo_ss += es;
+        }
+    }
+    for (int c = 0; (a->flags & LATHE_ANALYZE_HF) && c < a->channels; c++) {
+        double ss = 0;
+        for (long i = 0; i < n; i++) {
+            double h = biq_run(&a->hi[1], a->zhi[c][1], biq_run(&a->hi[0], a->zhi[c][0], in[c][i]));
+            ss += h * h;
+        }
+        a->hi_ss += ss;
     }
 }
 
@@ -115,6 +180,12 @@ void lathe_analyzer_add(lathe_analyzer *a, const float *const *in, long n)
         long k = n - off < BLOCK ? n - off : BLOCK;
         const float *blk[LATHE_MAX_CHANNELS];
         for (int c = 0; c < ch; c++) blk[c] = in[c] + off;
+        if (a->flags & LATHE_ANALYZE_LOUDNESS_ONLY) {
+            lathe_kmeter_add(a->km, blk, k);
+            a->frames += k;
+            off += k;
+            continue;
+        }
         for (int c = 0; c < ch; c++)
             a->tpeak[c] = lathe_tp_chan_peak(&a->tp[c], blk[c], (int)k, a->tpeak[c]);
         lathe_kmeter_add(a->km, blk, k);
@@ -167,17 +238,32 @@ void lathe_analyzer_result(lathe_analyzer *a, lathe_analysis *out)
     out->clipped_samples = a->clipped;
     out->correlation = NAN;
     out->side_mid_db = NAN;
+    out->low_side_mid_db = NAN;
+    out->high_share_db = !(a->flags & LATHE_ANALYZE_HF)  ? NAN
+                         : sumsq > 0 && a->hi_ss > 0 ? 10.0 * log10(a->hi_ss / sumsq)
+                                                     : -HUGE_VAL;
     if (a->channels == 2) {
         double ll = a->sumsq[0], rr = a->sumsq[1], lr = a->sumlr;
         if (ll > 0 && rr > 0) out->correlation = lr / sqrt(ll * rr);
         double mid = (ll + 2 * lr + rr) / 4, side = (ll - 2 * lr + rr) / 4;
         if (mid > 0 && side > 0) out->side_mid_db = 10.0 * log10(side / mid);
         else if (mid > 0) out->side_mid_db = -HUGE_VAL;
+        double lmid = a->lo_mm, lside = a->lo_ss;
+        out->low_side_mid_db = NAN;
+        if (!(a->flags & LATHE_ANALYZE_BANDS)) {
+        } else if (lmid > 0 && lside > 0) out->low_side_mid_db = 10.0 * log10(lside / lmid);
+        else if (lmid > 0) out->low_side_mid_db = -HUGE_VAL;
     }
 }
 
 lathe_status lathe_analyze_file(const char *path, lathe_analysis *out, lathe_audio_info *info,
                                 lathe_error *err)
+{
+    return lathe_analyze_file_flags(path, 0, out, info, err);
+}
+
+lathe_status lathe_analyze_file_flags(const char *path, unsigned flags, lathe_analysis *out,
+                                      lathe_audio_info *info, lathe_error *err)
 {
     lathe_audio_info inf;
     lathe_reader *r = lathe_reader_open(path, &inf, err);
@@ -188,6 +274,7 @@ lathe_status lathe_analyze_file(const char *path, lathe_analysis *out, lathe_aud
         lathe_reader_close(r);
         return LATHE_E_NOMEM;
     }
+    lathe_analyzer_set_flags(a, flags);
     float *buf[LATHE_MAX_CHANNELS];
     float *mem = malloc(sizeof(float) * BLOCK * (size_t)inf.channels);
     if (!mem) {

@@ -165,7 +165,7 @@ int cmd_mix(int argc, char **argv)
     lathe_mix_options o = {threads,
                            bits == 16 ? LATHE_SAMPLE_PCM16 : bits == 24 ? LATHE_SAMPLE_PCM24
                                                                          : LATHE_SAMPLE_FLOAT32,
-                           stems, force, NULL, NULL};
+                           stems, force, NULL, NULL, 2, 0};
     if (!quiet && !json && isatty(STDERR_FILENO) && !getenv("LATHE_NO_PROGRESS"))
         o.progress = progress;
     lathe_mix_report rep;

@@ -32,6 +32,7 @@
 #include "util/fpu.h"
 
 #define BLOCK 8192 /* engine block: frames per scheduling step */
+#define GR_CHUNK 1024 /* frames per gain-reduction reading */
 #define SUB 32     /* automation sub-block */
 #define PROC_BLOCK 512
 #define MAX_RING 32 /* deepest routing (levels) the pipeline supports */
@@ -69,6 +70,11 @@ typedef struct {
     float *out_ring[MAX_RING][2]; /* post-fader stereo */
     float *pre[2], *out[2];
     double slot_peak[MAX_RING], slot_sumsq[MAX_RING]; /* meters, taken when the block is kept */
+    /* gain reduction of chain entries that report it, per slot and entry:
+     * the largest value and the sum of (chunk maximum x chunk frames) */
+    double *gr_slot_max, *gr_slot_sum; /* [slot * nchain + k] */
+    double *gr_max, *gr_sum;           /* totals over the kept blocks, per entry */
+    unsigned char *gr_on;              /* entry k reports reduction */
     long long cur_b, cur_pos; /* the block being processed and its render position */
     double gain_lin, pan; /* current fader state (for ramps) */
     /* resting: a track whose input and chain output have been exactly zero for
@@ -207,6 +213,31 @@ static void mix_inputs(engine *e, rnode *r, int n)
     }
 }
 
+/* Runs entry k on n frames; entries that report gain reduction run in
+ * GR_CHUNK pieces so that the report's mean reduction has a fine grain
+ * (processors give the same output for any split). */
+static void run_entry(engine *e, rnode *r, int k, float *const *io, const float *const *key, int n)
+{
+    lathe_proc *p = r->procs[k];
+    if (!r->gr_on[k]) {
+        lathe_proc_process(p, io, key, n);
+        return;
+    }
+    const int nc = r->n->nchain, slot = (int)(r->cur_b % e->nlevels);
+    double *mx = &r->gr_slot_max[slot * nc + k], *sm = &r->gr_slot_sum[slot * nc + k];
+    for (int off = 0; off < n; off += GR_CHUNK) {
+        int m = n - off < GR_CHUNK ? n - off : GR_CHUNK;
+        float *b[2] = {io[0] + off, r->ch > 1 ? io[1] + off : NULL};
+        const float *kb[2] = {NULL, NULL};
+        if (key) kb[0] = key[0] + off, kb[1] = r->ch > 1 ? key[1] + off : NULL;
+        lathe_proc_process(p, b, key ? kb : NULL, m);
+        double g = lathe_proc_reduction_db(p);
+        if (!(g > 0)) continue;
+        if (g > *mx) *mx = g;
+        *sm += g * m;
+    }
+}
+
 static void run_chain(engine *e, rnode *r, int n)
 {
     const lathe_node *nd = r->n;
@@ -229,7 +260,7 @@ static void run_chain(engine *e, rnode *r, int n)
             key = kb;
         }
         if (!r->has_chain_auto) {
-            lathe_proc_process(p, r->buf, key, n);
+            run_entry(e, r, k, r->buf, key, n);
             continue;
         }
         /* automation: set params every SUB frames at the content's timeline time */
@@ -244,7 +275,7 @@ static void run_chain(engine *e, rnode *r, int n)
             float *io[2] = {r->buf[0] + off, r->ch > 1 ? r->buf[1] + off : NULL};
             const float *ks[2];
             if (key) ks[0] = key[0] + off, ks[1] = r->ch > 1 ? key[1] + off : NULL;
-            lathe_proc_process(p, io, key ? ks : NULL, m);
+            run_entry(e, r, k, io, key ? ks : NULL, m);
         }
     }
 }
@@ -339,6 +370,8 @@ static void process_node(engine *e, rnode *r, long long b)
     r->out[0] = r->out_ring[slot][0], r->out[1] = r->out_ring[slot][1];
     r->pre[0] = r->pre_ring[slot][0], r->pre[1] = r->pre_ring[slot][1];
     r->slot_peak[slot] = 0, r->slot_sumsq[slot] = 0;
+    for (int k = 0; k < r->n->nchain; k++)
+        r->gr_slot_max[slot * r->n->nchain + k] = 0, r->gr_slot_sum[slot * r->n->nchain + k] = 0;
     if (r->n->kind == LATHE_NODE_TRACK) {
         lathe_status st = lathe_source_read(r->src, r->cur_pos - r->u_in, r->buf, n, &err);
         if (st != LATHE_OK) {
@@ -521,6 +554,7 @@ static void engine_free(engine *e)
             if (r->keydl) dl_free(&r->keydl[k]);
         }
         free(r->procs);
+        free(r->gr_slot_max), free(r->gr_slot_sum), free(r->gr_max), free(r->gr_sum), free(r->gr_on);
         free(r->prefix);
         free(r->keydl);
         for (int k = 0; k < r->nin; k++) dl_free(&r->in[k].dl);
@@ -568,7 +602,15 @@ static lathe_status setup(engine *e, const lathe_session *s, const lathe_mix_opt
         r->procs = calloc((size_t)(n->nchain ? n->nchain : 1), sizeof *r->procs);
         r->prefix = calloc((size_t)(n->nchain + 1), sizeof *r->prefix);
         r->keydl = calloc((size_t)(n->nchain ? n->nchain : 1), sizeof *r->keydl);
-        if (!r->procs || !r->prefix || !r->keydl) return lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+        size_t ng = (size_t)(n->nchain ? n->nchain : 1);
+        r->gr_slot_max = calloc(ng * MAX_RING, sizeof(double));
+        r->gr_slot_sum = calloc(ng * MAX_RING, sizeof(double));
+        r->gr_max = calloc(ng, sizeof(double));
+        r->gr_sum = calloc(ng, sizeof(double));
+        r->gr_on = calloc(ng, 1);
+        if (!r->procs || !r->prefix || !r->keydl || !r->gr_slot_max || !r->gr_slot_sum ||
+            !r->gr_max || !r->gr_sum || !r->gr_on)
+            return lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
         double node_tail = 0;
         for (int k = 0; k < n->nchain; k++) {
             const lathe_chain_entry *ce = &n->chain[k];
@@ -598,6 +640,7 @@ static lathe_status setup(engine *e, const lathe_session *s, const lathe_mix_opt
                 return err->code;
             }
             r->procs[k] = p;
+            r->gr_on[k] = ce->desc->reduction_db != NULL;
             r->latency += lathe_proc_latency(p);
             node_tail += lathe_proc_tail_s(p);
         }
@@ -719,11 +762,13 @@ lathe_status lathe_mix_render(const lathe_session *s, const char *out_path,
         engine_free(&e);
         return st;
     }
-    lathe_writer_spec spec = {LATHE_FILE_AUTO, opt ? opt->sample : LATHE_SAMPLE_AUTO, s->rate, 2,
+    const int och = opt && opt->channels == 1 ? 1 : 2;
+    lathe_writer_spec spec = {LATHE_FILE_AUTO, opt ? opt->sample : LATHE_SAMPLE_AUTO, s->rate, och,
                               opt ? opt->overwrite : 0};
-    w = lathe_writer_open(out_path, &spec, err);
-    an = lathe_analyzer_new(s->rate, 2, err);
-    if (!w || !an) {
+    if (out_path) w = lathe_writer_open(out_path, &spec, err);
+    an = lathe_analyzer_new(s->rate, och, err);
+    if (an && opt) lathe_analyzer_set_flags(an, opt->analysis_flags);
+    if ((out_path && !w) || !an) {
         lathe_writer_abort(w);
         lathe_analyzer_free(an);
         engine_free(&e);
@@ -772,8 +817,10 @@ lathe_status lathe_mix_render(const lathe_session *s, const char *out_path,
             for (int i = 0; i < n; i++)
                 if (fabsf(o[0][i]) > quiet || fabsf(o[1][i]) > quiet)
                     last_loud = written + i;
-            st = lathe_writer_write(w, o, n, err);
-            if (st != LATHE_OK) break;
+            if (w) {
+                st = lathe_writer_write(w, o, n, err);
+                if (st != LATHE_OK) break;
+            }
             lathe_analyzer_add(an, o, n);
             written += n;
         }
@@ -784,6 +831,10 @@ lathe_status lathe_mix_render(const lathe_session *s, const char *out_path,
             r->peak = fmax(r->peak, r->slot_peak[slot]);
             r->sumsq += r->slot_sumsq[slot];
             r->frames += e.n;
+            for (int k = 0; k < r->n->nchain; k++) {
+                r->gr_max[k] = fmax(r->gr_max[k], r->gr_slot_max[slot * r->n->nchain + k]);
+                r->gr_sum[k] += r->gr_slot_sum[slot * r->n->nchain + k];
+            }
             if (!r->stem) continue;
             int f = (int)(r->stem_skip < e.n ? r->stem_skip : e.n);
             r->stem_skip -= f;
@@ -799,7 +850,7 @@ lathe_status lathe_mix_render(const lathe_session *s, const char *out_path,
             opt->progress(opt->user, total > 0 ? fmin(1.0, (double)written / total) : 1.0);
         }
     }
-    if (st == LATHE_OK) {
+    if (st == LATHE_OK && w) {
         st = lathe_writer_commit(w, err);
         w = NULL;
     }
@@ -821,6 +872,21 @@ lathe_status lathe_mix_render(const lathe_session *s, const char *out_path,
             rep->nodes[i].rms_dbfs = ms > 0 ? 10 * log10(ms) : -HUGE_VAL;
             rep->nodes[i].latency = r->latency;
         }
+        int nr = 0;
+        for (int i = 0; i < e.nn; i++)
+            for (int k = 0; k < e.nodes[i].n->nchain; k++) nr += e.nodes[i].gr_on[k];
+        rep->reductions = calloc((size_t)(nr ? nr : 1), sizeof *rep->reductions);
+        for (int i = 0; rep->reductions && i < e.nn; i++) {
+            rnode *r = &e.nodes[i];
+            for (int k = 0; k < r->n->nchain; k++) {
+                if (!r->gr_on[k]) continue;
+                lathe_reduction *x = &rep->reductions[rep->nreductions++];
+                x->node = i, x->entry = k;
+                snprintf(x->label, sizeof x->label, "%s.%s", r->n->name, r->n->chain[k].label);
+                x->max_db = r->gr_max[k];
+                x->mean_db = r->frames ? r->gr_sum[k] / (double)r->frames : 0;
+            }
+        }
         rep->latency = (int)lat;
         rep->rendered_s = (double)written / s->rate;
         rep->tail_s = fmax(0.0, (double)(start + written - end) / s->rate);
@@ -837,5 +903,8 @@ void lathe_mix_report_free(lathe_mix_report *rep)
 {
     if (!rep) return;
     free(rep->nodes);
+    free(rep->reductions);
     rep->nodes = NULL;
+    rep->reductions = NULL;
+    rep->nreductions = 0;
 }

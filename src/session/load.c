@@ -1049,9 +1049,8 @@ lathe_session *lathe_session_parse(const char *text, size_t len, const char *pat
     return L.s;
 }
 
-lathe_session *lathe_session_load(const char *path, lathe_diags *diags) {
-    lathe_diags local;
-    lathe_diags *d = diags ? diags : &local;
+/* Reads a whole text file (at most 64 MB). Returns NULL with *why set. */
+static char *slurp(const char *path, size_t *len, const char **why) {
     FILE *f = fopen(path, "rb");
     int open_errno = errno;
     char *buf = NULL;
@@ -1078,15 +1077,162 @@ lathe_session *lathe_session_load(const char *path, lathe_diags *diags) {
             buf = NULL;
         }
     }
+    if (!buf) *why = f ? "read error or too large (over 64 MB)" : strerror(open_errno);
+    *len = n;
+    return buf;
+}
+
+lathe_session *lathe_session_load(const char *path, lathe_diags *diags) {
+    lathe_diags local;
+    lathe_diags *d = diags ? diags : &local;
+    size_t n = 0;
+    const char *why = "";
+    char *buf = slurp(path, &n, &why);
     if (!buf) {
         memset(d, 0, sizeof *d);
         d->file = dupstr(path);
-        lathe_diag_add(d, 0, 0, "cannot read the session file: %s",
-                       f ? "read error or too large (over 64 MB)" : strerror(open_errno));
+        lathe_diag_add(d, 0, 0, "cannot read the session file: %s", why);
         if (!diags) lathe_diags_free(&local);
         return NULL;
     }
     lathe_session *s = lathe_session_parse(buf, n, path, diags);
     free(buf);
     return s;
+}
+
+/* ---- master chain files ---- */
+
+static void parse_stage(loader *L, lathe_stage *st, const lathe_yn *kn, const lathe_yn *vn) {
+    st->line = kn->line, st->col = kn->col;
+    if (lathe_yn_is_null(vn)) {
+        st->state = 1;
+        return;
+    }
+    if (vn->kind == LATHE_YN_SCALAR) {
+        int on = 0;
+        if (parse_bool(L, vn, st->name, &on)) st->state = on;
+        return;
+    }
+    if (vn->kind != LATHE_YN_MAP) {
+        DIAG(L, vn, "stage '%s' takes on, off or a map of %s parameters, not %s", st->name,
+             st->desc->name, kind_word(vn->kind));
+        return;
+    }
+    lathe_chain_entry ce = {0};
+    ce.desc = st->desc;
+    ce.key_node = -1;
+    ce.label = dupstr(st->name);
+    ce.values = calloc((size_t)st->desc->nparams + 1, sizeof *ce.values);
+    ce.strings = calloc((size_t)st->desc->nparams + 1, sizeof *ce.strings);
+    if (!ce.label || !ce.values || !ce.strings) {
+        free_chain_entry(&ce);
+        return;
+    }
+    for (int q = 0; q < st->desc->nparams; q++)
+        ce.values[q] = NAN;
+    lathe_node dummy = {0};
+    dummy.kind = LATHE_NODE_MASTER;
+    parse_entry_params(L, &dummy, L->s->master, &ce, vn);
+    st->state = ce.bypass ? 0 : 1;
+    st->given = ce.values, st->strings = ce.strings;
+    ce.values = NULL, ce.strings = NULL;
+    free_chain_entry(&ce);
+}
+
+lathe_session *lathe_chain_file_parse(const char *text, size_t len, const char *path,
+                                      lathe_stage *stages, int nstages, lathe_diags *diags) {
+    lathe_diags local;
+    lathe_diags *d = diags ? diags : &local;
+    memset(d, 0, sizeof *d);
+    if (!path) path = "chain.yaml";
+    d->file = dupstr(path);
+    for (int i = 0; i < nstages; i++)
+        stages[i].state = -1, stages[i].given = NULL, stages[i].strings = NULL;
+    int empty = 0;
+    lathe_yn *root = lathe_yaml_tree(text ? text : "", text ? len : 0, d, &empty);
+    loader L = {0};
+    L.d = d;
+    L.s = new_session(path);
+    if (L.s) {
+        L.s->nodes = calloc(1, sizeof *L.s->nodes);
+        if (L.s->nodes) {
+            L.s->nnodes = 1, L.s->master = 0;
+            L.s->nodes[0].kind = LATHE_NODE_MASTER;
+            L.s->nodes[0].out = -1;
+            L.s->nodes[0].name = dupstr("master");
+        }
+    }
+    L.ctx.tempo_bpm = 120;
+    if (!L.s || !L.s->nodes) {
+        lathe_diag_add(d, 0, 0, "out of memory");
+    } else if (root && root->kind != LATHE_YN_MAP) {
+        DIAG(&L, root, "a chain file is a map: stage names (%s...) or 'chain:'",
+             nstages ? stages[0].name : "");
+    } else if (root) {
+        const char **valid = calloc((size_t)nstages + 3, sizeof *valid);
+        if (valid) {
+            valid[0] = "lathe", valid[1] = "chain";
+            for (int i = 0; i < nstages; i++)
+                valid[2 + i] = stages[i].name;
+            check_keys(&L, root, valid);
+            free(valid);
+        }
+        for (int k = 0; k + 1 < root->n; k += 2) {
+            const lathe_yn *kn = root->kids[k], *vn = root->kids[k + 1];
+            if (kn->kind != LATHE_YN_SCALAR) continue;
+            if (strcmp(kn->str, "lathe") == 0) {
+                lathe_param_desc ver = {"lathe", "", "", 1, 1, 1, LATHE_PARAM_NUMBER, NULL, 0};
+                double v;
+                parse_value(&L, vn, &ver, NULL, &v);
+            } else if (strcmp(kn->str, "chain") == 0) {
+                if (is_kind(&L, vn, LATHE_YN_SEQ, "chain")) parse_chain(&L, &L.s->nodes[0], 0, vn);
+            } else {
+                for (int i = 0; i < nstages; i++)
+                    if (strcmp(kn->str, stages[i].name) == 0) parse_stage(&L, &stages[i], kn, vn);
+            }
+        }
+    }
+    free(L.edges);
+    lathe_yaml_free(root);
+    lathe_diags_sort(d);
+    if (d->count > 0) {
+        lathe_session_free(L.s);
+        lathe_stages_free(stages, nstages);
+        if (!diags) lathe_diags_free(&local);
+        return NULL;
+    }
+    if (!diags) lathe_diags_free(&local);
+    return L.s;
+}
+
+lathe_session *lathe_chain_file_load(const char *path, lathe_stage *stages, int nstages,
+                                     lathe_diags *diags) {
+    lathe_diags local;
+    lathe_diags *d = diags ? diags : &local;
+    size_t n = 0;
+    const char *why = "";
+    char *buf = slurp(path, &n, &why);
+    if (!buf) {
+        memset(d, 0, sizeof *d);
+        d->file = dupstr(path);
+        lathe_diag_add(d, 0, 0, "cannot read the chain file: %s", why);
+        for (int i = 0; i < nstages; i++)
+            stages[i].state = -1, stages[i].given = NULL, stages[i].strings = NULL;
+        if (!diags) lathe_diags_free(&local);
+        return NULL;
+    }
+    lathe_session *s = lathe_chain_file_parse(buf, n, path, stages, nstages, diags);
+    free(buf);
+    return s;
+}
+
+void lathe_stages_free(lathe_stage *stages, int nstages) {
+    for (int i = 0; i < nstages; i++) {
+        if (stages[i].strings && stages[i].desc)
+            for (int q = 0; q < stages[i].desc->nparams; q++)
+                free(stages[i].strings[q]);
+        free(stages[i].strings);
+        free(stages[i].given);
+        stages[i].strings = NULL, stages[i].given = NULL;
+    }
 }

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* lathe/master.h: one stereo (or mono) mix in, a master out on a loudness
+ * target and never over its true-peak ceiling.
+ *
+ * The master is a one-track session on the mix engine (lathe/engine.h):
+ *
+ *   input -> [resample to the output rate] -> highpass -> eq -> glue ->
+ *   multiband -> deesser -> stereo -> saturate -> reverb -> drive (solved gain)
+ *   -> limiter (true peak) -> dither -> output
+ *
+ * Every stage but the drive can be switched and tuned (a chain file, see
+ * lathe_chain_file_load and docs/master.md).  The drive is solved: the
+ * stages before it are rendered once (to a temporary 32-bit float file),
+ * then drive + limiter are rendered and measured until the output's
+ * integrated loudness is on target (secant steps on the measured loudness;
+ * never a one-shot guess), and the final render is measured again and
+ * checked against the target and the ceiling before it replaces OUT.
+ *
+ * Resampling happens on the way in, not after the limiter: the limiter then
+ * sees the samples that are written, so its true-peak ceiling holds for the
+ * file (a resampler after a limiter can add inter-sample overs). */
+#ifndef LATHE_MASTER_H
+#define LATHE_MASTER_H
+
+#include "lathe/analysis.h"
+#include "lathe/engine.h"
+#include "lathe/error.h"
+#include "lathe/session.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    const char *target;     /* preset name (lathe/targets.h); NULL = "spotify" */
+    double lufs;            /* NAN = the preset's (mono_lufs for mono inputs) */
+    double ceiling_dbtp;    /* NAN = the preset's */
+    double rate;            /* output rate; 0 = the preset's, else the input's */
+    int bits;               /* 16, 24 or 32 (float); 0 = the preset's (FLAC: 24 for float) */
+    const char *chain_path; /* chain file tuning or replacing the stages; NULL = none */
+    const char *dither;     /* "auto" (NULL), "off", or a dither shape: "tpdf", ... */
+    int threads;            /* 0 = one per core */
+    int overwrite;          /* replace an existing OUT */
+    void (*progress)(void *user, double fraction);
+    void *user;
+} lathe_master_options;
+
+/* A finding for the user: what it is, and the remedy. */
+typedef struct {
+    char code[32];    /* stable identifier: "clipped-source", "heavy-limiting", ... */
+    char text[512];   /* one or two sentences, with the figures */
+} lathe_master_warning;
+
+#define LATHE_MASTER_MAX_WARNINGS 24
+#define LATHE_MASTER_MAX_STAGES 16
+
+typedef struct {
+    char name[24];         /* "glue" */
+    char proc[24];         /* "compressor" */
+    char settings[400];    /* the parameters that differ from the processor's defaults */
+} lathe_master_stage;
+
+typedef struct {
+    char target[32];
+    double target_lufs, ceiling_dbtp;
+    lathe_analysis before;       /* the input as it is */
+    lathe_analysis pre_limiter;  /* after the stages before the drive, at unity drive */
+    lathe_analysis after;        /* the master as written */
+    double gain_db;              /* drive into the limiter */
+    int passes;                  /* renders of drive + limiter, the final one included */
+    double limiter_max_db, limiter_mean_db;
+    double glue_max_db, glue_mean_db; /* NAN when the glue stage is off */
+    double multiband_max_db, multiband_mean_db;
+    int limited;                 /* the limiter reduced gain at all */
+    int turned_down;             /* the gain is negative and nothing was limited */
+    double out_rate;
+    int out_bits, out_channels;  /* 32 = float */
+    char dither[24];             /* "off", "tpdf", ... */
+    double limiter_ceiling_dbtp; /* the ceiling the limiter ran at (lowered when a check failed) */
+    lathe_master_stage stages[LATHE_MASTER_MAX_STAGES];
+    int nstages;
+    lathe_master_warning warnings[LATHE_MASTER_MAX_WARNINGS];
+    int nwarnings;
+} lathe_master_report;
+
+/* Masters `in` to `out` (format by extension: WAV, FLAC, AIFF). Chain-file
+ * problems come back in diags (FILE:LINE:COL) with LATHE_E_INVALID; other
+ * errors in err. rep may be NULL. */
+lathe_status lathe_master_render(const char *in, const char *out, const lathe_master_options *opt,
+                                 lathe_master_report *rep, lathe_diags *diags, lathe_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* lathe master IN -o OUT [--target PRESET | --lufs X --ceiling Y] [--chain FILE]
+ *              [--rate HZ] [--bits 16|24|32] [--dither auto|off|SHAPE]
+ *              [--threads N] [--force] [--json] [--quiet]
+ * Masters one stereo or mono mix to a loudness target under a true-peak
+ * ceiling and reports what was done (lathe/master.h, docs/master.md). */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "lathe/master.h"
+#include "lathe/targets.h"
+#include "report/json.h"
+
+static const char use[] =
+    "usage: lathe master IN -o OUT [--target PRESET | --lufs X --ceiling Y] [--chain FILE]\n"
+    "                    [--rate HZ] [--bits 16|24|32] [--dither auto|off|tpdf|highpass|fweighted]\n"
+    "                    [--threads N] [--force] [--json] [--quiet]\n";
+
+static void progress(void *user, double f)
+{
+    (void)user;
+    int w = 40, k = (int)(f * w);
+    fprintf(stderr, "\rmastering %3d%% [", (int)(f * 100));
+    for (int i = 0; i < w; i++) fputc(i < k ? '=' : (i == k ? '>' : ' '), stderr);
+    fputc(']', stderr);
+    fflush(stderr);
+}
+
+static const char *fmt_red(double max, double mean, char *buf, size_t len)
+{
+    if (isnan(max)) snprintf(buf, len, "off");
+    else snprintf(buf, len, "max %.1f dB, mean %.1f dB", max, mean);
+    return buf;
+}
+
+static void print_report(const lathe_master_report *r, const char *in, const char *out)
+{
+    char a[32], b[32], c[32], x[96];
+    printf("%s -> %s: %s target %.1f LUFS, ceiling %.1f dBTP, %.0f Hz %s%s, %s\n", in, out,
+           r->target, r->target_lufs, r->ceiling_dbtp, r->out_rate,
+           r->out_bits == 32 ? "32-bit float" : r->out_bits == 16 ? "16-bit" : "24-bit",
+           r->out_channels == 1 ? " mono" : "", strcmp(r->dither, "off") ? r->dither : "no dither");
+    printf("  %-20s %12s %12s\n", "", "before", "after");
+    printf("  %-20s %7s LUFS %7s LUFS\n", "integrated", cli_db(r->before.integrated_lufs, a, 32),
+           cli_db(r->after.integrated_lufs, b, 32));
+    printf("  %-20s %7s LU   %7s LU\n", "loudness range", cli_db(r->before.loudness_range_lu, a, 32),
+           cli_db(r->after.loudness_range_lu, b, 32));
+    printf("  %-20s %7s dBTP %7s dBTP\n", "true peak", cli_db(r->before.true_peak_dbtp, a, 32),
+           cli_db(r->after.true_peak_dbtp, b, 32));
+    printf("  %-20s %7s dB   %7s dB\n", "PLR", cli_db(r->before.plr_db, a, 32),
+           cli_db(r->after.plr_db, b, 32));
+    printf("  %-20s %+7.2f dB (%d limiter pass%s)\n", "gain into limiter", r->gain_db, r->passes,
+           r->passes == 1 ? "" : "es");
+    printf("  %-20s %s\n", "limiter reduction", fmt_red(r->limiter_max_db, r->limiter_mean_db, x, sizeof x));
+    printf("  %-20s %s\n", "glue compressor", fmt_red(r->glue_max_db, r->glue_mean_db, x, sizeof x));
+    if (!isnan(r->multiband_max_db))
+        printf("  %-20s %s\n", "multiband", fmt_red(r->multiband_max_db, r->multiband_mean_db, x, sizeof x));
+    printf("  chain:\n");
+    for (int i = 0; i < r->nstages; i++)
+        printf("    %-10s %-11s %s\n", r->stages[i].name, r->stages[i].proc,
+               r->stages[i].settings[0] ? r->stages[i].settings : "(defaults)");
+    int n = 0;
+    const lathe_target *t = lathe_targets(&n);
+    printf("  playback gain:");
+    int col = 16;
+    for (int i = 0; i < n; i++) {
+        if (!t[i].is_platform) continue;
+        double g = lathe_target_playback_gain(&t[i], r->after.integrated_lufs, r->after.true_peak_dbtp,
+                                              r->out_channels == 1);
+        int w = printf(" %s %s dB", t[i].name, cli_db(g, c, sizeof c));
+        col += w;
+        if (col > 80 && i + 1 < n) printf("\n               "), col = 16;
+    }
+    printf("\n");
+    for (int i = 0; i < r->nwarnings; i++)
+        printf("%s: %s\n", strcmp(r->warnings[i].code, "turned-down") == 0 ? "note" : "warning",
+               r->warnings[i].text);
+}
+
+static void json_analysis(lathe_json *j, const char *key, const lathe_analysis *a)
+{
+    lathe_json_object(j, key);
+    lathe_json_num(j, "integrated_lufs", a->integrated_lufs, 2);
+    lathe_json_num(j, "loudness_range_lu", a->loudness_range_lu, 2);
+    lathe_json_num(j, "true_peak_dbtp", a->true_peak_dbtp, 2);
+    lathe_json_num(j, "sample_peak_dbfs", a->sample_peak_dbfs, 2);
+    lathe_json_num(j, "plr_db", a->plr_db, 2);
+    lathe_json_num(j, "max_short_term_lufs", a->max_short_term_lufs, 2);
+    lathe_json_num(j, "correlation", a->correlation, 3);
+    lathe_json_num(j, "duration_s", a->duration_s, 3);
+    lathe_json_num(j, "sample_rate", a->rate, 0);
+    lathe_json_int(j, "channels", a->channels);
+    lathe_json_end(j);
+}
+
+static void print_json(const lathe_master_report *r, const char *in, const char *out)
+{
+    lathe_json j;
+    lathe_json_init(&j, stdout);
+    lathe_json_object(&j, NULL);
+    lathe_json_str(&j, "input", in);
+    lathe_json_str(&j, "output", out);
+    lathe_json_str(&j, "target", r->target);
+    lathe_json_num(&j, "target_lufs", r->target_lufs, 2);
+    lathe_json_num(&j, "ceiling_dbtp", r->ceiling_dbtp, 2);
+    lathe_json_num(&j, "sample_rate", r->out_rate, 0);
+    lathe_json_int(&j, "bits", r->out_bits);
+    lathe_json_int(&j, "channels", r->out_channels);
+    lathe_json_str(&j, "dither", r->dither);
+    json_analysis(&j, "before", &r->before);
+    json_analysis(&j, "pre_limiter", &r->pre_limiter);
+    json_analysis(&j, "after", &r->after);
+    lathe_json_num(&j, "gain_db", r->gain_db, 3);
+    lathe_json_int(&j, "passes", r->passes);
+    lathe_json_num(&j, "limiter_ceiling_dbtp", r->limiter_ceiling_dbtp, 2);
+    lathe_json_num(&j, "limiter_max_db", r->limiter_max_db, 2);
+    lathe_json_num(&j, "limiter_mean_db", r->limiter_mean_db, 2);
+    lathe_json_num(&j, "glue_max_db", r->glue_max_db, 2);
+    lathe_json_num(&j, "glue_mean_db", r->glue_mean_db, 2);
+    lathe_json_num(&j, "multiband_max_db", r->multiband_max_db, 2);
+    lathe_json_num(&j, "multiband_mean_db", r->multiband_mean_db, 2);
+    lathe_json_bool(&j, "limited", r->limited);
+    lathe_json_bool(&j, "turned_down", r->turned_down);
+    lathe_json_array(&j, "chain");
+    for (int i = 0; i < r->nstages; i++) {
+        lathe_json_object(&j, NULL);
+        lathe_json_str(&j, "stage", r->stages[i].name);
+        lathe_json_str(&j, "processor", r->stages[i].proc);
+        lathe_json_str(&j, "settings", r->stages[i].settings);
+        lathe_json_end(&j);
+    }
+    lathe_json_end(&j);
+    lathe_json_object(&j, "playback_gain_db");
+    int n = 0;
+    const lathe_target *t = lathe_targets(&n);
+    for (int i = 0; i < n; i++)
+        if (t[i].is_platform)
+            lathe_json_num(&j, t[i].name,
+                           lathe_target_playback_gain(&t[i], r->after.integrated_lufs,
+                                                      r->after.true_peak_dbtp, r->out_channels == 1),
+                           2);
+    lathe_json_end(&j);
+    lathe_json_array(&j, "warnings");
+    for (int i = 0; i < r->nwarnings; i++) {
+        lathe_json_object(&j, NULL);
+        lathe_json_str(&j, "code", r->warnings[i].code);
+        lathe_json_str(&j, "text", r->warnings[i].text);
+        lathe_json_end(&j);
+    }
+    lathe_json_end(&j);
+    lathe_json_end(&j);
+}
+
+static int parse_num(const char *s, double *out)
+{
+    char *end;
+    *out = strtod(s, &end);
+    while (*end == ' ') end++;
+    if (end != s && (strcasecmp(end, "lufs") == 0 || strcasecmp(end, "db") == 0 ||
+                     strcasecmp(end, "dbtp") == 0 || strcasecmp(end, "hz") == 0))
+        end += strlen(end);
+    return end != s && *end == '\0' && isfinite(*out);
+}
+
+int cmd_master(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'},  {"target", required_argument, NULL, 'T'},
+        {"lufs", required_argument, NULL, 'L'},    {"ceiling", required_argument, NULL, 'C'},
+        {"chain", required_argument, NULL, 'c'},   {"rate", required_argument, NULL, 'r'},
+        {"bits", required_argument, NULL, 'b'},    {"dither", required_argument, NULL, 'd'},
+        {"threads", required_argument, NULL, 't'}, {"force", no_argument, NULL, 'f'},
+        {"json", no_argument, NULL, 'j'},          {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    lathe_master_options o;
+    memset(&o, 0, sizeof o);
+    o.lufs = NAN, o.ceiling_dbtp = NAN;
+    const char *out = NULL;
+    int json = 0, quiet = 0, c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":o:T:L:C:c:r:b:d:t:fjqh", opts, NULL)) != -1) {
+        char *end;
+        double v;
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'T':
+            if (!lathe_target_find(optarg))
+                return cli_usage_error("master", use, "unknown target '%s' (`lathe targets` lists them)",
+                                       optarg);
+            o.target = optarg;
+            break;
+        case 'L':
+            if (!parse_num(optarg, &v) || v < -70 || v > 0)
+                return cli_usage_error("master", use, "--lufs takes -70 to 0, not '%s'", optarg);
+            o.lufs = v;
+            break;
+        case 'C':
+            if (!parse_num(optarg, &v) || v < -20 || v > 0)
+                return cli_usage_error("master", use, "--ceiling takes -20 to 0 dBTP, not '%s'", optarg);
+            o.ceiling_dbtp = v;
+            break;
+        case 'c': o.chain_path = optarg; break;
+        case 'r':
+            if (!parse_num(optarg, &v) || v < 8000 || v > 384000)
+                return cli_usage_error("master", use, "--rate takes 8000 to 384000 Hz, not '%s'", optarg);
+            o.rate = v;
+            break;
+        case 'b':
+            o.bits = (int)strtol(optarg, &end, 10);
+            if (*end || (o.bits != 16 && o.bits != 24 && o.bits != 32))
+                return cli_usage_error("master", use, "--bits takes 16, 24 or 32, not '%s'", optarg);
+            break;
+        case 'd': o.dither = optarg; break;
+        case 't':
+            o.threads = (int)strtol(optarg, &end, 10);
+            if (*end || o.threads < 1 || o.threads > 256)
+                return cli_usage_error("master", use, "--threads takes 1 to 256, not '%s'", optarg);
+            break;
+        case 'f': o.overwrite = 1; break;
+        case 'j': json = 1; break;
+        case 'q': quiet = 1; break;
+        case 'h': fputs(use, stdout); return EXIT_OK;
+        case ':': return cli_usage_error("master", use, "%s needs a value", argv[optind - 1]);
+        default: return cli_usage_error("master", use, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage_error("master", use, optind >= argc ? "no input given" : "one input at a time");
+    const char *in = argv[optind];
+    if (!out) return cli_usage_error("master", use, "no output given (-o MASTER.wav)");
+
+    lathe_error err;
+    lathe_audio_info info;
+    lathe_reader *r = lathe_reader_open(in, &info, &err);
+    if (!r) {
+        cli_error("%s", err.msg);
+        return cli_exit_for_input(err.code);
+    }
+    lathe_reader_close(r);
+    if (info.channels > 2) {
+        cli_error("%s: %d channels; lathe master takes mono or stereo mixes", in, info.channels);
+        return EXIT_DATAERR;
+    }
+    lathe_status st = lathe_output_check(out, &in, 1, o.overwrite, &err);
+    if (st != LATHE_OK) {
+        cli_error("%s", err.msg);
+        return cli_exit_for_output(st);
+    }
+    if (!quiet && !json && isatty(STDERR_FILENO) && !getenv("LATHE_NO_PROGRESS")) o.progress = progress;
+    lathe_master_report rep;
+    lathe_diags d;
+    st = lathe_master_render(in, out, &o, &rep, &d, &err);
+    if (o.progress) fputs("\r\033[K", stderr);
+    if (d.count > 0) {
+        char line[1024];
+        for (int i = 0; i < d.count; i++) fprintf(stderr, "%s\n", lathe_diag_format(&d, i, line, sizeof line));
+        lathe_diags_free(&d);
+        return EXIT_DATAERR;
+    }
+    lathe_diags_free(&d);
+    if (st != LATHE_OK) {
+        cli_error("%s", err.msg);
+        return st == LATHE_E_IO ? EXIT_IOERR : cli_exit_for_input(st);
+    }
+    if (json) print_json(&rep, in, out);
+    else if (!quiet) print_report(&rep, in, out);
+    return EXIT_OK;
+}

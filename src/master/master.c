@@ -1,0 +1,717 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* lathe master: the mastering chain as data, the loudness solve, the checks
+ * and the findings.  See lathe/master.h for the design. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lathe/engine.h"
+#include "lathe/io.h"
+#include "lathe/master.h"
+#include "lathe/param.h"
+#include "lathe/targets.h"
+
+/* ---- the default chain, as data ---- */
+
+typedef struct {
+    const char *key, *value; /* parameter and its text, as in a chain file */
+} kv;
+
+typedef struct {
+    const char *name;     /* stage name in chain files */
+    const char *proc;     /* processor */
+    int on;               /* on by default */
+    kv set[8];            /* settings that differ from the processor's defaults */
+} stage_def;
+
+/* Order is the signal order. The drive (solved gain) sits between the last
+ * of these and the limiter. */
+static const stage_def STAGES[] = {
+    /* DC and subsonic rumble: 2nd-order Butterworth at 20 Hz (-0.3 dB at 40 Hz) */
+    {"highpass", "eq", 1, {{"band1.type", "highpass"}, {"band1.freq", "20 Hz"}, {"band1.slope", "12"}}},
+    /* tonal EQ: flat until the user gives bands (or phase: linear) */
+    {"eq", "eq", 0, {{0, 0}}},
+    /* glue: gentle, slow, RMS, bass-insensitive detector; threshold set from
+     * the input's loudness when not given (see glue_threshold) */
+    {"glue", "compressor", 1,
+     {{"ratio", "2"}, {"knee", "6 dB"}, {"attack", "30 ms"}, {"release", "300 ms"},
+      {"detect", "rms"}, {"window", "50 ms"}, {"sc_hpf", "80 Hz"}}},
+    {"multiband", "multiband", 0, {{0, 0}}},
+    {"deesser", "deesser", 0, {{"threshold", "-24 dB"}, {"range", "4 dB"}}},
+    {"stereo", "stereo", 0, {{0, 0}}},
+    {"saturate", "saturate", 0, {{"curve", "softclip"}, {"drive", "3 dB"}, {"output", "-3 dB"}}},
+    {"reverb", "reverb", 0, {{"mix", "6 %"}}},
+    /* the true-peak limiter: programme-dependent release, 3 ms lookahead */
+    {"limiter", "limiter", 1, {{"lookahead", "3 ms"}, {"release", "120 ms"}, {"auto_release", "on"}}},
+    {"dither", "dither", 1, {{0, 0}}},
+};
+#define NSTAGES ((int)(sizeof STAGES / sizeof STAGES[0]))
+enum { S_HIGHPASS, S_EQ, S_GLUE, S_MULTIBAND, S_DEESSER, S_STEREO, S_SATURATE, S_REVERB,
+       S_LIMITER, S_DITHER };
+
+typedef struct {
+    const lathe_proc_desc *desc; /* NULL when the processor is not built in */
+    int on;
+    double *values;
+    char **strings;
+    int threshold_given;
+} stage;
+
+static char *dupstr(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+static lathe_status set_text(stage *st, const char *key, const char *text, lathe_error *err)
+{
+    int i = lathe_proc_param_index(st->desc, key);
+    if (i < 0) return lathe_error_set(err, LATHE_E_INVALID, "%s has no parameter %s", st->desc->name, key);
+    return lathe_param_parse(&st->desc->params[i], text, NULL, &st->values[i], err);
+}
+
+static void stages_free(stage *s)
+{
+    for (int i = 0; i < NSTAGES; i++) {
+        if (s[i].strings && s[i].desc)
+            for (int q = 0; q < s[i].desc->nparams; q++) free(s[i].strings[q]);
+        free(s[i].strings);
+        free(s[i].values);
+    }
+}
+
+/* ---- building the one-track sessions ---- */
+
+static lathe_chain_entry entry_from(const lathe_proc_desc *d, const double *values,
+                                    char *const *strings, const char *label)
+{
+    lathe_chain_entry ce;
+    memset(&ce, 0, sizeof ce);
+    ce.desc = d;
+    ce.label = dupstr(label);
+    ce.values = calloc((size_t)d->nparams + 1, sizeof *ce.values);
+    ce.strings = calloc((size_t)d->nparams + 1, sizeof *ce.strings);
+    ce.key_node = -1;
+    for (int q = 0; ce.values && q < d->nparams; q++) ce.values[q] = values ? values[q] : d->params[q].def;
+    for (int q = 0; ce.strings && strings && q < d->nparams; q++)
+        if (strings[q]) ce.strings[q] = dupstr(strings[q]);
+    return ce;
+}
+
+/* A session: one track (file, gain), the master running `chain`. */
+static lathe_session *one_track(const char *file, double rate, double gain_db, lathe_chain_entry *chain,
+                                int nchain)
+{
+    lathe_session *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->path = dupstr("master");
+    s->dir = dupstr(".");
+    s->rate = rate;
+    s->tempo_bpm = 120;
+    s->beats_per_bar = 4;
+    s->range_end_s = -1;
+    s->tail_s = -1;
+    s->nnodes = 2;
+    s->master = 1;
+    s->nodes = calloc(2, sizeof *s->nodes);
+    if (!s->nodes) {
+        lathe_session_free(s);
+        return NULL;
+    }
+    lathe_node *t = &s->nodes[0], *m = &s->nodes[1];
+    t->name = dupstr("input");
+    t->kind = LATHE_NODE_TRACK;
+    t->file = dupstr(file);
+    t->gain_db = gain_db;
+    t->out = 1;
+    m->name = dupstr("master");
+    m->kind = LATHE_NODE_MASTER;
+    m->out = -1;
+    m->chain = chain;
+    m->nchain = nchain;
+    return s;
+}
+
+/* ---- temporary files ---- */
+
+static char *temp_wav(lathe_error *err)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    size_t n = strlen(dir) + 48;
+    char *p = malloc(n);
+    if (!p) return NULL;
+    snprintf(p, n, "%s/lathe-master-XXXXXX.wav", dir);
+    int fd = mkstemps(p, 4);
+    if (fd < 0) {
+        lathe_error_set(err, LATHE_E_IO, "%s: cannot create a temporary file: %s", dir, strerror(errno));
+        free(p);
+        return NULL;
+    }
+    close(fd);
+    return p;
+}
+
+/* "DIR/.NAME.lathe-final.EXT" next to out: the final render, renamed onto
+ * out only once it passed the checks. */
+static char *candidate_path(const char *out)
+{
+    const char *slash = strrchr(out, '/');
+    const char *base = slash ? slash + 1 : out;
+    const char *dot = strrchr(base, '.');
+    size_t n = strlen(out) + 32;
+    char *p = malloc(n);
+    if (!p) return NULL;
+    int dirlen = (int)(base - out);
+    int stem = dot ? (int)(dot - base) : (int)strlen(base);
+    snprintf(p, n, "%.*s.%.*s.lathe-final%s", dirlen, out, stem, base, dot ? dot : "");
+    return p;
+}
+
+/* ---- findings ---- */
+
+static void warn(lathe_master_report *r, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void warn(lathe_master_report *r, const char *code, const char *fmt, ...)
+{
+    if (r->nwarnings >= LATHE_MASTER_MAX_WARNINGS) return;
+    lathe_master_warning *w = &r->warnings[r->nwarnings++];
+    snprintf(w->code, sizeof w->code, "%s", code);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->text, sizeof w->text, fmt, ap);
+    va_end(ap);
+}
+
+/* Thresholds of the findings (documented in docs/master.md). */
+#define HEAVY_LIMITING_DB 4.0
+#define LOW_PLR_DB 8.0
+#define DC_LIMIT 0.001     /* 0.1 % of full scale, -60 dBFS */
+#define LOW_SIDE_DB -12.0  /* side within 12 dB of mid below 150 Hz */
+#define VINYL_HF_DB -14.0  /* more than 4 % of the energy above 10 kHz */
+#define VINYL_CORR 0.2
+
+static void source_findings(lathe_master_report *r, const lathe_analysis *a, int vinyl, int hp_on)
+{
+    if (a->clipped_samples > 0)
+        warn(r, "clipped-source",
+             "the source has %lld clipped samples (sample peak %.2f dBFS): clipping cannot be "
+             "undone by mastering; export the mix again with headroom (peaks around -3 dBFS)",
+             a->clipped_samples, a->sample_peak_dbfs);
+    for (int c = 0; c < a->channels; c++)
+        if (fabs(a->dc_offset[c]) > DC_LIMIT) {
+            warn(r, "dc-offset",
+                 "channel %d has a DC offset of %.2f %% of full scale; %s", c + 1,
+                 100 * a->dc_offset[c],
+                 hp_on ? "the highpass stage removes it, but check the recording chain"
+                       : "switch the highpass stage on, or fix it in the mix");
+            break;
+        }
+    if (a->channels == 2 && isfinite(a->correlation) && a->correlation < (vinyl ? VINYL_CORR : 0.0))
+        warn(r, "phase",
+             "left/right correlation is %+.2f: %s; check polarity and stereo wideners in the mix",
+             a->correlation,
+             vinyl ? "a vinyl cutter needs a mostly in-phase signal (vertical groove motion)"
+                   : "the mix partly cancels in mono");
+    if (a->channels == 2 && isfinite(a->low_side_mid_db) && a->low_side_mid_db > LOW_SIDE_DB)
+        warn(r, "side-bass",
+             "below 150 Hz the side channel is only %.1f dB under the mid: bass out of phase "
+             "between the speakers weakens in mono%s; set stereo: { mono_below: 120 Hz } or fix "
+             "the bass in the mix",
+             -a->low_side_mid_db, vinyl ? " and makes a vinyl groove jump" : "");
+    if (isfinite(a->integrated_lufs) && a->plr_db < LOW_PLR_DB)
+        warn(r, "already-limited",
+             "the source is already heavily limited (peak-to-loudness ratio %.1f dB): mastering "
+             "a master squashes it further; start from the unlimited mix",
+             a->plr_db);
+    if (vinyl && a->high_share_db > VINYL_HF_DB)
+        warn(r, "vinyl-hf",
+             "%.1f %% of the energy is above 10 kHz: strong highs distort on vinyl and strain "
+             "the cutter head; tame them (eq, deesser) before cutting",
+             100 * pow(10, a->high_share_db / 10));
+}
+
+/* ---- the loudness solve ---- */
+
+typedef struct {
+    const char *cache;       /* the pre-limiter signal */
+    double cache_gain_db;    /* track gain on the cache (mono sources: +3.01 dB, see below) */
+    double rate;
+    lathe_chain_entry *tail; /* drive, limiter, dither */
+    int ntail;
+    int drive;               /* index of the drive entry in tail */
+    lathe_mix_options mo;
+} solver;
+
+static lathe_status render_tail(solver *sv, double gain_db, const char *out, lathe_mix_report *rep,
+                                lathe_error *err)
+{
+    int gi = lathe_proc_param_index(sv->tail[sv->drive].desc, "gain");
+    sv->tail[sv->drive].values[gi] = gain_db;
+    lathe_session *s = one_track(sv->cache, sv->rate, sv->cache_gain_db, sv->tail, sv->ntail);
+    if (!s) return lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+    lathe_status st = lathe_mix_render(s, out, &sv->mo, rep, err);
+    s->nodes[1].chain = NULL, s->nodes[1].nchain = 0; /* owned by the solver */
+    lathe_session_free(s);
+    return st;
+}
+
+static double entry_reduction(const lathe_mix_report *m, int entry, int want_max)
+{
+    for (int i = 0; i < m->nreductions; i++)
+        if (m->reductions[i].node == 1 && m->reductions[i].entry == entry)
+            return want_max ? m->reductions[i].max_db : m->reductions[i].mean_db;
+    return NAN;
+}
+
+static void describe(lathe_master_stage *ms, const char *name, const lathe_proc_desc *d,
+                     const double *v, char *const *strings)
+{
+    snprintf(ms->name, sizeof ms->name, "%s", name);
+    snprintf(ms->proc, sizeof ms->proc, "%s", d->name);
+    ms->settings[0] = '\0';
+    size_t u = 0;
+    for (int q = 0; q < d->nparams; q++) {
+        const lathe_param_desc *p = &d->params[q];
+        char t[96];
+        if (p->kind == LATHE_PARAM_STRING) {
+            if (!strings || !strings[q]) continue;
+            snprintf(t, sizeof t, "%s", strings[q]);
+        } else {
+            if (v[q] == p->def) continue;
+            /* eq bands that are off say nothing about their other params */
+            const char *dot = strchr(p->name, '.');
+            if (dot && strcmp(dot, ".type") != 0) {
+                char tn[64];
+                snprintf(tn, sizeof tn, "%.*s.type", (int)(dot - p->name), p->name);
+                int ti = lathe_proc_param_index(d, tn);
+                if (ti >= 0 && v[ti] == 0) continue;
+            }
+            lathe_param_format(p, v[q], t, sizeof t);
+        }
+        int w = snprintf(ms->settings + u, sizeof ms->settings - u, "%s%s: %s", u ? ", " : "",
+                         p->name, t);
+        if (w < 0 || (size_t)w >= sizeof ms->settings - u) break;
+        u += (size_t)w;
+    }
+}
+
+lathe_status lathe_master_render(const char *in, const char *out, const lathe_master_options *opt,
+                                 lathe_master_report *rep_out, lathe_diags *diags, lathe_error *err)
+{
+    lathe_master_options defaults;
+    memset(&defaults, 0, sizeof defaults);
+    defaults.lufs = NAN, defaults.ceiling_dbtp = NAN;
+    if (!opt) opt = &defaults;
+    lathe_error local;
+    if (!err) err = &local;
+    lathe_master_report *rep = calloc(1, sizeof *rep);
+    if (!rep) return lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+    if (diags) memset(diags, 0, sizeof *diags);
+
+    stage st[NSTAGES];
+    memset(st, 0, sizeof st);
+    lathe_session *custom = NULL;
+    char *cache = NULL, *cand = NULL;
+    lathe_chain_entry *pre = NULL, tail[4];
+    int npre = 0, ntail = 0;
+    lathe_mix_report mr;
+    memset(&mr, 0, sizeof mr);
+    memset(tail, 0, sizeof tail);
+    lathe_status status = LATHE_OK;
+
+    /* target */
+    const char *tname = opt->target ? opt->target : "spotify";
+    const lathe_target *tg = lathe_target_find(tname);
+    if (!tg) {
+        status = lathe_error_set(err, LATHE_E_INVALID, "unknown target '%s' (`lathe targets` lists them)", tname);
+        goto done;
+    }
+    snprintf(rep->target, sizeof rep->target, "%s", tg->name);
+    const int vinyl = strcmp(tg->name, "vinyl") == 0;
+
+    /* the output may be written; the input is readable and what it is */
+    status = lathe_output_check(out, &in, 1, opt->overwrite, err);
+    if (status != LATHE_OK) goto done;
+    lathe_audio_info info;
+    status = lathe_analyze_file_flags(in, LATHE_ANALYZE_BANDS | (vinyl ? LATHE_ANALYZE_HF : 0),
+                                      &rep->before, &info, err);
+    if (status != LATHE_OK) goto done;
+    if (!isfinite(rep->before.integrated_lufs)) {
+        status = lathe_error_set(err, LATHE_E_INVALID, "%s: the input is silent (no gated loudness)", in);
+        goto done;
+    }
+    const int mono = info.channels == 1;
+    rep->out_channels = mono ? 1 : 2;
+    rep->target_lufs = isfinite(opt->lufs) ? opt->lufs : mono ? tg->mono_lufs : tg->lufs;
+    rep->ceiling_dbtp = isfinite(opt->ceiling_dbtp) ? opt->ceiling_dbtp : tg->ceiling_dbtp;
+    rep->out_rate = opt->rate > 0 ? opt->rate : tg->rate > 0 ? tg->rate : info.rate;
+    lathe_file_type ft = lathe_file_type_from_path(out);
+    rep->out_bits = opt->bits ? opt->bits : tg->bits ? tg->bits : 24;
+    if (ft == LATHE_FILE_FLAC && rep->out_bits == 32) rep->out_bits = 24;
+    if (rep->out_bits != 16 && rep->out_bits != 24 && rep->out_bits != 32) {
+        status = lathe_error_set(err, LATHE_E_INVALID, "bits must be 16, 24 or 32 (float), not %d", rep->out_bits);
+        goto done;
+    }
+    if (ft == LATHE_FILE_FLAC && rep->out_bits == 32) {
+        status = lathe_error_set(err, LATHE_E_INVALID, "%s: FLAC holds 16 or 24-bit integers, not float", out);
+        goto done;
+    }
+
+    /* stages: defaults, preset, chain file */
+    for (int i = 0; i < NSTAGES; i++) {
+        st[i].desc = lathe_processor_find(STAGES[i].proc);
+        if (!st[i].desc) continue;
+        st[i].on = STAGES[i].on;
+        st[i].values = calloc((size_t)st[i].desc->nparams + 1, sizeof(double));
+        st[i].strings = calloc((size_t)st[i].desc->nparams + 1, sizeof(char *));
+        if (!st[i].values || !st[i].strings) {
+            status = lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+            goto done;
+        }
+        for (int q = 0; q < st[i].desc->nparams; q++) st[i].values[q] = st[i].desc->params[q].def;
+        for (int k = 0; k < 8 && STAGES[i].set[k].key; k++)
+            if ((status = set_text(&st[i], STAGES[i].set[k].key, STAGES[i].set[k].value, err)) != LATHE_OK)
+                goto done;
+    }
+    if (vinyl) {
+        /* mono bass, tamed sibilance, a softer limiter (no brickwall squeeze) */
+        if (st[S_STEREO].desc) st[S_STEREO].on = 1, set_text(&st[S_STEREO], "mono_below", "150 Hz", err);
+        if (st[S_DEESSER].desc) st[S_DEESSER].on = 1;
+        set_text(&st[S_LIMITER], "release", "250 ms", err);
+        set_text(&st[S_LIMITER], "lookahead", "5 ms", err);
+    }
+    if (opt->chain_path) {
+        lathe_stage fs[NSTAGES];
+        int nfs = 0, map[NSTAGES];
+        for (int i = 0; i < NSTAGES; i++) {
+            if (!st[i].desc) continue;
+            memset(&fs[nfs], 0, sizeof fs[nfs]);
+            fs[nfs].name = STAGES[i].name, fs[nfs].desc = st[i].desc;
+            map[nfs++] = i;
+        }
+        lathe_diags local_d;
+        custom = lathe_chain_file_load(opt->chain_path, fs, nfs, diags ? diags : &local_d);
+        if (!custom) {
+            if (!diags) lathe_diags_free(&local_d);
+            status = lathe_error_set(err, LATHE_E_INVALID, "%s: invalid chain file", opt->chain_path);
+            goto done;
+        }
+        if (!diags) lathe_diags_free(&local_d);
+        for (int f = 0; f < nfs; f++) {
+            stage *s = &st[map[f]];
+            if (fs[f].state < 0) continue;
+            s->on = fs[f].state;
+            for (int q = 0; fs[f].given && q < s->desc->nparams; q++)
+                if (!isnan(fs[f].given[q])) {
+                    s->values[q] = fs[f].given[q];
+                    if (map[f] == S_GLUE && strcmp(s->desc->params[q].name, "threshold") == 0)
+                        s->threshold_given = 1;
+                }
+            for (int q = 0; fs[f].strings && q < s->desc->nparams; q++)
+                if (fs[f].strings[q]) {
+                    free(s->strings[q]);
+                    s->strings[q] = fs[f].strings[q];
+                    fs[f].strings[q] = NULL;
+                }
+        }
+        lathe_stages_free(fs, nfs);
+    }
+    /* the glue's threshold follows the programme: 5 dB under its integrated
+     * loudness, which at 2:1 gives a mean reduction of 1-2 dB over a song
+     * (1.2-1.4 dB on the material songs, docs/master.md) */
+    if (st[S_GLUE].desc && !st[S_GLUE].threshold_given) {
+        double thr = rep->before.integrated_lufs - 5.0;
+        thr = floor(thr * 10 + 0.5) / 10;
+        if (!isfinite(thr)) thr = -20;
+        thr = fmin(0.0, fmax(-60.0, thr));
+        int ti = lathe_proc_param_index(st[S_GLUE].desc, "threshold");
+        st[S_GLUE].values[ti] = thr;
+    }
+    rep->ceiling_dbtp = fmin(0.0, rep->ceiling_dbtp);
+    int ci = lathe_proc_param_index(st[S_LIMITER].desc, "ceiling");
+    st[S_LIMITER].values[ci] = rep->ceiling_dbtp;
+    if (!st[S_LIMITER].on) st[S_LIMITER].on = 0; /* allowed: a chain file may switch it off */
+
+    /* dither: auto = on when the output is an integer format */
+    const char *dmode = opt->dither ? opt->dither : "auto";
+    int dither_on = st[S_DITHER].desc && st[S_DITHER].on && rep->out_bits != 32 &&
+                    strcmp(dmode, "off") != 0;
+    snprintf(rep->dither, sizeof rep->dither, "off");
+    if (dither_on) {
+        set_text(&st[S_DITHER], "bits", rep->out_bits == 16 ? "16" : "24", err);
+        if (strcmp(dmode, "auto") != 0 &&
+            (status = set_text(&st[S_DITHER], "shape", dmode, err)) != LATHE_OK) {
+            lathe_error_prefix(err, "--dither");
+            goto done;
+        }
+        int si = lathe_proc_param_index(st[S_DITHER].desc, "shape");
+        lathe_param_format(&st[S_DITHER].desc->params[si], st[S_DITHER].values[si], rep->dither,
+                           sizeof rep->dither);
+    } else if (opt->dither && strcmp(dmode, "off") != 0 && strcmp(dmode, "auto") != 0 &&
+               !st[S_DITHER].desc) {
+        status = lathe_error_set(err, LATHE_E_INVALID, "--dither: no dither processor in this build");
+        goto done;
+    }
+
+    /* the stages before the drive */
+    pre = calloc(NSTAGES + (custom ? (size_t)custom->nodes[0].nchain : 0) + 1, sizeof *pre);
+    if (!pre) {
+        status = lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+        goto done;
+    }
+    if (custom && custom->nodes[0].nchain > 0) {
+        /* `chain:` replaces the stages before the limiter */
+        for (int k = 0; k < custom->nodes[0].nchain; k++) {
+            lathe_chain_entry *ce = &custom->nodes[0].chain[k];
+            if (ce->bypass) continue;
+            pre[npre++] = entry_from(ce->desc, ce->values, ce->strings, ce->label);
+            describe(&rep->stages[rep->nstages++], ce->label, ce->desc, ce->values, ce->strings);
+        }
+    } else {
+        for (int i = 0; i < S_LIMITER; i++) {
+            if (!st[i].desc || !st[i].on) continue;
+            pre[npre++] = entry_from(st[i].desc, st[i].values, st[i].strings, STAGES[i].name);
+            if (rep->nstages < LATHE_MASTER_MAX_STAGES)
+                describe(&rep->stages[rep->nstages++], STAGES[i].name, st[i].desc, st[i].values,
+                         st[i].strings);
+        }
+    }
+    for (int k = 0; k < npre; k++)
+        if (!pre[k].label || !pre[k].values || !pre[k].strings) {
+            status = lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+            goto done;
+        }
+
+    /* mono sources: the engine centres a mono track at -3 dB (pan law), so
+     * +3.0103 dB makes both channels the source itself; the output keeps
+     * the left one. */
+    const double mono_gain = mono ? 20 * log10(sqrt(2.0)) : 0.0;
+    lathe_mix_options mo;
+    memset(&mo, 0, sizeof mo);
+    mo.threads = opt->threads;
+    mo.sample = LATHE_SAMPLE_FLOAT32;
+    mo.overwrite = 1;
+    mo.channels = rep->out_channels;
+
+    /* pass 1: the stages before the drive, to a float cache */
+    const char *source = in;
+    double source_gain = mono_gain;
+    if (npre > 0 || rep->out_rate != info.rate) {
+        cache = temp_wav(err);
+        if (!cache) {
+            status = err->code;
+            goto done;
+        }
+        lathe_session *s = one_track(in, rep->out_rate, mono_gain, pre, npre);
+        if (!s) {
+            status = lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+            goto done;
+        }
+        status = lathe_mix_render(s, cache, &mo, &mr, err);
+        s->nodes[1].chain = NULL, s->nodes[1].nchain = 0;
+        lathe_session_free(s);
+        if (status != LATHE_OK) goto done;
+        rep->pre_limiter = mr.mix;
+        rep->glue_max_db = rep->glue_mean_db = NAN;
+        rep->multiband_max_db = rep->multiband_mean_db = NAN;
+        for (int k = 0; k < npre; k++) {
+            if (strcmp(pre[k].label, "glue") == 0)
+                rep->glue_max_db = entry_reduction(&mr, k, 1), rep->glue_mean_db = entry_reduction(&mr, k, 0);
+            if (strcmp(pre[k].label, "multiband") == 0)
+                rep->multiband_max_db = entry_reduction(&mr, k, 1),
+                rep->multiband_mean_db = entry_reduction(&mr, k, 0);
+        }
+        lathe_mix_report_free(&mr);
+        source = cache;
+        source_gain = mono ? mono_gain : 0.0;
+    } else {
+        rep->pre_limiter = rep->before;
+        rep->glue_max_db = rep->glue_mean_db = NAN;
+        rep->multiband_max_db = rep->multiband_mean_db = NAN;
+    }
+    if (!isfinite(rep->pre_limiter.integrated_lufs)) {
+        status = lathe_error_set(err, LATHE_E_INVALID, "%s: silent after the chain", in);
+        goto done;
+    }
+
+    /* the tail: drive, limiter, dither */
+    const lathe_proc_desc *gd = lathe_processor_find("gain");
+    tail[ntail++] = entry_from(gd, NULL, NULL, "drive");
+    const int drive = 0;
+    int lim = -1, dit = -1;
+    if (st[S_LIMITER].on) {
+        lim = ntail;
+        tail[ntail++] = entry_from(st[S_LIMITER].desc, st[S_LIMITER].values, NULL, "limiter");
+    }
+    if (dither_on) {
+        dit = ntail;
+        tail[ntail++] = entry_from(st[S_DITHER].desc, st[S_DITHER].values, NULL, "dither");
+    }
+    for (int k = 0; k < ntail; k++)
+        if (!tail[k].label || !tail[k].values || !tail[k].strings) {
+            status = lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+            goto done;
+        }
+    if (lim >= 0) describe(&rep->stages[rep->nstages++], "limiter", tail[lim].desc, tail[lim].values, NULL);
+    if (dit >= 0) describe(&rep->stages[rep->nstages++], "dither", tail[dit].desc, tail[dit].values, NULL);
+
+    solver sv = {source, source_gain, rep->out_rate, tail, ntail, drive, mo};
+    const double T = rep->target_lufs;
+    const double gmax = 24.0; /* the gain processor's range */
+    double g = T - rep->pre_limiter.integrated_lufs;
+    if (g > gmax) {
+        status = lathe_error_set(err, LATHE_E_INVALID,
+                                 "%s: reaching %.1f LUFS needs %+.1f dB of gain (more than %+.0f dB): "
+                                 "the input is too quiet (%.1f LUFS); raise the mix first",
+                                 in, T, g, gmax, rep->pre_limiter.integrated_lufs);
+        goto done;
+    }
+    /* Without limiting the output is the cache times the gain: on target at
+     * once. The limiter aims 0.1 dB under its ceiling, so that is the test. */
+    double ceil_run = rep->ceiling_dbtp;
+    const double pk0 = rep->pre_limiter.true_peak_dbtp;
+    int linear = lim < 0 || pk0 + g <= ceil_run - 0.1;
+    /* The solve. Without limiting the first render is on target. With it,
+     * the first render only measures (limiting makes the loudness fall
+     * short of the linear guess), and every later one is a candidate: it is
+     * written, measured in full and kept when it is on target (within
+     * SOLVE_TOL LU) and under the ceiling. Secant steps on the measured
+     * loudness; a candidate over the ceiling (it should not happen: the
+     * limiter aims 0.1 dB under and clamps) lowers the limiter's ceiling by
+     * the overshoot and goes on. */
+    const double SOLVE_TOL = 0.05;
+    double gs[24], ls[24];
+    int ns = 0, done_ok = 0;
+    const lathe_sample_type out_sample = rep->out_bits == 16   ? LATHE_SAMPLE_PCM16
+                                         : rep->out_bits == 24 ? LATHE_SAMPLE_PCM24
+                                                               : LATHE_SAMPLE_FLOAT32;
+    const unsigned full_flags = vinyl ? LATHE_ANALYZE_BANDS | LATHE_ANALYZE_HF : LATHE_ANALYZE_BANDS;
+    cand = candidate_path(out);
+    if (!cand) {
+        status = lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int it = 0; it < 16 && !done_ok; it++) {
+        if (lim >= 0) tail[lim].values[ci] = ceil_run;
+        const int write = linear || it > 0;
+        double L;
+        if (!write) {
+            lathe_mix_report m;
+            sv.mo.sample = LATHE_SAMPLE_FLOAT32;
+            sv.mo.analysis_flags = LATHE_ANALYZE_LOUDNESS_ONLY;
+            status = render_tail(&sv, g, NULL, &m, err);
+            if (status != LATHE_OK) goto done;
+            L = m.mix.integrated_lufs;
+            lathe_mix_report_free(&m);
+        } else {
+            sv.mo.sample = out_sample;
+            sv.mo.analysis_flags = full_flags;
+            sv.mo.progress = opt->progress, sv.mo.user = opt->user;
+            status = render_tail(&sv, g, cand, &mr, err);
+            sv.mo.progress = NULL;
+            if (status != LATHE_OK) goto done;
+            rep->after = mr.mix;
+            rep->gain_db = g;
+            rep->limiter_ceiling_dbtp = ceil_run;
+            rep->limiter_max_db = lim >= 0 ? entry_reduction(&mr, lim, 1) : 0;
+            rep->limiter_mean_db = lim >= 0 ? entry_reduction(&mr, lim, 0) : 0;
+            lathe_mix_report_free(&mr);
+            L = rep->after.integrated_lufs;
+            double over = rep->after.true_peak_dbtp - rep->ceiling_dbtp;
+            if (over > 0 && lim >= 0) {
+                ceil_run -= over + 0.02;
+                ns = 0; /* a new curve */
+                linear = 0;
+                rep->passes++;
+                continue;
+            }
+            if (fabs(L - T) <= SOLVE_TOL || lim < 0) done_ok = 1;
+        }
+        rep->passes++;
+        if (done_ok) break;
+        if (ns < 24) gs[ns] = g, ls[ns] = L, ns++;
+        if (fabs(L - T) <= SOLVE_TOL) continue; /* measured on target: write it next */
+        double slope = 1.0;
+        if (ns >= 2 && gs[ns - 1] != gs[ns - 2])
+            slope = (ls[ns - 1] - ls[ns - 2]) / (gs[ns - 1] - gs[ns - 2]);
+        if (!(slope > 0.05)) slope = 0.05;
+        if (slope > 1.2) slope = 1.2;
+        double step = (T - L) / slope;
+        if (step > 6) step = 6;
+        if (step < -6) step = -6;
+        g += step;
+        if (g > gmax) g = gmax;
+        linear = 0;
+    }
+    if (!done_ok && status == LATHE_OK && access(cand, F_OK) != 0) {
+        status = lathe_error_set(err, LATHE_E_INVALID, "%s: the loudness solve did not converge", out);
+        goto done;
+    }
+    if (lim >= 0 && rep->after.true_peak_dbtp > rep->ceiling_dbtp) {
+        status = lathe_error_set(err, LATHE_E_INVALID,
+                                 "%s: the master's true peak %.2f dBTP stays over the ceiling %.2f dBTP",
+                                 out, rep->after.true_peak_dbtp, rep->ceiling_dbtp);
+        goto done;
+    }
+    if (rename(cand, out) != 0) {
+        status = lathe_error_set(err, LATHE_E_IO, "%s: cannot rename the finished master into place: %s",
+                                 out, strerror(errno));
+        goto done;
+    }
+    free(cand);
+    cand = NULL;
+
+    /* findings */
+    rep->limited = rep->limiter_max_db > 0;
+    rep->turned_down = rep->gain_db < 0 && !rep->limited;
+    source_findings(rep, &rep->before, vinyl, st[S_HIGHPASS].on);
+    if (fabs(rep->after.integrated_lufs - T) > 0.1)
+        warn(rep, "off-target",
+             "the master measures %.2f LUFS, %.2f LU from the target %.1f: the limiter cannot go "
+             "further; lower the target or raise the ceiling",
+             rep->after.integrated_lufs, rep->after.integrated_lufs - T, T);
+    if (rep->limiter_max_db > HEAVY_LIMITING_DB)
+        warn(rep, "heavy-limiting",
+             "reaching %.1f LUFS takes up to %.1f dB of limiting (mean %.1f dB): the master will "
+             "sound squashed; the fix is in the mix (tame peaks, bus compression) or a lower target",
+             T, rep->limiter_max_db, rep->limiter_mean_db);
+    if (rep->turned_down)
+        warn(rep, "turned-down",
+             "the input is louder than the target: it was turned down by %.1f dB, with no limiting",
+             -rep->gain_db);
+    if (vinyl && rep->after.loudness_range_lu < 4 && isfinite(rep->after.loudness_range_lu))
+        warn(rep, "vinyl-dynamics",
+             "loudness range %.1f LU: vinyl needs no loudness war; consider a lower target",
+             rep->after.loudness_range_lu);
+
+done:
+    if (cache) {
+        unlink(cache);
+        free(cache);
+    }
+    if (cand) {
+        unlink(cand);
+        free(cand);
+    }
+    for (int k = 0; k < npre; k++) {
+        free(pre[k].label), free(pre[k].values);
+        if (pre[k].strings)
+            for (int q = 0; q < pre[k].desc->nparams; q++) free(pre[k].strings[q]);
+        free(pre[k].strings);
+    }
+    free(pre);
+    for (int k = 0; k < ntail; k++) free(tail[k].label), free(tail[k].values), free(tail[k].strings);
+    lathe_mix_report_free(&mr);
+    lathe_session_free(custom);
+    stages_free(st);
+    if (rep_out) *rep_out = *rep;
+    free(rep);
+    return status;
+}
