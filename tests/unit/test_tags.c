@@ -447,6 +447,45 @@ static void tags_wav_info_bext_and_id3_chunks_read_back_exactly(void **s) {
     free(id3.data);
 }
 
+/* bext text fields are fixed-size: long UTF-8 text is cut at a character
+ * boundary; a later tagging that sets other keys keeps them. */
+static void tags_wav_bext_cuts_at_utf8_boundary_and_keeps_fields(void **s) {
+    (void)s;
+    const char *p = tmp("long.wav");
+    make_audio(p, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    char comment[700] = "a", artist[100] = "";
+    for (int i = 0; i < 300; i++)
+        strcat(comment, "é"); /* 1 + 600 bytes */
+    for (int i = 0; i < 20; i++)
+        strcat(artist, "é"); /* 40 bytes */
+    lathe_meta m = {0}, later = {0};
+    lathe_error err = {0};
+    assert_int_equal(lathe_meta_set(&m, "comment", comment, &err), LATHE_OK);
+    assert_int_equal(lathe_meta_set(&m, "artist", artist, &err), LATHE_OK);
+    assert_int_equal(lathe_tags_write(p, &m, &err), LATHE_OK);
+    assert_int_equal(lathe_meta_set(&later, "genre", "Drone", &err), LATHE_OK);
+    assert_int_equal(lathe_tags_write(p, &later, &err), LATHE_OK);
+    lathe_meta_free(&m);
+    lathe_meta_free(&later);
+    blob b = riff_chunk(p, "bext", NULL);
+    assert_non_null(b.data);
+    /* Description: 'a' + 127 characters (255 bytes) and a NUL */
+    assert_int_equal(strlen((char *)b.data), 255);
+    assert_memory_equal(b.data, comment, 255);
+    /* Originator: 16 characters (32 bytes, no NUL: the field is full) */
+    assert_memory_equal(b.data + 256, artist, 32);
+    assert_int_equal(b.data[288], 0); /* OriginatorReference empty */
+    /* no loudness given: version 2 with every loudness field "not set" */
+    assert_int_equal(b.data[346] | b.data[347] << 8, 2);
+    for (int k = 0; k < 5; k++)
+        assert_int_equal(b.data[412 + 2 * k] | b.data[413 + 2 * k] << 8, 0x7fff);
+    free(b.data);
+    blob info = riff_chunk(p, "LIST", "INFO");
+    assert_string_equal(info_field(&info, "IGNR"), "Drone");
+    assert_string_equal(info_field(&info, "ICMT"), comment);
+    free(info.data);
+}
+
 /* ---- behaviour ---- */
 
 static int count_entries(const char *d) {
@@ -687,6 +726,7 @@ int main(void) {
         cmocka_unit_test(tags_mp3_id3v2_4_frames_read_back_exactly),
         cmocka_unit_test(tags_aiff_id3_chunk_reads_back_exactly),
         cmocka_unit_test(tags_wav_info_bext_and_id3_chunks_read_back_exactly),
+        cmocka_unit_test(tags_wav_bext_cuts_at_utf8_boundary_and_keeps_fields),
         cmocka_unit_test(tags_retagging_replaces_and_leaves_no_other_file),
         cmocka_unit_test(tags_empty_meta_changes_no_sample),
         cmocka_unit_test(tags_lathe_writer_outputs_read_back_bit_exact),
