@@ -39,7 +39,9 @@ typedef struct {
     double rg_gain_db; /* ReplayGain 2.0 gain: -18 - lufs */
     int r128_gain_q78; /* Opus R128 gain: (-23 - lufs) dB in Q7.8 */
     int has_peak;
-    double peak; /* linear peak, 1.0 = full scale */
+    double peak; /* linear, 1.0 = full scale: the true peak (BS.1770-4 annex 2)
+                  * when known, as bext stores it as MaxTruePeakLevel;
+                  * ReplayGain 2.0 accepts a sample or a true peak */
 } lathe_meta_loudness;
 
 typedef struct {
