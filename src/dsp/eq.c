@@ -275,12 +275,12 @@ static int band_coefs(const eq_state *s, const eq_band *b, lathe_svf *out) {
 
 static void eq_set(void *st, int i, double v) {
     eq_state *s = st;
-    if (i == P_PHASE) {
-        s->phase = (int)v;
-        return;
-    }
-    if (i == P_FIR_LENGTH) {
-        s->fir_length = v;
+    if (i == P_PHASE || i == P_FIR_LENGTH) {
+        if (s->inited) return; /* fixed at init */
+        if (i == P_PHASE)
+            s->phase = (int)v;
+        else
+            s->fir_length = v;
         return;
     }
     s->lin_dirty = 1; /* linear phase: redesign at the next partition */
@@ -418,6 +418,9 @@ static lathe_status lin_init(eq_state *s, lathe_error *err) {
     int B = 128; /* partition: about N/32, 128..4096 */
     while (B < 4096 && 2 * B <= N / 32)
         B *= 2;
+    while (B > 16 && 4 * B > N) /* very low rates: keep at least half the taps */
+        B /= 2;
+    if (N < 4 * B) N = 4 * B + 1;
     int taps = N - 2 * B, M = 2;
     while (M < 2 * taps)
         M *= 2;

@@ -681,9 +681,15 @@ static void eq_linear_output_independent_of_block_size(void **state) {
     lt_free(in, 2);
 }
 
-static void eq_linear_reset_returns_to_silence(void **state) {
+static void eq_linear_reset_returns_to_silence_and_phase_is_fixed_at_init(void **state) {
     (void)state;
     lathe_proc *p = lt_proc("eq", 48000, 2, lin_names, lin_vals, 10);
+    /* phase and fir_length are fixed at init: later sets change nothing */
+    int L = lathe_proc_latency(p);
+    assert_true(L == (4097 - 1) / 2);
+    lathe_proc_set(p, lathe_proc_param_index(eq(), "phase"), 0);
+    lathe_proc_set(p, lathe_proc_param_index(eq(), "fir_length"), 65537);
+    assert_true(lathe_proc_latency(p) == L);
     long n = 20000;
     float **b = lt_alloc(2, n);
     uint64_t seed = 8;
@@ -721,7 +727,7 @@ int main(void) {
         cmocka_unit_test(eq_linear_change_crossfades_without_click_and_converges),
         cmocka_unit_test(eq_linear_recovers_from_nan),
         cmocka_unit_test(eq_linear_output_independent_of_block_size),
-        cmocka_unit_test(eq_linear_reset_returns_to_silence),
+        cmocka_unit_test(eq_linear_reset_returns_to_silence_and_phase_is_fixed_at_init),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
