@@ -594,14 +594,14 @@ static void draw_elements(cairo_t *cr, const lathe_plot *p, const frame *f, doub
             }
             case E_LINE: {
                 rgb(cr, e->color, 1);
-                cairo_set_line_width(cr, 1.5);
+                cairo_set_line_width(cr, 2.0); /* still 0.9 px on a 400 px phone */
                 long m = reduce(f, e->a, e->a, e->n, e->x0, e->dx, px, mn, mx, cap);
                 draw_columns(cr, f, px, mn, mx, m, 0);
                 break;
             }
             case E_XY: {
                 rgb(cr, e->color, 1);
-                cairo_set_line_width(cr, 1.8);
+                cairo_set_line_width(cr, 2.2);
                 int open = 0;
                 for (long k = 0; k < e->n; k++) {
                     if (!isfinite(e->y[k]) || (f->log && e->x[k] <= 0)) {
