@@ -11,9 +11,8 @@
  *
  * Tree (split from the bottom): band 1 = LP1(x); the rest HP1(x) is split at
  * fc2, and so on.  Band k then lacks the phase of the splits above it, so it
- * is passed through AP_j for every j > k (D. Self, "The Design of Active
- * Crossovers", 2011, ch. on multi-way summation; the usual phase
- * compensation): with 3 splits
+ * is passed through AP_j for every j > k (the usual phase compensation of
+ * multi-way LR trees; it follows from the identity above): with 3 splits
  *   sum = AP3 AP2 LP1 + AP3 LP2 HP1 + (LP3 + HP3) HP2 HP1 = AP3 AP2 AP1,
  * an all-pass: with no compression the summed magnitude is exactly flat.
  *
