@@ -21,7 +21,16 @@
  * enters every line with a fixed sign pattern.  Output channel k taps the
  * lines with row k+1 of the Hadamard matrix: these rows are orthogonal, so
  * the channels' impulse responses are decorrelated.  No modulation: the
- * output is a deterministic function of the input. */
+ * output is a deterministic function of the input.
+ *
+ * Speed: the network runs in blocks of up to BLK frames.  Every line is
+ * longer than a block, so a block's line outputs were all written before it
+ * starts; each stage (diffusers, mixing matrix, output taps, write-back) is
+ * then a loop over the frames of the block that the compiler vectorises,
+ * and only the one-pole filters recur from frame to frame (16 lines side by
+ * side).  Every sample is computed with the same operations in the same
+ * order as a frame-by-frame loop, so the output does not depend on the block
+ * size. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +79,13 @@ static const lathe_param_desc params[P_COUNT] = {
 #define NAP 4
 #define SMOOTH_MS 20.0
 #define FLOOR 1e-18 /* -360 dB: smaller values are flushed to zero (no denormals) */
+/* Frames per inner block.  The network runs block-wise: every line and
+ * diffuser is at least `blk` frames long, so a whole block of line outputs
+ * was written before the block starts and each stage is a loop over frames
+ * (or, for the one-pole filters, over 16 independent lines) that the
+ * compiler vectorises.  The arithmetic of every sample is the same as that
+ * of a sample-by-sample loop, in the same order. */
+#define BLK 64
 
 /* Line lengths at size 1.0x (ms): irregular spacing, ratio ~3.6 overall. */
 static const double base_ms[N] = {21.3, 23.9, 26.7, 29.9, 32.3, 35.8, 38.9, 42.7,
@@ -85,12 +101,13 @@ static const double in_sign[N] = {1, -1, 1, 1, -1, 1, -1, -1, 1, 1, -1, 1, 1, -1
 typedef struct {
     double p[P_COUNT];
     double rate;
-    int ch, inited;
+    int ch, inited, blk;
     /* delay lines (one allocation) */
     float *mem;
+    size_t mem_len;
     float *line[N];
     int len[N], pos[N];
-    double g[N], b[N], z[N]; /* absorption gain, filter pole, filter state */
+    double g[N], b[N], a[N], z[N]; /* absorption gain, filter pole, g (1 - b), filter state */
     /* pre-delay and diffusers */
     float *pre;
     int pre_mask, pre_pos, pre_d;
@@ -102,6 +119,10 @@ typedef struct {
     /* smoothed params */
     double decay, damping; /* values the gains were computed for */
     double mix, mix_t, width, width_t, k_smooth;
+    /* block scratch: diffused input, all-pass taps and states, line outputs
+     * (filtered, then mixed), output taps, and the per-frame mean, mix, width */
+    double xb[BLK], db[BLK], vb[BLK], zb[N][BLK];
+    double yb[MAXCH][BLK], mean[BLK], mixb[BLK], widthb[BLK];
 } reverb_state;
 
 static int is_prime(int n)
@@ -125,6 +146,7 @@ static void compute_gains(reverb_state *s)
          * b stays in [0, 1) for every setting (the approximation does not). */
         double r = pow(10.0, lg * (1.0 / alpha - 1.0));
         s->b[i] = (1.0 - r) / (1.0 + r);
+        s->a[i] = s->g[i] * (1.0 - s->b[i]);
     }
 }
 
@@ -148,6 +170,7 @@ static lathe_status reverb_init(void *st, double rate, int channels, int max_blo
     /* line lengths: distinct primes, hence mutually prime */
     double scale = 0.35 + 1.3 * s->p[P_SIZE] / 100.0;
     size_t total = 0;
+    s->blk = BLK;
     for (int i = 0; i < N; i++) {
         int d = (int)lround(base_ms[i] * scale * rate / 1000.0);
         if (d < 2) d = 2;
@@ -157,9 +180,12 @@ static lathe_status reverb_init(void *st, double rate, int channels, int max_blo
             if (!used && is_prime(d)) break;
         }
         s->len[i] = d;
+        if (d < s->blk) s->blk = d;
         total += (size_t)d;
     }
-    int pre_need = (int)ceil(params[P_PREDELAY].max * rate / 1000.0) + 1, pl = 1;
+    /* the pre-delay ring holds the longest delay plus one block, so a block
+     * is written before it is read */
+    int pre_need = (int)ceil(params[P_PREDELAY].max * rate / 1000.0) + 1 + BLK, pl = 1;
     while (pl < pre_need) pl <<= 1;
     s->pre_mask = pl - 1;
     s->pre_d = (int)lround(s->p[P_PREDELAY] * rate / 1000.0);
@@ -167,10 +193,12 @@ static lathe_status reverb_init(void *st, double rate, int channels, int max_blo
     for (int k = 0; k < NAP; k++) {
         s->ap_len[k] = (int)lround(ap_ms[k] * rate / 1000.0);
         if (s->ap_len[k] < 1) s->ap_len[k] = 1;
+        if (s->ap_len[k] < s->blk) s->blk = s->ap_len[k];
         total += (size_t)s->ap_len[k];
     }
     s->mem = calloc(total, sizeof(float));
     if (!s->mem) return lathe_error_set(err, LATHE_E_NOMEM, "reverb: out of memory");
+    s->mem_len = total;
     float *m = s->mem;
     for (int i = 0; i < N; i++) s->line[i] = m, m += s->len[i];
     s->pre = m, m += pl;
@@ -195,18 +223,151 @@ static inline double flush(double v)
     return fabs(v) < FLOOR ? 0.0 : v;
 }
 
-/* In-place fast Walsh-Hadamard transform of 16 values, scaled by 1/4 so
- * the matrix is orthogonal (lossless). */
+/* The network's input, kept finite and bounded: NaN and inf -> 0 (a bad
+ * sample leaves no trace in the state), |x| <= 1e9.  From there every
+ * value inside the network stays far from the float range.  Written as
+ * selects, so the loop vectorises. */
+static inline double guard(double x)
+{
+    x = x - x == 0.0 ? x : 0.0;
+    x = x < 1e9 ? x : 1e9;
+    return x > -1e9 ? x : -1e9;
+}
+
+/* Input of one block: mono sum -> pre-delay -> low cut -> diffusers, into
+ * s->xb[0..nb). */
+static void input_block(reverb_state *s, float *const *io, int off, int nb)
+{
+    const int ch = s->ch;
+    const double inv_ch = 1.0 / ch;
+    double *restrict x = s->xb;
+    for (int n = 0; n < nb; n++) x[n] = 0.0 + io[0][off + n]; /* 0 + (-0) = +0 */
+    for (int c = 1; c < ch; c++) {
+        const float *restrict in = io[c] + off;
+        for (int n = 0; n < nb; n++) x[n] += in[n];
+    }
+    for (int n = 0; n < nb; n++) x[n] *= inv_ch;
+    for (int n = 0; n < nb; n++) x[n] = guard(x[n]);
+    /* pre-delay: the ring has room for a whole block beyond the longest delay */
+    const int mask = s->pre_mask;
+    for (int n = 0; n < nb; n++) s->pre[(s->pre_pos + n) & mask] = (float)x[n];
+    for (int n = 0; n < nb; n++) x[n] = s->pre[(s->pre_pos + n - s->pre_d) & mask];
+    s->pre_pos = (s->pre_pos + nb) & mask;
+    if (s->lc_on)
+        for (int n = 0; n < nb; n++) {
+            x[n] = lathe_bq_tick(&s->c_lc, &s->s_lc, x[n]);
+            s->s_lc.s1 = flush(s->s_lc.s1);
+            s->s_lc.s2 = flush(s->s_lc.s2);
+        }
+    /* Schroeder all-passes: v[n] = x + g v[n-M], y = -g v[n] + v[n-M].  A block
+     * is no longer than M, so v[n-M] is all in the ring: two straight runs. */
+    for (int k = 0; k < NAP; k++) {
+        float *restrict r = s->ap[k];
+        int p = s->ap_pos[k], done = 0;
+        while (done < nb) {
+            int run = s->ap_len[k] - p < nb - done ? s->ap_len[k] - p : nb - done;
+            float *restrict rp = r + p;
+            double *restrict xp = x + done;
+            /* separate loops: GCC (trapping math) vectorises a select only
+             * in a loop that just stores it */
+            double *restrict dp = s->db, *restrict vp = s->vb;
+            for (int n = 0; n < run; n++) dp[n] = rp[n];
+            for (int n = 0; n < run; n++) vp[n] = flush(xp[n] + AP_G * dp[n]);
+            for (int n = 0; n < run; n++) xp[n] = dp[n] - AP_G * vp[n];
+            for (int n = 0; n < run; n++) rp[n] = (float)vp[n];
+            done += run;
+            p += run;
+            if (p == s->ap_len[k]) p = 0;
+        }
+        s->ap_pos[k] = p;
+    }
+}
+
+/* One stage of the fast Walsh-Hadamard transform of 16 values: the 8
+ * butterflies (x[j], x[j + h]) -> (x[j] + x[j + h], x[j] - x[j + h]). */
+static inline void fwht_stage(double *x, int h)
+{
+    for (int k = 0; k < N / 2; k++) {
+        int j = (k / h) * 2 * h + k % h;
+        double a = x[j], b = x[j + h];
+        x[j] = a + b;
+        x[j + h] = a - b;
+    }
+}
+
+/* In-place fast Walsh-Hadamard transform of 16 values (unscaled). */
 static inline void fwht16(double *x)
 {
-    for (int h = 1; h < N; h <<= 1)
-        for (int i = 0; i < N; i += h << 1)
-            for (int j = i; j < i + h; j++) {
-                double a = x[j], b = x[j + h];
-                x[j] = a + b;
-                x[j + h] = a - b;
-            }
-    for (int i = 0; i < N; i++) x[i] *= 0.25;
+    fwht_stage(x, 1);
+    fwht_stage(x, 2);
+    fwht_stage(x, 4);
+    fwht_stage(x, 8);
+}
+
+/* One straight run of the network, `nb` frames in which no line wraps
+ * around (so line i is read and written at line[i] + pos[i] + n). */
+static void network_run(reverb_state *s, int nb)
+{
+    const float *lp[N];
+    for (int i = 0; i < N; i++) lp[i] = s->line[i] + s->pos[i];
+    /* read and absorb: Jot's one-pole z = g (1 - b) o + b z, the 16 lines
+     * side by side (the recursion runs along the frames) */
+    double z[N], a[N], b[N];
+    for (int i = 0; i < N; i++) z[i] = s->z[i], a[i] = s->a[i], b[i] = s->b[i];
+    for (int n = 0; n < nb; n++)
+        for (int i = 0; i < N; i++) {
+            z[i] = flush(a[i] * lp[i][n] + b[i] * z[i]);
+            s->zb[i][n] = z[i];
+        }
+    for (int i = 0; i < N; i++) s->z[i] = z[i];
+}
+
+/* Output channel c: the lines tapped with the signs of Hadamard row r = c + 1
+ * (orthogonal rows: decorrelated channels), times OUT_GAIN, summed line by
+ * line.  OUT_GAIN is a power of two, so OUT_GAIN * (+-z0 +- z1 ...) rounds
+ * exactly like +-OUT_GAIN z0 +- OUT_GAIN z1 ...; with r a constant, the
+ * signs fold into additions and subtractions. */
+static inline void taps_row(reverb_state *s, double *restrict y, int nb, unsigned r)
+{
+    for (int n = 0; n < nb; n++) {
+        double acc = 0;
+        for (unsigned i = 0; i < N; i++) {
+            double z = s->zb[i][n];
+            acc = (__builtin_popcount(r & i) & 1) ? acc - z : acc + z;
+        }
+        y[n] = OUT_GAIN * acc;
+    }
+}
+
+static void output_taps(reverb_state *s, int c, int nb)
+{
+    double *y = s->yb[c];
+    switch (c) {
+    case 0: taps_row(s, y, nb, 1); break;
+    case 1: taps_row(s, y, nb, 2); break;
+    case 2: taps_row(s, y, nb, 3); break;
+    case 3: taps_row(s, y, nb, 4); break;
+    case 4: taps_row(s, y, nb, 5); break;
+    case 5: taps_row(s, y, nb, 6); break;
+    case 6: taps_row(s, y, nb, 7); break;
+    default: taps_row(s, y, nb, 8); break;
+    }
+}
+
+/* One-pole parameter smoothing x += k (target - x) for nb frames into out.
+ * Once x is a fixed point of the step it stays one: no per-frame work. */
+static void smooth(double *restrict out, double *state, double target, double k, int nb)
+{
+    double x = *state;
+    if (x + k * (target - x) == x) {
+        for (int n = 0; n < nb; n++) out[n] = x;
+        return;
+    }
+    for (int n = 0; n < nb; n++) {
+        x += k * (target - x);
+        out[n] = x;
+    }
+    *state = x;
 }
 
 static void reverb_process(void *st, float *const *io, const float *const *key, int frames)
@@ -226,65 +387,54 @@ static void reverb_process(void *st, float *const *io, const float *const *key, 
         if (fabs(s->damping - dp) < 1e-3) s->damping = dp;
         compute_gains(s);
     }
-    /* output sign patterns: Hadamard rows 1..ch */
-    double tap[MAXCH][N];
-    for (int c = 0; c < ch; c++)
-        for (int i = 0; i < N; i++)
-            tap[c][i] = (__builtin_popcount((unsigned)((c + 1) & i)) & 1) ? -OUT_GAIN : OUT_GAIN;
     const double inv_ch = 1.0 / ch;
 
-    for (int n = 0; n < frames; n++) {
-        /* input: mono sum -> pre-delay -> low cut -> diffusers */
-        double x = 0;
-        for (int c = 0; c < ch; c++) x += io[c][n];
-        x *= inv_ch;
-        s->pre[s->pre_pos] = (float)x;
-        x = s->pre[(s->pre_pos - s->pre_d) & s->pre_mask];
-        s->pre_pos = (s->pre_pos + 1) & s->pre_mask;
-        if (s->lc_on) {
-            x = lathe_bq_tick(&s->c_lc, &s->s_lc, x);
-            s->s_lc.s1 = flush(s->s_lc.s1);
-            s->s_lc.s2 = flush(s->s_lc.s2);
+    for (int off = 0, nb = 0; off < frames; off += nb) {
+        /* a straight run: no line wraps around inside it */
+        nb = frames - off < s->blk ? frames - off : s->blk;
+        for (int i = 0; i < N; i++)
+            if (s->len[i] - s->pos[i] < nb) nb = s->len[i] - s->pos[i];
+        input_block(s, io, off, nb);
+
+        network_run(s, nb);
+        /* output taps: Hadamard rows 1..ch, summed line by line as the
+         * per-frame loop did */
+        for (int c = 0; c < ch; c++) output_taps(s, c, nb);
+        for (int n = 0; n < nb; n++) s->mean[n] = 0.0 + s->yb[0][n];
+        for (int c = 1; c < ch; c++)
+            for (int n = 0; n < nb; n++) s->mean[n] += s->yb[c][n];
+        for (int n = 0; n < nb; n++) s->mean[n] *= inv_ch;
+        /* the feedback matrix: Hadamard / 4 (orthogonal, lossless), then the
+         * input into every line with its sign */
+        for (int n = 0; n < nb; n++) {
+            double u[N];
+            for (int i = 0; i < N; i++) u[i] = s->zb[i][n];
+            fwht16(u);
+            for (int i = 0; i < N; i++) s->zb[i][n] = u[i];
         }
-        for (int k = 0; k < NAP; k++) {
-            /* Schroeder all-pass: v[n] = x + g v[n-M], y = -g v[n] + v[n-M] */
-            double d = s->ap[k][s->ap_pos[k]];
-            double v = flush(x + AP_G * d);
-            s->ap[k][s->ap_pos[k]] = (float)v;
-            if (++s->ap_pos[k] == s->ap_len[k]) s->ap_pos[k] = 0;
-            x = d - AP_G * v;
+        for (int i = 0; i < N; i++) {
+            float *restrict l = s->line[i] + s->pos[i];
+            double *restrict z = s->zb[i];
+            const double *restrict x = s->xb, sg = in_sign[i];
+            /* two loops: GCC vectorises neither select nor conversion when
+             * they share one */
+            for (int n = 0; n < nb; n++) z[n] = flush(z[n] * 0.25 + sg * x[n]);
+            for (int n = 0; n < nb; n++) l[n] = (float)z[n];
+            s->pos[i] += nb;
+            if (s->pos[i] == s->len[i]) s->pos[i] = 0;
         }
 
-        /* the network: read, absorb (Jot's one-pole), mix, write */
-        double z[N];
-        for (int i = 0; i < N; i++) {
-            double o = s->line[i][s->pos[i]];
-            s->z[i] = flush(s->g[i] * (1.0 - s->b[i]) * o + s->b[i] * s->z[i]);
-            z[i] = s->z[i];
-        }
-        double y[MAXCH], mean = 0;
+        /* smoothed mix and width, then the output */
+        smooth(s->mixb, &s->mix, s->mix_t, s->k_smooth, nb);
+        smooth(s->widthb, &s->width, s->width_t, s->k_smooth, nb);
         for (int c = 0; c < ch; c++) {
-            double a = 0;
-            for (int i = 0; i < N; i++) a += tap[c][i] * z[i];
-            y[c] = a;
-            mean += a;
-        }
-        mean *= inv_ch;
-        fwht16(z);
-        for (int i = 0; i < N; i++) {
-            double w = flush(z[i] + in_sign[i] * x);
-            /* guard: bounded state even for absurd input (finite in, finite out) */
-            if (!(fabs(w) < 1e9)) w = w > 0 ? 1e9 : (w < 0 ? -1e9 : 0.0);
-            s->line[i][s->pos[i]] = (float)w;
-            if (++s->pos[i] == s->len[i]) s->pos[i] = 0;
-        }
-
-        s->mix += s->k_smooth * (s->mix_t - s->mix);
-        s->width += s->k_smooth * (s->width_t - s->width);
-        const float mx = (float)s->mix;
-        for (int c = 0; c < ch; c++) {
-            float wet = (float)(mean + s->width * (y[c] - mean));
-            io[c][n] = (1.0f - mx) * io[c][n] + mx * wet;
+            float *restrict o = io[c] + off;
+            const double *restrict y = s->yb[c];
+            for (int n = 0; n < nb; n++) {
+                const float mx = (float)s->mixb[n];
+                float wet = (float)(s->mean[n] + s->widthb[n] * (y[n] - s->mean[n]));
+                o[n] = (1.0f - mx) * o[n] + mx * wet;
+            }
         }
     }
 }
@@ -293,10 +443,9 @@ static void reverb_reset(void *st)
 {
     reverb_state *s = st;
     if (!s->mem) return;
-    size_t total = (size_t)s->pre_mask + 1;
-    for (int i = 0; i < N; i++) total += (size_t)s->len[i], s->pos[i] = 0, s->z[i] = 0;
-    for (int k = 0; k < NAP; k++) total += (size_t)s->ap_len[k], s->ap_pos[k] = 0;
-    memset(s->mem, 0, total * sizeof(float));
+    for (int i = 0; i < N; i++) s->pos[i] = 0, s->z[i] = 0;
+    for (int k = 0; k < NAP; k++) s->ap_pos[k] = 0;
+    memset(s->mem, 0, s->mem_len * sizeof(float));
     s->pre_pos = 0;
     s->s_lc = (lathe_bq_state){0, 0};
 }

@@ -6,6 +6,7 @@
  * denormals. */
 #include "lathe_test.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,7 +260,7 @@ static void reverb_decay_change_is_smooth(void **s)
 static long first_nonzero(double predelay_ms)
 {
     lathe_proc *p = lt_proc("reverb", RATE, 1, NAMES("mix", "predelay"), VALS(100, predelay_ms), 2);
-    long n = 20000;
+    long n = 30000;
     float **b = lt_alloc(1, n);
     b[0][0] = 1.0f;
     lathe_proc_process(p, b, NULL, n);
@@ -273,11 +274,66 @@ static long first_nonzero(double predelay_ms)
 static void reverb_predelay_shifts_the_onset_by_exactly_its_length(void **s)
 {
     (void)s;
-    long i0 = first_nonzero(0), i1 = first_nonzero(100), i2 = first_nonzero(12.5);
-    print_message("onset: %ld, %ld, %ld frames\n", i0, i1, i2);
+    long i0 = first_nonzero(0), i1 = first_nonzero(100), i2 = first_nonzero(12.5),
+         i3 = first_nonzero(500);
+    print_message("onset: %ld, %ld, %ld, %ld frames\n", i0, i1, i2, i3);
     assert_true(i0 > 0 && i0 < 2000); /* the shortest line at size 50 %: ~21 ms */
     assert_int_equal(i1 - i0, 4800);
     assert_int_equal(i2 - i0, 600);
+    assert_int_equal(i3 - i0, 24000); /* the longest pre-delay: the ring holds it and a block */
+}
+
+/* The network runs in blocks (bounded by the shortest line and diffuser):
+ * any split of the host's calls gives the same bytes, also at 8 kHz with
+ * the smallest size, where the diffusers (29 frames) bound the block, and
+ * with the low cut on. */
+static void reverb_output_does_not_depend_on_block_size(void **s)
+{
+    (void)s;
+    const double rates[] = {48000, 8000, 22050};
+    for (int k = 0; k < 3; k++) {
+        long n = (long)(0.7 * rates[k]);
+        float **in = lt_alloc(2, n);
+        uint64_t seed = 21 + (uint64_t)k;
+        lt_noise(in[0], n, 0.5, &seed);
+        lt_noise(in[1], n, 0.5, &seed);
+        lt_check_block_sizes("reverb", rates[k], NAMES("size", "mix", "low_cut", "predelay"),
+                             VALS(k == 1 ? 0 : 70, 100, k == 2 ? 120 : 0, 3), 4, in, n);
+        lt_free(in, 2);
+    }
+}
+
+static void reverb_recovers_from_nan_and_inf(void **s)
+{
+    (void)s;
+    /* a NaN or inf sample never reaches the network: the wet sine 1 s later is
+     * the same as without it */
+    lt_check_recovers_from_nan("reverb", RATE, 997, NAMES("mix"), VALS(50), 1);
+}
+
+static void reverb_float_max_input_stays_finite_and_decays_to_zero(void **s)
+{
+    (void)s;
+    lathe_proc *p = lt_proc("reverb", RATE, 2, NAMES("decay", "mix", "size"), VALS(0.5, 100, 0), 3);
+    long n = 10 * 48000, burst = 4800;
+    float **b = lt_alloc(2, n);
+    uint64_t seed = 3;
+    lt_noise(b[0], burst, 1.0, &seed);
+    for (long i = 0; i < burst; i++) {
+        b[0][i] = b[0][i] < 0 ? -FLT_MAX : FLT_MAX; /* full-scale float noise */
+        b[1][i] = (i % 3) ? FLT_MAX : -FLT_MAX;
+    }
+    lathe_proc_process(p, b, NULL, n);
+    for (int c = 0; c < 2; c++) {
+        for (long i = 0; i < n; i++)
+            if (!isfinite(b[c][i])) fail_msg("ch%d frame %ld: %g", c, i, b[c][i]);
+        /* nothing stuck in the diffusers or lines: the tail still ends */
+        for (long i = 8 * 48000; i < n; i++)
+            if (b[c][i] != 0.0f) fail_msg("ch%d frame %ld: %g after the tail", c, i, b[c][i]);
+    }
+    print_message("float-max burst: wet peak %g\n", fmax(lt_peak(b[0], n), lt_peak(b[1], n)));
+    lt_free(b, 2);
+    lathe_proc_free(p);
 }
 
 int main(void)
@@ -292,6 +348,9 @@ int main(void)
         cmocka_unit_test(reverb_reset_returns_to_silence),
         cmocka_unit_test(reverb_decay_change_is_smooth),
         cmocka_unit_test(reverb_predelay_shifts_the_onset_by_exactly_its_length),
+        cmocka_unit_test(reverb_output_does_not_depend_on_block_size),
+        cmocka_unit_test(reverb_recovers_from_nan_and_inf),
+        cmocka_unit_test(reverb_float_max_input_stays_finite_and_decays_to_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
