@@ -245,15 +245,19 @@ typedef struct {
     double rate;
     lathe_chain_entry *tail; /* drive, limiter, dither */
     int ntail;
-    int drive;               /* index of the drive entry in tail */
+    int drive;               /* index of the drive entries in tail (two: +24 dB each at most) */
     lathe_mix_options mo;
 } solver;
 
 static lathe_status render_tail(solver *sv, double gain_db, const char *out, lathe_mix_report *rep,
                                 lathe_error *err)
 {
+    /* the gain processor reaches +24 dB: a second one takes the rest (at 0 dB
+     * it multiplies by exactly 1) */
     int gi = lathe_proc_param_index(sv->tail[sv->drive].desc, "gain");
-    sv->tail[sv->drive].values[gi] = gain_db;
+    double g1 = gain_db > 24 ? 24 : gain_db;
+    sv->tail[sv->drive].values[gi] = g1;
+    sv->tail[sv->drive + 1].values[gi] = gain_db - g1;
     lathe_session *s = one_track(sv->cache, sv->rate, sv->cache_gain_db, sv->tail, sv->ntail);
     if (!s) return lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
     lathe_status st = lathe_mix_render(s, out, &sv->mo, rep, err);
@@ -319,7 +323,7 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
     memset(st, 0, sizeof st);
     lathe_session *custom = NULL;
     char *cache = NULL, *cand = NULL;
-    lathe_chain_entry *pre = NULL, tail[4];
+    lathe_chain_entry *pre = NULL, tail[5];
     int npre = 0, ntail = 0;
     lathe_mix_report mr;
     memset(&mr, 0, sizeof mr);
@@ -544,6 +548,7 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
     /* the tail: drive, limiter, dither */
     const lathe_proc_desc *gd = lathe_processor_find("gain");
     tail[ntail++] = entry_from(gd, NULL, NULL, "drive");
+    tail[ntail++] = entry_from(gd, NULL, NULL, "drive#2");
     const int drive = 0;
     int lim = -1, dit = -1;
     if (st[S_LIMITER].on) {
@@ -564,7 +569,7 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
 
     solver sv = {source, source_gain, rep->out_rate, tail, ntail, drive, mo};
     const double T = rep->target_lufs;
-    const double gmax = 24.0; /* the gain processor's range */
+    const double gmax = 48.0; /* two gain processors */
     double g = T - rep->pre_limiter.integrated_lufs;
     if (g > gmax) {
         status = lathe_error_set(err, LATHE_E_INVALID,

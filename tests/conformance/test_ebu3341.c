@@ -272,24 +272,28 @@ static void tech3341_case14_max_momentary_rising_levels(void **s)
 
 /* ---- true peak, cases 15-23 ---- */
 
-/* A sine at rate/div, peak amp, phase in degrees, with 10 ms fades, 1 s. */
-static lathe_analysis tp_sine(double div, double amp, double phase_deg)
+/* The analysis of a 1 s stereo signal (L = R) made by fill. */
+static lathe_analysis analyse_mono_pair(const float *x, long n)
 {
-    const double rate = 48000;
-    const long n = 48000, fade = 480;
     float **b = lt_alloc(2, n);
-    for (long i = 0; i < n; i++) {
-        double g = i < fade ? (double)i / fade : i >= n - fade ? (double)(n - 1 - i) / fade : 1;
-        double v = amp * g * sin(2 * M_PI * (double)i / div + phase_deg * M_PI / 180);
-        b[0][i] = b[1][i] = (float)v;
-    }
+    memcpy(b[0], x, sizeof(float) * (size_t)n);
+    memcpy(b[1], x, sizeof(float) * (size_t)n);
     lathe_error err;
-    lathe_analyzer *a = lathe_analyzer_new(rate, 2, &err);
+    lathe_analyzer *a = lathe_analyzer_new(48000, 2, &err);
     lathe_analyzer_add(a, (const float *const *)b, n);
     lathe_analysis r;
     lathe_analyzer_result(a, &r);
     lathe_analyzer_free(a);
     lt_free(b, 2);
+    return r;
+}
+
+static lathe_analysis tp_sine(double div, double amp, double phase_deg)
+{
+    float *x = malloc(sizeof(float) * 48000);
+    lt_tech3341_sine(x, 48000, div, amp, phase_deg);
+    lathe_analysis r = analyse_mono_pair(x, 48000);
+    free(x);
     return r;
 }
 
@@ -321,50 +325,12 @@ static void tech3341_cases15_to_19_true_peak_of_sines(void **s)
     NEAR(a.sample_peak_dbfs, -0.03, 0.01);
 }
 
-/* Case 20-23: fs/6 at 0.5 FFS containing one phase-continuous period of fs/4
- * at 1.0 FFS, synthesised at 4 fs, low-passed, decimated with offset k. */
+/* Case 20-23 (tests/support makes the signal). */
 static double tp_burst(int offset)
 {
-    const double fs = 48000, fs4 = 4 * fs;
-    const long n4 = (long)fs4; /* 1 s at 4 fs */
-    double *x = calloc((size_t)n4, sizeof *x);
-    double ph = 0;
-    const long start = n4 / 2, len = (long)(fs4 / (fs / 4)); /* one period of fs/4 = 16 samples */
-    for (long i = 0; i < n4; i++) {
-        int burst = i >= start && i < start + len;
-        double f = burst ? fs / 4 : fs / 6, amp = burst ? 1.0 : 0.5;
-        x[i] = amp * sin(ph);
-        ph += 2 * M_PI * f / fs4;
-    }
-    /* Anti-alias low-pass: Kaiser-windowed sinc, cutoff 21 kHz, 511 taps. */
-    const int taps = 511, half = taps / 2;
-    double h[511], fc = 21000.0 / fs4, beta = 9, i0b = 0;
-    double t0 = 1, q0 = beta * beta / 4;
-    for (int k = 1; k < 60; k++) t0 *= q0 / ((double)k * k), i0b += t0;
-    i0b += 1;
-    for (int k = 0; k < taps; k++) {
-        double m = k - half, r = m / half, arg = beta * sqrt(fmax(0, 1 - r * r)), i0 = 1, t = 1;
-        for (int j = 1; j < 60; j++) t *= (arg * arg / 4) / ((double)j * j), i0 += t;
-        h[k] = (m == 0 ? 2 * fc : sin(2 * M_PI * fc * m) / (M_PI * m)) * i0 / i0b;
-    }
-    long n = n4 / 4;
-    float **b = lt_alloc(2, n);
-    for (long j = 0; j < n; j++) {
-        long i = 4 * j + offset;
-        double acc = 0;
-        for (int k = 0; k < taps; k++) {
-            long idx = i - k + half;
-            if (idx >= 0 && idx < n4) acc += h[k] * x[idx];
-        }
-        b[0][j] = b[1][j] = (float)acc;
-    }
-    lathe_error err;
-    lathe_analyzer *a = lathe_analyzer_new(fs, 2, &err);
-    lathe_analyzer_add(a, (const float *const *)b, n);
-    lathe_analysis r;
-    lathe_analyzer_result(a, &r);
-    lathe_analyzer_free(a);
-    lt_free(b, 2);
+    float *x = malloc(sizeof(float) * 48000);
+    lt_tech3341_burst(x, offset);
+    lathe_analysis r = analyse_mono_pair(x, 48000);
     free(x);
     return r.true_peak_dbtp;
 }

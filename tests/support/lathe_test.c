@@ -278,3 +278,50 @@ void lt_check_block_sizes(const char *proc, double rate, const char *const *name
     lt_free(a, 2);
     lt_free(b, 2);
 }
+
+void lt_tech3341_sine(float *x, long n, double div, double amp, double phase_deg)
+{
+    const long fade = 480;
+    for (long i = 0; i < n; i++) {
+        double g = i < fade ? (double)i / fade : i >= n - fade ? (double)(n - 1 - i) / fade : 1;
+        x[i] = (float)(amp * g * sin(2 * M_PI * (double)i / div + phase_deg * M_PI / 180));
+    }
+}
+
+void lt_tech3341_burst(float *out, int offset)
+{
+    const double fs = 48000, fs4 = 4 * fs;
+    const long n4 = (long)fs4; /* 1 s at 4 fs */
+    double *x = calloc((size_t)n4, sizeof *x);
+    if (!x) fail_msg("out of memory");
+    double ph = 0;
+    const long start = n4 / 2, len = (long)(fs4 / (fs / 4)); /* one period of fs/4 = 16 samples */
+    for (long i = 0; i < n4; i++) {
+        int burst = i >= start && i < start + len;
+        double f = burst ? fs / 4 : fs / 6, amp = burst ? 1.0 : 0.5;
+        x[i] = amp * sin(ph);
+        ph += 2 * M_PI * f / fs4;
+    }
+    /* Anti-alias low-pass: Kaiser-windowed sinc, cutoff 21 kHz, 511 taps. */
+    const int taps = 511, half = taps / 2;
+    double h[511], fc = 21000.0 / fs4, beta = 9, i0b = 0;
+    double t0 = 1, q0 = beta * beta / 4;
+    for (int k = 1; k < 60; k++) t0 *= q0 / ((double)k * k), i0b += t0;
+    i0b += 1;
+    for (int k = 0; k < taps; k++) {
+        double m = k - half, r = m / half, arg = beta * sqrt(fmax(0, 1 - r * r)), i0 = 1, t = 1;
+        for (int j = 1; j < 60; j++) t *= (arg * arg / 4) / ((double)j * j), i0 += t;
+        h[k] = (m == 0 ? 2 * fc : sin(2 * M_PI * fc * m) / (M_PI * m)) * i0 / i0b;
+    }
+    long n = n4 / 4;
+    for (long j = 0; j < n; j++) {
+        long i = 4 * j + offset;
+        double acc = 0;
+        for (int k = 0; k < taps; k++) {
+            long idx = i - k + half;
+            if (idx >= 0 && idx < n4) acc += h[k] * x[idx];
+        }
+        out[j] = (float)acc;
+    }
+    free(x);
+}

@@ -68,6 +68,16 @@ void lt_rmdir(const char *dir);
 /* Whether a program is on PATH. */
 int lt_have(const char *program);
 
+/* ---- EBU Tech 3341 true-peak signals (48 kHz) ---- */
+
+/* Cases 15-19: a sine at rate/div, peak amp, phase in degrees, with 10 ms
+ * fades, into x[0..n-1]. */
+void lt_tech3341_sine(float *x, long n, double div, double amp, double phase_deg);
+/* Cases 20-23: fs/6 at 0.5 FFS holding one phase-continuous period of fs/4
+ * at 1.0 FFS, made at 4 fs, low-passed, decimated at offset 0..3: 1 s
+ * (48000 frames) into x. */
+void lt_tech3341_burst(float *x, int offset);
+
 /* ---- checks every processor family shares ---- */
 
 /* One NaN and one inf sample in a stereo sine at `freq`: 1 s later the
