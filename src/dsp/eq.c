@@ -81,7 +81,7 @@ enum { PHASE_MINIMUM, PHASE_LINEAR };
     "linear phase only: FIR length in taps at 48 kHz (scaled with the rate, made odd; latency "    \
     "(fir_length - 1) / 2 frames, the same time at every rate); longer resolves sharper detail "   \
     "at low frequencies. The default 32769 (341 ms) holds a 30 Hz bell of Q 3 within 0.1 dB of "   \
-    "the minimum-phase response (Q 1: within 0.004 dB); 16385 (171 ms) still holds a 30 Hz bell " \
+    "the minimum-phase response (Q 1: within 0.004 dB); 16385 (171 ms) still holds a 30 Hz bell "  \
     "of Q 1 within 0.06 dB; fixed at init"
 
 #define AUTO (LATHE_PARAM_AUTOMATABLE)
@@ -145,10 +145,10 @@ typedef struct {
     double fir_length;
     int lin_n, lin_taps, lin_half; /* reported length N, designed taps (N - 2B), their centre */
     lathe_pconv conv;
-    lathe_fft dfft;     /* design grid: M points */
-    fftwf_complex *dspec; /* M/2 + 1 */
+    lathe_fft dfft;                            /* design grid: M points */
+    fftwf_complex *dspec;                      /* M/2 + 1 */
     float *dtime, *win, *taps, *target, *corr; /* |H| and corrected |H| on the M/2 + 1 bins */
-    double *phi; /* sin^2(pi k / M) */
+    double *phi;                               /* sin^2(pi k / M) */
 } eq_state;
 
 /* ---- design ---- */
@@ -336,8 +336,8 @@ static void band_start(eq_state *s, eq_band *b) {
  * to the odd length (dsp/fir.c).  The window smooths the response (the
  * window's transform is convolved with it), which would cost 0.1 dB on a
  * 30 Hz bell; LIN_ITER fixed-point steps measure the designed response on
- * the grid and pre-compensate the target (see below), 30x less error.  The result runs in a uniformly partitioned
- * FFT convolver of partition B, whose block delay B is part of the latency:
+ * the grid and pre-compensate the target (see below), 30x less error.  The result runs in a
+ * uniformly partitioned FFT convolver of partition B, whose block delay B is part of the latency:
  * the processor's impulse response is the designed one delayed by B, i.e. a
  * symmetric FIR of N = taps + 2B taps whose first and last B are zero, and
  * latency() = (N - 1) / 2. */
@@ -434,8 +434,8 @@ static lathe_status lin_init(eq_state *s, lathe_error *err) {
     s->target = fftwf_malloc(sizeof(float) * (size_t)(M / 2 + 1));
     s->corr = fftwf_malloc(sizeof(float) * (size_t)(M / 2 + 1));
     s->phi = fftwf_malloc(sizeof(double) * (size_t)(M / 2 + 1));
-    if (!s->dspec || !s->dtime || !s->win || !s->taps || !s->target || !s->corr || !s->phi || lathe_fft_init(&s->dfft, M) ||
-        lathe_pconv_init(&s->conv, s->channels, B, taps)) {
+    if (!s->dspec || !s->dtime || !s->win || !s->taps || !s->target || !s->corr || !s->phi ||
+        lathe_fft_init(&s->dfft, M) || lathe_pconv_init(&s->conv, s->channels, B, taps)) {
         lin_free(s);
         lathe_error_set(err, LATHE_E_NOMEM, "eq: cannot allocate a %d-tap linear-phase FIR", N);
         return LATHE_E_NOMEM;
@@ -626,8 +626,7 @@ static void process_band(eq_state *s, eq_band *b, int n) {
 typedef double v2d __attribute__((vector_size(16)));
 #define SPAN 256
 
-static int all_static(const eq_state *s)
-{
+static int all_static(const eq_state *s) {
     if (s->out_gain != s->out_target) return 0;
     for (int k = 0; k < NBANDS; k++) {
         const eq_band *b = &s->band[k];
@@ -638,8 +637,7 @@ static int all_static(const eq_state *s)
     return 1;
 }
 
-static void cascade2(eq_state *s, int c0, int c1, double *x, double *y, int n)
-{
+static void cascade2(eq_state *s, int c0, int c1, double *x, double *y, int n) {
     v2d a1[NBANDS * NSEC], a2[NBANDS * NSEC], a3[NBANDS * NSEC], m0[NBANDS * NSEC],
         m1[NBANDS * NSEC], m2[NBANDS * NSEC], i1[NBANDS * NSEC], i2[NBANDS * NSEC];
     lathe_svf_state *z0[NBANDS * NSEC], *z1[NBANDS * NSEC];
@@ -679,21 +677,23 @@ static void cascade2(eq_state *s, int c0, int c1, double *x, double *y, int n)
     }
 }
 
-static void eq_process_static(eq_state *s, float *const *io, int frames)
-{
+static void eq_process_static(eq_state *s, float *const *io, int frames) {
     double x[SPAN], y[SPAN];
     const double g = s->out_gain;
     for (int off = 0; off < frames; off += SPAN) {
         int n = frames - off < SPAN ? frames - off : SPAN;
         for (int c = 0; c < s->channels; c += 2) {
             int c1 = c + 1 < s->channels ? c + 1 : c; /* mono: the second lane is a copy */
-            for (int i = 0; i < n; i++) x[i] = io[c][off + i], y[i] = io[c1][off + i];
+            for (int i = 0; i < n; i++)
+                x[i] = io[c][off + i], y[i] = io[c1][off + i];
             /* a lone channel runs in both lanes from the same state: both lanes
              * compute the same values, so the state is written back once in effect */
             cascade2(s, c, c1, x, y, n);
-            for (int i = 0; i < n; i++) io[c][off + i] = (float)(x[i] * g);
+            for (int i = 0; i < n; i++)
+                io[c][off + i] = (float)(x[i] * g);
             if (c1 != c)
-                for (int i = 0; i < n; i++) io[c1][off + i] = (float)(y[i] * g);
+                for (int i = 0; i < n; i++)
+                    io[c1][off + i] = (float)(y[i] * g);
         }
     }
 }

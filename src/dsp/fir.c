@@ -11,8 +11,7 @@
 #define M_PI 3.14159265358979323846
 #endif
 
-void lathe_pconv_free(lathe_pconv *c)
-{
+void lathe_pconv_free(lathe_pconv *c) {
     if (!c) return;
     lathe_fft_destroy(&c->fft);
     fftwf_free(c->fdl);
@@ -30,8 +29,7 @@ void lathe_pconv_free(lathe_pconv *c)
     c->in = c->out = c->fade = NULL;
 }
 
-int lathe_pconv_init(lathe_pconv *c, int channels, int block, int taps)
-{
+int lathe_pconv_init(lathe_pconv *c, int channels, int block, int taps) {
     memset(c, 0, sizeof *c);
     if (channels < 1 || block < 2 || (block & (block - 1)) || taps < 1) return -1;
     int B = block, P = (taps + B - 1) / B;
@@ -66,8 +64,7 @@ int lathe_pconv_init(lathe_pconv *c, int channels, int block, int taps)
     return 0;
 }
 
-void lathe_pconv_reset(lathe_pconv *c)
-{
+void lathe_pconv_reset(lathe_pconv *c) {
     size_t B = (size_t)c->block, ch = (size_t)c->channels;
     memset(c->fdl, 0, sizeof(fftwf_complex) * (size_t)c->parts * (size_t)c->stride * ch);
     memset(c->in, 0, sizeof(float) * 2 * B * ch);
@@ -76,8 +73,7 @@ void lathe_pconv_reset(lathe_pconv *c)
     c->slot = 0;
 }
 
-void lathe_pconv_load(lathe_pconv *c, const float *h, int n, int now)
-{
+void lathe_pconv_load(lathe_pconv *c, const float *h, int n, int now) {
     int B = c->block, to = now ? c->cur : !c->cur;
     const float scale = 1.0f / (float)(2 * B); /* FFTW's inverse is unnormalised */
     float *t = c->tmp[0];
@@ -93,8 +89,7 @@ void lathe_pconv_load(lathe_pconv *c, const float *h, int n, int now)
 }
 
 /* acc += x * h over nb complex bins (interleaved re, im). */
-static void cmac(float *restrict acc, const float *restrict x, const float *restrict h, int nb)
-{
+static void cmac(float *restrict acc, const float *restrict x, const float *restrict h, int nb) {
     for (int k = 0; k < nb; k++) {
         float xr = x[2 * k], xi = x[2 * k + 1], hr = h[2 * k], hi = h[2 * k + 1];
         acc[2 * k] += xr * hr - xi * hi;
@@ -102,8 +97,7 @@ static void cmac(float *restrict acc, const float *restrict x, const float *rest
     }
 }
 
-static void compute_block(lathe_pconv *c)
-{
+static void compute_block(lathe_pconv *c) {
     int B = c->block, P = c->parts, S = c->stride, nb = B + 1;
     c->slot = c->slot + 1 == P ? 0 : c->slot + 1;
     for (int ch = 0; ch < c->channels; ch++) {
@@ -134,8 +128,7 @@ static void compute_block(lathe_pconv *c)
     }
 }
 
-void lathe_pconv_run(lathe_pconv *c, float *const *io, long off, int n)
-{
+void lathe_pconv_run(lathe_pconv *c, float *const *io, long off, int n) {
     int B = c->block;
     for (int ch = 0; ch < c->channels; ch++) {
         float *in = c->in + (size_t)ch * 2 * (size_t)B + B + c->pos;
@@ -154,8 +147,7 @@ void lathe_pconv_run(lathe_pconv *c, float *const *io, long off, int n)
     }
 }
 
-static double bessel_i0(double x)
-{
+static double bessel_i0(double x) {
     /* power series sum_k ((x/2)^k / k!)^2, converges for every x */
     double sum = 1, term = 1, y = x * x / 4;
     for (int k = 1; k < 500 && term > 1e-17 * sum; k++) {
@@ -165,8 +157,7 @@ static double bessel_i0(double x)
     return sum;
 }
 
-void lathe_kaiser_half(float *w, int half, double beta)
-{
+void lathe_kaiser_half(float *w, int half, double beta) {
     double d = bessel_i0(beta);
     for (int k = 0; k <= half; k++) {
         double r = half ? (double)k / half : 0;
@@ -175,8 +166,7 @@ void lathe_kaiser_half(float *w, int half, double beta)
 }
 
 void lathe_fir_from_magnitude(const lathe_fft *f, fftwf_complex *spec, float *t, const float *w,
-                              int half, float *h)
-{
+                              int half, float *h) {
     int M = f->n;
     for (int k = 0; k <= M / 2; k++)
         spec[k][1] = 0; /* zero phase */

@@ -43,8 +43,7 @@ void lathe_pconv_free(lathe_pconv *c); /* NULL-safe, idempotent */
  * output block fades over to it. No allocation. */
 void lathe_pconv_load(lathe_pconv *c, const float *h, int n, int now);
 /* Frames until the next block boundary (1..B); 0 frames are buffered when it is B. */
-static inline int lathe_pconv_room(const lathe_pconv *c)
-{
+static inline int lathe_pconv_room(const lathe_pconv *c) {
     return c->block - c->pos;
 }
 /* Filters io[ch][off..off+n) in place, n <= lathe_pconv_room(c); output is

@@ -400,12 +400,12 @@ static uint64_t hash_floats(float *const *b, int ch, long n) {
  * change of operations or their order in the cascade changes it. */
 static void eq_minimum_phase_bit_identical_to_the_cascade_before_linear_mode(void **state) {
     (void)state;
-    const char *names[] = {"band1.type",  "band1.freq", "band1.slope", "band2.type", "band2.freq",
-                           "band2.gain",  "band3.type", "band3.freq",  "band3.gain", "band3.q",
-                           "band4.type",  "band4.freq", "band4.gain",  "band5.type", "band5.freq",
-                           "band5.gain"};
-    double v[] = {HIGHPASS, 25, 24, LOWSHELF, 110, 2.5, BELL, 2400, -2, 1.2,
-                  HIGHSHELF, 9000, 1.5, TILT, 900, 1};
+    const char *names[] = {"band1.type", "band1.freq", "band1.slope", "band2.type",
+                           "band2.freq", "band2.gain", "band3.type",  "band3.freq",
+                           "band3.gain", "band3.q",    "band4.type",  "band4.freq",
+                           "band4.gain", "band5.type", "band5.freq",  "band5.gain"};
+    double v[] = {HIGHPASS, 25,  24,        LOWSHELF, 110, 2.5,  BELL, 2400,
+                  -2,       1.2, HIGHSHELF, 9000,     1.5, TILT, 900,  1};
     long n = 48000;
     float **b = lt_alloc(2, n);
     uint64_t seed = 12345;
@@ -492,9 +492,9 @@ static const char *const master_names[] = {
     "band3.type", "band3.freq", "band3.gain",  "band3.q",    "band4.type", "band4.freq",
     "band4.gain", "band4.q",    "band5.type",  "band5.freq", "band5.gain", "band6.type",
     "band6.freq", "band6.gain", "output"};
-static const double master_vals[] = {HIGHPASS, 20,  24,  LOWSHELF, 90,  2.5, BELL,
-                                     320,      -2,  1.2, BELL,     3200, 1.5, 0.9,
-                                     HIGHSHELF, 11000, 2, TILT, 1000, 1, -0.5};
+static const double master_vals[] = {HIGHPASS,  20,    24,  LOWSHELF, 90,   2.5, BELL,
+                                     320,       -2,    1.2, BELL,     3200, 1.5, 0.9,
+                                     HIGHSHELF, 11000, 2,   TILT,     1000, 1,   -0.5};
 #define MASTER_N 21
 
 static void eq_linear_matches_minimum_phase_within_0_1_db_30_hz_to_20_khz(void **state) {
@@ -502,8 +502,8 @@ static void eq_linear_matches_minimum_phase_within_0_1_db_30_hz_to_20_khz(void *
     const double rates[] = {44100, 48000};
     for (int r = 0; r < 2; r++) {
         double at = 0;
-        double e = linear_vs_minimum(rates[r], master_names, master_vals, MASTER_N, 0, 30, 20000,
-                                     &at);
+        double e =
+            linear_vs_minimum(rates[r], master_names, master_vals, MASTER_N, 0, 30, 20000, &at);
         print_message("mastering curve at %g Hz: linear vs minimum phase worst %.4f dB (at %.1f "
                       "Hz)\n",
                       rates[r], e, at);
@@ -587,13 +587,13 @@ static void eq_linear_flat_is_a_pure_delay_within_minus_100_db(void **state) {
     assert_true(L > 0 && e < -100);
     lathe_proc_free(p);
     /* bands that are flat by their settings: a 0 dB bell, shelf and tilt */
-    const char *names[] = {"band1.type", "band1.gain", "band2.type", "band2.gain",
-                           "band3.type", "band3.gain"};
+    const char *names[] = {"band1.type", "band1.gain", "band2.type",
+                           "band2.gain", "band3.type", "band3.gain"};
     double v[] = {BELL, 0, LOWSHELF, 0, TILT, 0};
     p = lin_proc(44100, 2, names, v, 6, 8193);
     e = delay_error_db(p, 100000, &L);
-    print_message("0 dB bell, shelf, tilt at 44.1 kHz, fir_length 8193: %.1f dB (latency %ld)\n",
-                  e, L);
+    print_message("0 dB bell, shelf, tilt at 44.1 kHz, fir_length 8193: %.1f dB (latency %ld)\n", e,
+                  L);
     assert_true(e < -100);
     lathe_proc_free(p);
 }
