@@ -249,10 +249,13 @@ static void input_block(reverb_state *s, float *const *io, int off, int nb)
     for (int n = 0; n < nb; n++) x[n] *= inv_ch;
     for (int n = 0; n < nb; n++) x[n] = guard(x[n]);
     /* pre-delay: the ring has room for a whole block beyond the longest delay */
-    const int mask = s->pre_mask;
-    for (int n = 0; n < nb; n++) s->pre[(s->pre_pos + n) & mask] = (float)x[n];
-    for (int n = 0; n < nb; n++) x[n] = s->pre[(s->pre_pos + n - s->pre_d) & mask];
-    s->pre_pos = (s->pre_pos + nb) & mask;
+    const int pl = s->pre_mask + 1, wp = s->pre_pos, rd = (wp - s->pre_d) & s->pre_mask;
+    const int wrun = pl - wp < nb ? pl - wp : nb, rrun = pl - rd < nb ? pl - rd : nb;
+    for (int n = 0; n < wrun; n++) s->pre[wp + n] = (float)x[n];
+    for (int n = wrun; n < nb; n++) s->pre[n - wrun] = (float)x[n];
+    for (int n = 0; n < rrun; n++) x[n] = s->pre[rd + n];
+    for (int n = rrun; n < nb; n++) x[n] = s->pre[n - rrun];
+    s->pre_pos = (wp + nb) & s->pre_mask;
     if (s->lc_on)
         for (int n = 0; n < nb; n++) {
             x[n] = lathe_bq_tick(&s->c_lc, &s->s_lc, x[n]);
@@ -410,15 +413,13 @@ static void reverb_process(void *st, float *const *io, const float *const *key, 
             double u[N];
             for (int i = 0; i < N; i++) u[i] = s->zb[i][n];
             fwht16(u);
-            for (int i = 0; i < N; i++) s->zb[i][n] = u[i];
+            for (int i = 0; i < N; i++) s->zb[i][n] = flush(u[i] * 0.25 + in_sign[i] * s->xb[n]);
         }
+        /* to float in a loop of its own: GCC (trapping math) vectorises a
+         * select only in a loop that just stores it */
         for (int i = 0; i < N; i++) {
             float *restrict l = s->line[i] + s->pos[i];
-            double *restrict z = s->zb[i];
-            const double *restrict x = s->xb, sg = in_sign[i];
-            /* two loops: GCC vectorises neither select nor conversion when
-             * they share one */
-            for (int n = 0; n < nb; n++) z[n] = flush(z[n] * 0.25 + sg * x[n]);
+            const double *restrict z = s->zb[i];
             for (int n = 0; n < nb; n++) l[n] = (float)z[n];
             s->pos[i] += nb;
             if (s->pos[i] == s->len[i]) s->pos[i] = 0;
