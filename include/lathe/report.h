@@ -139,6 +139,11 @@ lathe_status lathe_report_add_comparison(lathe_report *r, const char *label,
 lathe_status lathe_report_write(const lathe_report *r, const char *path, int overwrite,
                                 lathe_error *err);
 
+/* Frees cairo's font caches (fontconfig patterns it keeps for the plot
+ * text). Only for leak checkers at program exit: call it once, after the
+ * last plot, when no thread is drawing. */
+void lathe_report_release_caches(void);
+
 #ifdef __cplusplus
 }
 #endif

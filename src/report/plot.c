@@ -881,3 +881,8 @@ lathe_status lathe_plot_svg(const lathe_plot *p, const char *id_prefix, char **s
     if (len) *len = out.n;
     return LATHE_OK;
 }
+
+void lathe_report_release_caches(void)
+{
+    cairo_debug_reset_static_data();
+}
