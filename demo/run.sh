@@ -125,3 +125,7 @@ if "$LATHE" mix --help >/dev/null 2>&1; then
 else
   echo "== mix: not yet: mixing demo/session.yaml arrives with the mix engine (lathe mix) =="
 fi
+
+# 6. master -------------------------------------------------------------------
+echo "== lathe master demo/out/mix.wav -> demo/out/master.flac (Spotify: -14 LUFS, -1 dBTP) =="
+"$LATHE" master "$OUT/mix.wav" -o "$OUT/master.flac" --target spotify --force

@@ -90,7 +90,21 @@ typedef struct {
 typedef struct {
     const lathe_session *s;
     rnode *nodes;
-    int nn, nlevels; /* nlevels is also the slots in each node's output ring */
+    int nn, nlevels;
+    /* Slots in each node's output ring: nlevels + 1. A node at level L
+     * writes block t - L in step t; the sink (metering, writing) takes the
+     * master's block of the step before, in parallel with the step, so every
+     * ring holds nlevels + 1 blocks at a time. */
+    int nslots;
+    struct sink {
+        lathe_writer *w;
+        lathe_analyzer *an;
+        long skip;                /* master latency still to drop */
+        long long written, last_loud, start, end, tail_max;
+        const lathe_mix_options *opt;
+        lathe_status st;
+        lathe_error err;
+    } sink;
     long long start;           /* render position of block 0 */
     int *items, nitems;        /* the (node, block) pairs of the current step */
     long long *item_b;
@@ -182,11 +196,11 @@ static void mix_inputs(engine *e, rnode *r, int n)
         input_edge *ed = &r->in[k];
         rnode *s = &e->nodes[ed->src];
         if (ed->send < 0) {
-            dl_run(&ed->dl, s->out_ring[r->cur_b % e->nlevels], del, n);
+            dl_run(&ed->dl, s->out_ring[r->cur_b % e->nslots], del, n);
         } else {
             const lathe_send *snd = &s->n->sends[ed->send];
-            float *const *from = snd->pre_fader ? s->pre_ring[r->cur_b % e->nlevels]
-                                                : s->out_ring[r->cur_b % e->nlevels];
+            float *const *from = snd->pre_fader ? s->pre_ring[r->cur_b % e->nslots]
+                                                : s->out_ring[r->cur_b % e->nslots];
             const lathe_automation *a = lane(e, ed->src, LATHE_TARGET_SEND, ed->send, 0);
             if (!a) {
                 const float g = (float)db_to_lin(snd->level_db);
@@ -223,7 +237,7 @@ static void run_entry(engine *e, rnode *r, int k, float *const *io, const float 
         lathe_proc_process(p, io, key, n);
         return;
     }
-    const int nc = r->n->nchain, slot = (int)(r->cur_b % e->nlevels);
+    const int nc = r->n->nchain, slot = (int)(r->cur_b % e->nslots);
     double *mx = &r->gr_slot_max[slot * nc + k], *sm = &r->gr_slot_sum[slot * nc + k];
     for (int off = 0; off < n; off += GR_CHUNK) {
         int m = n - off < GR_CHUNK ? n - off : GR_CHUNK;
@@ -250,7 +264,7 @@ static void run_chain(engine *e, rnode *r, int n)
             rnode *kn = &e->nodes[nd->chain[k].key_node];
             static _Thread_local float a0[BLOCK], a1[BLOCK];
             float *del[2] = {a0, a1};
-            dl_run(&r->keydl[k], kn->pre_ring[r->cur_b % e->nlevels], del, n);
+            dl_run(&r->keydl[k], kn->pre_ring[r->cur_b % e->nslots], del, n);
             if (r->ch == 1)
                 for (int i = 0; i < n; i++) r->keybuf[0][i] = 0.5f * (a0[i] + a1[i]);
             else
@@ -337,7 +351,7 @@ static void fader(engine *e, rnode *r, int n)
         memset(r->out[0], 0, (size_t)n * sizeof(float));
         memset(r->out[1], 0, (size_t)n * sizeof(float));
     }
-    const int slot = (int)(r->cur_b % e->nlevels);
+    const int slot = (int)(r->cur_b % e->nslots);
     for (int c = 0; c < 2; c++) {
         const float *o = r->out[c];
         double ss = 0;
@@ -364,7 +378,7 @@ static void process_node(engine *e, rnode *r, long long b)
 {
     int n = e->n;
     lathe_error err;
-    const int slot = (int)(b % e->nlevels);
+    const int slot = (int)(b % e->nslots);
     r->cur_b = b;
     r->cur_pos = e->start + b * BLOCK;
     r->out[0] = r->out_ring[slot][0], r->out[1] = r->out_ring[slot][1];
@@ -408,6 +422,14 @@ static void process_node(engine *e, rnode *r, long long b)
     fader(e, r, n);
 }
 
+static void sink_block(engine *e, long long bm);
+
+static void run_item(engine *e, int k)
+{
+    if (e->items[k] < 0) sink_block(e, e->item_b[k]);
+    else process_node(e, &e->nodes[e->items[k]], e->item_b[k]);
+}
+
 /* ---- the pool ---- */
 
 /* Claims and processes nodes of the current level until none is left. A
@@ -420,7 +442,7 @@ static void run_level(engine *e, unsigned long long gen)
         int i = (e->generation == gen && e->next < e->nitems) ? e->next++ : -1;
         pthread_mutex_unlock(&e->mu);
         if (i < 0) return;
-        process_node(e, &e->nodes[e->items[i]], e->item_b[i]);
+        run_item(e, i);
         pthread_mutex_lock(&e->mu);
         if (++e->done_count == e->nitems) pthread_cond_broadcast(&e->done);
         pthread_mutex_unlock(&e->mu);
@@ -450,9 +472,15 @@ static void *worker(void *arg)
  * block in earlier steps, and the rings keep each slot until every reader
  * is done with it, so all the work of a step runs in parallel: the tracks
  * of the next blocks overlap the buses and the master of earlier ones. */
-static void run_step(engine *e, long long t)
+/* Step t: every node at level L on block t - L, and the sink on block
+ * `sink_b` of the master (< 0: none), all in parallel. */
+static void run_step(engine *e, long long t, long long sink_b)
 {
     e->nitems = 0;
+    if (sink_b >= 0) {
+        e->items[e->nitems] = -1;
+        e->item_b[e->nitems++] = sink_b;
+    }
     for (int i = 0; i < e->nn; i++) {
         long long b = t - e->nodes[i].level;
         if (b < 0) continue;
@@ -460,7 +488,7 @@ static void run_step(engine *e, long long t)
         e->item_b[e->nitems++] = b;
     }
     if (e->threads <= 1 || e->nitems <= 1) {
-        for (int k = 0; k < e->nitems; k++) process_node(e, &e->nodes[e->items[k]], e->item_b[k]);
+        for (int k = 0; k < e->nitems; k++) run_item(e, k);
         return;
     }
     pthread_mutex_lock(&e->mu);
@@ -688,14 +716,15 @@ static lathe_status setup(engine *e, const lathe_session *s, const lathe_mix_opt
     for (int i = 0; i < e->nn; i++) compensate(e, i, state);
     free(state);
     e->nlevels = maxlv + 1;
-    if (e->nlevels > MAX_RING)
+    e->nslots = e->nlevels + 1;
+    if (e->nslots > MAX_RING)
         return lathe_error_set(err, LATHE_E_INVALID, "routing is %d levels deep (at most %d)",
-                               e->nlevels, MAX_RING);
-    e->items = calloc((size_t)e->nn, sizeof *e->items);
-    e->item_b = calloc((size_t)e->nn, sizeof *e->item_b);
+                               e->nlevels, MAX_RING - 1);
+    e->items = calloc((size_t)e->nn + 1, sizeof *e->items);
+    e->item_b = calloc((size_t)e->nn + 1, sizeof *e->item_b);
     if (!e->items || !e->item_b) return lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
     for (int i = 0; i < e->nn; i++)
-        for (int k = 0; k < e->nlevels; k++)
+        for (int k = 0; k < e->nslots; k++)
             for (int c = 0; c < 2; c++) {
                 e->nodes[i].pre_ring[k][c] = falloc(BLOCK);
                 e->nodes[i].out_ring[k][c] = falloc(BLOCK);
@@ -743,6 +772,61 @@ static lathe_status open_stems(engine *e, const lathe_mix_options *opt, lathe_er
     return LATHE_OK;
 }
 
+/* The master's block bm: drop the compensated latency, write, meter; node
+ * meters, gain reductions and bus stems of the same block. Runs in
+ * parallel with the next step (see nslots); touches only sink state and the
+ * per-node totals, which nothing else writes during a render. */
+static void sink_block(engine *e, long long bm)
+{
+    struct sink *k = &e->sink;
+    if (k->st != LATHE_OK) return;
+    rnode *m = &e->nodes[e->s->master];
+    const int slot = (int)(bm % e->nslots);
+    const float quiet = 3.1623e-5f; /* -90 dBFS */
+    long long timeline = k->start + bm * BLOCK - m->u_out;
+    int from = 0;
+    if (k->skip) {
+        from = k->skip < e->n ? (int)k->skip : e->n;
+        k->skip -= from;
+    }
+    long long room = k->end + k->tail_max - (timeline + from);
+    int n = e->n - from;
+    if (room < n) n = room > 0 ? (int)room : 0;
+    const float *o[2] = {m->out_ring[slot][0] + from, m->out_ring[slot][1] + from};
+    if (n > 0) {
+        for (int i = 0; i < n; i++)
+            if (fabsf(o[0][i]) > quiet || fabsf(o[1][i]) > quiet) k->last_loud = k->written + i;
+        if (k->w && lathe_writer_write(k->w, o, n, &k->err) != LATHE_OK) {
+            k->st = k->err.code;
+            return;
+        }
+        lathe_analyzer_add(k->an, o, n);
+        k->written += n;
+    }
+    for (int i = 0; i < e->nn; i++) {
+        rnode *r = &e->nodes[i];
+        r->peak = fmax(r->peak, r->slot_peak[slot]);
+        r->sumsq += r->slot_sumsq[slot];
+        r->frames += e->n;
+        for (int q = 0; q < r->n->nchain; q++) {
+            r->gr_max[q] = fmax(r->gr_max[q], r->gr_slot_max[slot * r->n->nchain + q]);
+            r->gr_sum[q] += r->gr_slot_sum[slot * r->n->nchain + q];
+        }
+        if (!r->stem) continue;
+        int f = (int)(r->stem_skip < e->n ? r->stem_skip : e->n);
+        r->stem_skip -= f;
+        const float *so[2] = {r->out_ring[slot][0] + f, r->out_ring[slot][1] + f};
+        if (e->n - f > 0 && lathe_writer_write(r->stem, so, e->n - f, &k->err) != LATHE_OK) {
+            k->st = k->err.code;
+            return;
+        }
+    }
+    if (k->opt && k->opt->progress) {
+        double total = (double)(k->end - k->start) + (double)k->tail_max;
+        k->opt->progress(k->opt->user, total > 0 ? fmin(1.0, (double)k->written / total) : 1.0);
+    }
+}
+
 lathe_status lathe_mix_render(const lathe_session *s, const char *out_path,
                               const lathe_mix_options *opt, lathe_mix_report *rep,
                               lathe_error *err)
@@ -783,73 +867,32 @@ lathe_status lathe_mix_render(const lathe_session *s, const char *out_path,
     /* auto: until the tails fall below -90 dBFS, at most the chains' tails + 1 s */
     const long long tail_max = llround((auto_tail ? (tail_cap > 0 ? tail_cap + 1.0 : 0.0)
                                                   : s->tail_s) * s->rate);
-    const float quiet = 3.1623e-5f; /* -90 dBFS */
-    long long written = 0, last_loud = end - start;
-    long skip = lat;
+    struct sink *sk = &e.sink;
+    sk->w = w, sk->an = an, sk->skip = lat, sk->written = 0, sk->last_loud = end - start;
+    sk->start = start, sk->end = end, sk->tail_max = tail_max, sk->opt = opt, sk->st = LATHE_OK;
     e.start = start;
     e.n = BLOCK;
+    long long pending = -1; /* the master's block that the next step sinks */
     for (long long t = 0;; t++) {
-        run_step(&e, t);
-        if (e.status != LATHE_OK) {
-            st = e.status;
-            *err = e.err;
+        run_step(&e, t, pending);
+        pending = -1;
+        if (e.status != LATHE_OK || sk->st != LATHE_OK) {
+            st = e.status != LATHE_OK ? e.status : sk->st;
+            *err = e.status != LATHE_OK ? e.err : sk->err;
             break;
         }
-        /* the master finished block bm in this step: keep it, or stop */
+        /* the master finished block bm in this step: keep it (the next step
+         * writes and meters it), or stop (last_loud covers the blocks up
+         * to bm - 1, sunk in this step) */
         long long bm = t - m->level;
         if (bm < 0) continue;
-        const int slot = (int)(bm % e.nlevels);
         long long timeline = start + bm * BLOCK - lat; /* what the master emits now */
         if (timeline >= end + tail_max) break;
-        if (auto_tail && timeline >= end && timeline - start > last_loud + (long long)(0.1 * s->rate))
+        if (auto_tail && timeline >= end && timeline - start > sk->last_loud + (long long)(0.1 * s->rate))
             break;
-        /* drop the compensated latency, write, meter */
-        int from = 0;
-        if (skip) {
-            from = skip < e.n ? (int)skip : e.n;
-            skip -= from;
-        }
-        long long room = end + tail_max - (timeline + from);
-        int n = e.n - from;
-        if (room < n) n = room > 0 ? (int)room : 0;
-        const float *o[2] = {m->out_ring[slot][0] + from, m->out_ring[slot][1] + from};
-        if (n > 0) {
-            for (int i = 0; i < n; i++)
-                if (fabsf(o[0][i]) > quiet || fabsf(o[1][i]) > quiet)
-                    last_loud = written + i;
-            if (w) {
-                st = lathe_writer_write(w, o, n, err);
-                if (st != LATHE_OK) break;
-            }
-            lathe_analyzer_add(an, o, n);
-            written += n;
-        }
-        /* node meters and bus stems for the same block (their slots are intact:
-         * a node is at most levels - 1 blocks ahead of the master) */
-        for (int i = 0; i < e.nn; i++) {
-            rnode *r = &e.nodes[i];
-            r->peak = fmax(r->peak, r->slot_peak[slot]);
-            r->sumsq += r->slot_sumsq[slot];
-            r->frames += e.n;
-            for (int k = 0; k < r->n->nchain; k++) {
-                r->gr_max[k] = fmax(r->gr_max[k], r->gr_slot_max[slot * r->n->nchain + k]);
-                r->gr_sum[k] += r->gr_slot_sum[slot * r->n->nchain + k];
-            }
-            if (!r->stem) continue;
-            int f = (int)(r->stem_skip < e.n ? r->stem_skip : e.n);
-            r->stem_skip -= f;
-            const float *so[2] = {r->out_ring[slot][0] + f, r->out_ring[slot][1] + f};
-            if (e.n - f > 0 && lathe_writer_write(r->stem, so, e.n - f, err) != LATHE_OK) {
-                st = err->code;
-                break;
-            }
-        }
-        if (st != LATHE_OK) break;
-        if (opt && opt->progress) {
-            double total = (double)(end - start) + (double)tail_max;
-            opt->progress(opt->user, total > 0 ? fmin(1.0, (double)written / total) : 1.0);
-        }
+        pending = bm;
     }
+    long long written = sk->written;
     if (st == LATHE_OK && w) {
         st = lathe_writer_commit(w, err);
         w = NULL;
