@@ -11,7 +11,7 @@ JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 # Debian 12 packages: to build, to test, to make the demo song.
 PKGS_BUILD = cmake make gcc g++ pkg-config libsndfile1-dev libebur128-dev libsoxr-dev \
              libfftw3-dev libyaml-dev libcmocka-dev libcairo2-dev libtag1-dev
-PKGS_TEST  = ffmpeg sox flac
+PKGS_TEST  = ffmpeg sox flac chromium chromium-driver
 PKGS_DEMO  = fluidsynth fluid-soundfont-gm espeak-ng
 PKGS       = $(PKGS_BUILD) $(PKGS_TEST) $(PKGS_DEMO)
 

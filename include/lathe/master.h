@@ -39,6 +39,8 @@ typedef struct {
     int bits;               /* 16, 24 or 32 (float); 0 = the preset's (FLAC: 24 for float) */
     const char *chain_path; /* chain file tuning or replacing the stages; NULL = none */
     const char *dither;     /* "auto" (NULL), "off", or a dither shape: "tpdf", ... */
+    double fixed_gain_db;   /* finite: no loudness solve, this drive into the limiter (album
+                               mode: one gain for every song); NAN (the default) = solve */
     int threads;            /* 0 = one per core */
     int overwrite;          /* replace an existing OUT */
     void (*progress)(void *user, double fraction);

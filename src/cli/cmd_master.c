@@ -179,7 +179,7 @@ int cmd_master(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     lathe_master_options o;
     memset(&o, 0, sizeof o);
-    o.lufs = NAN, o.ceiling_dbtp = NAN;
+    o.lufs = NAN, o.ceiling_dbtp = NAN, o.fixed_gain_db = NAN;
     const char *out = NULL;
     int json = 0, quiet = 0, c;
     opterr = 0;

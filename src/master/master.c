@@ -311,7 +311,7 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
 {
     lathe_master_options defaults;
     memset(&defaults, 0, sizeof defaults);
-    defaults.lufs = NAN, defaults.ceiling_dbtp = NAN;
+    defaults.lufs = NAN, defaults.ceiling_dbtp = NAN, defaults.fixed_gain_db = NAN;
     if (!opt) opt = &defaults;
     lathe_error local;
     if (!err) err = &local;
@@ -570,7 +570,8 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
     solver sv = {source, source_gain, rep->out_rate, tail, ntail, drive, mo};
     const double T = rep->target_lufs;
     const double gmax = 48.0; /* two gain processors */
-    double g = T - rep->pre_limiter.integrated_lufs;
+    const int fixed = isfinite(opt->fixed_gain_db);
+    double g = fixed ? opt->fixed_gain_db : T - rep->pre_limiter.integrated_lufs;
     if (g > gmax) {
         status = lathe_error_set(err, LATHE_E_INVALID,
                                  "%s: reaching %.1f LUFS needs %+.1f dB of gain (more than %+.0f dB): "
@@ -582,7 +583,7 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
      * once. The limiter aims 0.1 dB under its ceiling, so that is the test. */
     double ceil_run = rep->ceiling_dbtp;
     const double pk0 = rep->pre_limiter.true_peak_dbtp;
-    int linear = lim < 0 || pk0 + g <= ceil_run - 0.1;
+    int linear = fixed || lim < 0 || pk0 + g <= ceil_run - 0.1;
     /* The solve. Without limiting the first render is on target. With it,
      * the first render only measures (limiting makes the loudness fall
      * short of the linear guess), and every later one is a candidate: it is
@@ -637,7 +638,7 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
                 rep->passes++;
                 continue;
             }
-            if (fabs(L - T) <= SOLVE_TOL || lim < 0) done_ok = 1;
+            if (fabs(L - T) <= SOLVE_TOL || lim < 0 || fixed) done_ok = 1;
         }
         rep->passes++;
         if (done_ok) break;
@@ -677,7 +678,7 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
     rep->limited = rep->limiter_max_db > 0;
     rep->turned_down = rep->gain_db < 0 && !rep->limited;
     source_findings(rep, &rep->before, vinyl, st[S_HIGHPASS].on);
-    if (fabs(rep->after.integrated_lufs - T) > 0.1)
+    if (!fixed && fabs(rep->after.integrated_lufs - T) > 0.1)
         warn(rep, "off-target",
              "the master measures %.2f LUFS, %.2f LU from the target %.1f: the limiter cannot go "
              "further; lower the target or raise the ceiling",
