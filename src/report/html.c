@@ -55,8 +55,11 @@ static const char css[] =
     ".warn{border-left:5px solid #D55E00;background:#fff3ea;padding:.5rem .8rem;margin:.5rem 0;"
     "border-radius:4px}.warn b{color:#8a3000}.ok{border-left:5px solid #009E73;"
     "background:#eefaf5;padding:.5rem .8rem;margin:.5rem 0;border-radius:4px}"
+    ".plot{overflow-x:auto}"
+    /* phones: plots keep 640 px (text stays legible) and scroll sideways */
     "@media (max-width:640px){body{padding:0 .4rem 1rem;font-size:15px}"
-    "th,td{padding:.2rem .35rem}figure{padding:.2rem}h1{font-size:1.3rem}}";
+    "th,td{padding:.2rem .35rem}figure{padding:.2rem}h1{font-size:1.3rem}"
+    "figure svg{min-width:640px}}";
 
 lathe_report *lathe_report_new(const char *title, lathe_error *err)
 {
@@ -218,10 +221,10 @@ lathe_status lathe_report_plot(lathe_report *r, const lathe_plot *p, const char 
     snprintf(prefix, sizeof prefix, "p%d-", ++r->nplots);
     lathe_status st = lathe_plot_svg(p, prefix, &svg, &len, err);
     if (st != LATHE_OK) return st;
-    lathe_sb_str(&r->body, "<figure>\n");
+    lathe_sb_str(&r->body, "<figure>\n<div class=\"plot\">");
     lathe_sb_put(&r->body, svg, len);
     free(svg);
-    lathe_sb_str(&r->body, "\n<figcaption>");
+    lathe_sb_str(&r->body, "</div>\n<figcaption>");
     lathe_sb_escaped(&r->body, caption ? caption : "");
     lathe_sb_str(&r->body, "</figcaption>\n</figure>\n");
     return r->body.fail ? lathe_error_set(err, LATHE_E_NOMEM, "report: out of memory") : LATHE_OK;
@@ -464,7 +467,7 @@ static int warnings(lathe_report *r, const lathe_analysis *a)
         lathe_report_warning(r, p, "Reduce limiter drive or compression; 8–12 dB PLR sounds open.");
         n++;
     }
-    if (a->channels == 2 && isfinite(a->correlation) && a->correlation < 0.0) {
+    if (a->channels == 2 && isfinite(a->correlation) && a->correlation < -0.2) {
         snprintf(p, sizeof p, "L/R correlation %.2f: the channels are largely out of phase; "
                  "the mono fold-down loses level and bass.", a->correlation);
         lathe_report_warning(r, p, "Check polarity of stereo pairs and wideners; keep the low end mono.");

@@ -21,9 +21,9 @@
 #include "report/sbuf.h"
 
 #define W LATHE_PLOT_WIDTH
-#define ML 74.0  /* left margin (numbers and the y label) */
+#define ML 84.0  /* left margin (numbers and the y label) */
 #define MR 22.0
-#define MT 40.0  /* title */
+#define MT 46.0  /* title */
 #define PH 300.0 /* plot area height for x/y plots */
 #define FONT "DejaVu Sans"
 #define SPEC_POINTS 480
@@ -408,7 +408,7 @@ static void rgb(cairo_t *cr, int c, double alpha)
  * draws when draw is set, starting at baseline y. */
 static int legend(cairo_t *cr, const lathe_plot *p, double y, int draw)
 {
-    set_font(cr, 12, 0);
+    set_font(cr, 14, 0);
     double x = ML;
     int rows = 0;
     for (int i = 0; i < p->ne; i++) {
@@ -421,7 +421,7 @@ static int legend(cairo_t *cr, const lathe_plot *p, double y, int draw)
             rows++;
         }
         if (draw) {
-            double yy = y + (rows - 1) * 20.0, cy = yy - 4;
+            double yy = y + (rows - 1) * 24.0, cy = yy - 5;
             rgb(cr, e->color, 1);
             switch (e->kind) {
             case E_BAND:
@@ -526,7 +526,7 @@ static void draw_columns(cairo_t *cr, const frame *f, const double *px, const do
 static void draw_xy_axes(cairo_t *cr, const lathe_plot *p, const frame *f)
 {
     char buf[64];
-    set_font(cr, 12, 0);
+    set_font(cr, 14, 0);
     cairo_set_line_width(cr, 1);
     /* y grid and ticks */
     double st = nice_step(f->yhi - f->ylo, 6);
@@ -538,7 +538,7 @@ static void draw_xy_axes(cairo_t *cr, const lathe_plot *p, const frame *f)
         cairo_stroke(cr);
         cairo_set_source_rgb(cr, 0.13, 0.13, 0.13);
         fmt_num(buf, sizeof buf, v, st);
-        text_at(cr, buf, f->x0 - 6, y + 4, 2);
+        text_at(cr, buf, f->x0 - 6, y + 5, 2);
     }
     /* x grid and ticks */
     if (f->log) {
@@ -554,7 +554,7 @@ static void draw_xy_axes(cairo_t *cr, const lathe_plot *p, const frame *f)
                 cairo_stroke(cr);
                 cairo_set_source_rgb(cr, 0.13, 0.13, 0.13);
                 fmt_hz(buf, sizeof buf, v);
-                text_at(cr, buf, x, f->y1 + 16, 1);
+                text_at(cr, buf, x, f->y1 + 19, 1);
             }
     } else {
         int tm = p->xscale == LATHE_X_TIME;
@@ -568,7 +568,7 @@ static void draw_xy_axes(cairo_t *cr, const lathe_plot *p, const frame *f)
             cairo_set_source_rgb(cr, 0.13, 0.13, 0.13);
             if (tm) fmt_time(buf, sizeof buf, v, sx);
             else fmt_num(buf, sizeof buf, v, sx);
-            text_at(cr, buf, x, f->y1 + 16, 1);
+            text_at(cr, buf, x, f->y1 + 19, 1);
         }
     }
 }
@@ -658,7 +658,7 @@ static void draw_bars(cairo_t *cr, const lathe_plot *p, const frame *f, int ncat
     for (int i = 0; i < p->ne && !first; i++)
         if (p->e[i].kind == E_BARS) first = &p->e[i];
     /* grid and value ticks */
-    set_font(cr, 12, 0);
+    set_font(cr, 14, 0);
     cairo_set_line_width(cr, 1);
     double st = nice_step(f->yhi - f->ylo, 8);
     double base = isnan(p->bar_base) ? f->ylo : p->bar_base;
@@ -673,13 +673,13 @@ static void draw_bars(cairo_t *cr, const lathe_plot *p, const frame *f, int ncat
         cairo_stroke(cr);
         cairo_set_source_rgb(cr, 0.13, 0.13, 0.13);
         fmt_num(buf, sizeof buf, v, st);
-        text_at(cr, buf, x, f->y1 + 16, 1);
+        text_at(cr, buf, x, f->y1 + 19, 1);
     }
     for (int c = 0; c < ncat; c++) {
         double ytop = f->y0 + c * row;
         cairo_set_source_rgb(cr, 0.13, 0.13, 0.13);
-        set_font(cr, 12, 0);
-        text_at(cr, first->labels[c], f->x0 - 8, ytop + row / 2 + 4, 2);
+        set_font(cr, 14, 0);
+        text_at(cr, first->labels[c], f->x0 - 8, ytop + row / 2 + 5, 2);
         int gi = 0;
         for (int i = 0; i < p->ne; i++) {
             const elem *e = &p->e[i];
@@ -694,17 +694,17 @@ static void draw_bars(cairo_t *cr, const lathe_plot *p, const frame *f, int ncat
             rgb(cr, e->color, 1);
             cairo_rectangle(cr, fmin(xb, x), y + 1, fabs(x - xb), bh - 2);
             cairo_fill(cr);
-            set_font(cr, 10.5, 0);
+            set_font(cr, 12.5, 0);
             cairo_set_source_rgb(cr, 0.13, 0.13, 0.13);
             fmt_num(buf, sizeof buf, e->y[c], 0.1);
             double tw = text_w(cr, buf);
             /* the value beside the bar's free end, or inside it when there is no room */
             if (x >= xb) {
-                if (x + 4 + tw < f->x1) text_at(cr, buf, x + 4, y + bh / 2 + 4, 0);
+                if (x + 4 + tw < f->x1) text_at(cr, buf, x + 4, y + bh / 2 + 4.5, 0);
                 else cairo_set_source_rgb(cr, 1, 1, 1), text_at(cr, buf, x - 4, y + bh / 2 + 4, 2);
             } else {
                 if (x - 4 - tw > f->x0) text_at(cr, buf, x - 4, y + bh / 2 + 4, 2);
-                else cairo_set_source_rgb(cr, 1, 1, 1), text_at(cr, buf, x + 4, y + bh / 2 + 4, 0);
+                else cairo_set_source_rgb(cr, 1, 1, 1), text_at(cr, buf, x + 4, y + bh / 2 + 4.5, 0);
             }
         }
     }
@@ -798,7 +798,7 @@ lathe_status lathe_plot_svg(const lathe_plot *p, const char *id_prefix, char **s
     int rows = legend(mc, p, 0, 0);
     double ml = ML;
     if (f.bars) {
-        set_font(mc, 12, 0);
+        set_font(mc, 14, 0);
         const elem *b = NULL;
         for (int i = 0; i < p->ne && !b; i++)
             if (p->e[i].kind == E_BARS) b = &p->e[i];
@@ -812,10 +812,10 @@ lathe_status lathe_plot_svg(const lathe_plot *p, const char *id_prefix, char **s
     cairo_destroy(mc);
     cairo_surface_destroy(ms);
 
-    double row = 10 + 18.0 * (ngroups ? ngroups : 1);
+    double row = 10 + 21.0 * (ngroups ? ngroups : 1);
     double ph = f.bars ? row * (ncat ? ncat : 1) : PH;
     f.x0 = ml, f.x1 = W - MR, f.y0 = MT, f.y1 = MT + ph;
-    double H = f.y1 + 24 + (p->xlabel[0] ? 22 : 0) + rows * 20.0 + 10;
+    double H = f.y1 + 28 + (p->xlabel[0] ? 26 : 0) + rows * 24.0 + 12;
 
     lathe_sbuf raw = {0};
     cairo_surface_t *surf = cairo_svg_surface_create_for_stream(svg_write, &raw, W, H);
@@ -825,8 +825,8 @@ lathe_status lathe_plot_svg(const lathe_plot *p, const char *id_prefix, char **s
     cairo_paint(cr);
     /* title */
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-    set_font(cr, 16, 1);
-    text_at(cr, p->title, W / 2.0, 24, 1);
+    set_font(cr, 19, 1);
+    text_at(cr, p->title, W / 2.0, 28, 1);
     long cap = (long)(f.x1 - f.x0) * 2 + 16;
     double *px = NULL, *mn = NULL, *mx = NULL;
     long need = cap; /* reduce() never writes more than 2 * columns */
@@ -851,16 +851,16 @@ lathe_status lathe_plot_svg(const lathe_plot *p, const char *id_prefix, char **s
     cairo_rectangle(cr, f.x0, f.y0, f.x1 - f.x0, f.y1 - f.y0);
     cairo_stroke(cr);
     cairo_set_source_rgb(cr, 0.13, 0.13, 0.13);
-    set_font(cr, 13, 0);
-    if (p->xlabel[0]) text_at(cr, p->xlabel, (f.x0 + f.x1) / 2, f.y1 + 40, 1);
+    set_font(cr, 15.5, 0);
+    if (p->xlabel[0]) text_at(cr, p->xlabel, (f.x0 + f.x1) / 2, f.y1 + 46, 1);
     if (p->ylabel[0] && !f.bars) {
         cairo_save(cr);
-        cairo_translate(cr, 18, (f.y0 + f.y1) / 2);
+        cairo_translate(cr, 20, (f.y0 + f.y1) / 2);
         cairo_rotate(cr, -M_PI / 2);
         text_at(cr, p->ylabel, 0, 0, 1);
         cairo_restore(cr);
     }
-    legend(cr, p, f.y1 + 24 + (p->xlabel[0] ? 22 : 0) + 16, 1);
+    legend(cr, p, f.y1 + 28 + (p->xlabel[0] ? 26 : 0) + 18, 1);
     cairo_destroy(cr);
     cairo_surface_finish(surf);
     cairo_status_t cst = cairo_surface_status(surf);

@@ -401,7 +401,7 @@ static void report_warns_with_remedies_for_overs_clipping_and_target(void **st)
     a.clipped_samples = 12;
     a.channels = 2;
     a.rate = 44100;
-    a.correlation = -0.2;
+    a.correlation = -0.5;
     lathe_report *r = lathe_report_new("w", NULL);
     lathe_report_set_target(r, "spotify", -14, -1);
     assert_int_equal(lathe_report_add_analysis(r, "loud", &a, NULL, NULL), LATHE_OK);
