@@ -394,9 +394,21 @@ int cmd_analyze(int argc, char **argv)
         }
         st = lathe_output_check(report, (const char *const *)files, nfiles, force, &err);
         if (st != LATHE_OK) {
-            cli_error("%s%s", err.msg, st == LATHE_E_EXISTS ? " (--force replaces it)" : "");
+            cli_error("%s", err.msg);
             free(files);
             return cli_exit_for_output(st);
+        }
+        /* the folder must take the report: say so now, not after the analysis */
+        char folder[4096];
+        const char *slash = strrchr(report, '/');
+        if (!slash) snprintf(folder, sizeof folder, ".");
+        else if (slash == report) snprintf(folder, sizeof folder, "/");
+        else snprintf(folder, sizeof folder, "%.*s", (int)(slash - report), report);
+        if (access(folder, W_OK | X_OK) != 0) {
+            cli_error("%s: cannot create the report: folder %s %s", report, folder,
+                      access(folder, F_OK) ? "does not exist" : "is not writable");
+            free(files);
+            return EXIT_CANTCREAT;
         }
     }
     if (threads > nfiles) threads = nfiles;
