@@ -150,15 +150,16 @@ static void dl_run(delay_line *d, float *const *in, float *const *out, int n)
         for (int c = 0; c < 2; c++) memcpy(out[c], in[c], (size_t)n * sizeof(float));
         return;
     }
+    /* write the block, then read it delay frames back (len >= delay + n,
+     * so the read never meets the part just written): straight runs */
     for (int c = 0; c < 2; c++) {
-        long w = d->pos;
+        long w = d->pos, first = d->len - w < n ? d->len - w : n;
+        memcpy(d->buf[c] + w, in[c], (size_t)first * sizeof(float));
+        memcpy(d->buf[c], in[c] + first, (size_t)(n - first) * sizeof(float));
         long r = (d->pos - d->delay + d->len) % d->len;
-        for (int i = 0; i < n; i++) {
-            d->buf[c][w] = in[c][i];
-            out[c][i] = d->buf[c][r];
-            if (++w == d->len) w = 0;
-            if (++r == d->len) r = 0;
-        }
+        first = d->len - r < n ? d->len - r : n;
+        memcpy(out[c], d->buf[c] + r, (size_t)first * sizeof(float));
+        memcpy(out[c] + first, d->buf[c], (size_t)(n - first) * sizeof(float));
     }
     d->pos = (d->pos + n) % d->len;
 }
@@ -196,7 +197,13 @@ static void mix_inputs(engine *e, rnode *r, int n)
         input_edge *ed = &r->in[k];
         rnode *s = &e->nodes[ed->src];
         if (ed->send < 0) {
-            dl_run(&ed->dl, s->out_ring[r->cur_b % e->nslots], del, n);
+            float *const *src = s->out_ring[r->cur_b % e->nslots];
+            if (!ed->dl.delay) { /* the same sums as through a copy, without it */
+                for (int c = 0; c < 2; c++)
+                    for (int i = 0; i < n; i++) r->buf[c][i] += src[c][i];
+                continue;
+            }
+            dl_run(&ed->dl, src, del, n);
         } else {
             const lathe_send *snd = &s->n->sends[ed->send];
             float *const *from = snd->pre_fader ? s->pre_ring[r->cur_b % e->nslots]
