@@ -80,6 +80,7 @@ typedef struct {
     /* resting: a track whose input and chain output have been exactly zero for
      * rest_need frames (its chain's tails + 2 s + latency) skips its chain */
     long long quiet, rest_need;
+    unsigned char slot_zero[MAX_RING]; /* the slot's pre and out hold zeros from a rest */
     int first;
     double peak, sumsq;
     long long frames;
@@ -407,13 +408,16 @@ static void process_node(engine *e, rnode *r, long long b)
          * silence. Data-dependent only, so the bytes do not change with threads. */
         int zero_in = all_zero(r->buf, r->ch, n);
         if (zero_in && r->quiet >= r->rest_need) {
-            for (int c = 0; c < 2; c++) {
-                memset(r->pre[c], 0, (size_t)n * sizeof(float));
-                memset(r->out[c], 0, (size_t)n * sizeof(float));
-            }
+            if (!r->slot_zero[slot]) /* zeroed once; the slot keeps them while resting */
+                for (int c = 0; c < 2; c++) {
+                    memset(r->pre[c], 0, (size_t)n * sizeof(float));
+                    memset(r->out[c], 0, (size_t)n * sizeof(float));
+                }
+            r->slot_zero[slot] = 1;
             r->first = 1;
             return;
         }
+        r->slot_zero[slot] = 0;
         if (r->n->invert)
             for (int c = 0; c < r->ch; c++)
                 for (int i = 0; i < n; i++) r->buf[c][i] = -r->buf[c][i];
