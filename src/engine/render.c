@@ -22,6 +22,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -376,9 +377,22 @@ static void fader(engine *e, rnode *r, int n)
 
 static int all_zero(float *const *b, int ch, int n)
 {
-    for (int c = 0; c < ch; c++)
-        for (int i = 0; i < n; i++)
-            if (b[c][i] != 0.0f) return 0;
+    /* exactly +-0 (NaN is not zero): the bits without the sign are 0; OR-ed
+     * in runs of 64 that the compiler vectorises, stopping at the first run
+     * with anything in it */
+    for (int c = 0; c < ch; c++) {
+        const float *x = b[c];
+        for (int off = 0; off < n; off += 64) {
+            int m = n - off < 64 ? n - off : 64;
+            uint32_t acc = 0;
+            for (int i = 0; i < m; i++) {
+                uint32_t u;
+                memcpy(&u, &x[off + i], sizeof u);
+                acc |= u & 0x7fffffffu;
+            }
+            if (acc) return 0;
+        }
+    }
     return 1;
 }
 
