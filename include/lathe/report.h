@@ -104,6 +104,13 @@ void lathe_report_free(lathe_report *r); /* NULL-safe */
  * be NULL; lufs NaN for none (the default: waveform ceiling -1 dBTP). */
 void lathe_report_set_target(lathe_report *r, const char *name, double lufs, double ceiling_dbtp);
 
+/* A reference track for the spectrum plots of the parts added after this
+ * call: its mid (or mono) spectrum is drawn with theirs, level-matched to
+ * the first stream's loudness (label names it). The series is not copied:
+ * keep it alive until the last part is added. NULL removes it. */
+void lathe_report_set_reference(lathe_report *r, const char *label, const lathe_series *ref,
+                                double ref_integrated_lufs);
+
 /* A new part (an <article> with an <h2>): one file, one song, "Overview". */
 void lathe_report_part(lathe_report *r, const char *heading);
 /* A paragraph of plain text (escaped). */

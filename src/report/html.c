@@ -31,6 +31,9 @@ struct lathe_report {
     int nids, capids;
     char target_name[64];
     double target_lufs, ceiling_dbtp;
+    const lathe_series *ref;
+    char ref_label[128];
+    double ref_lufs;
 };
 
 static const char css[] =
@@ -88,6 +91,14 @@ void lathe_report_set_target(lathe_report *r, const char *name, double lufs, dou
     snprintf(r->target_name, sizeof r->target_name, "%s", name ? name : "target");
     r->target_lufs = lufs;
     r->ceiling_dbtp = isfinite(ceiling_dbtp) ? ceiling_dbtp : -1.0;
+}
+
+void lathe_report_set_reference(lathe_report *r, const char *label, const lathe_series *ref,
+                                double ref_integrated_lufs)
+{
+    r->ref = ref;
+    snprintf(r->ref_label, sizeof r->ref_label, "%s", label ? label : "reference");
+    r->ref_lufs = ref_integrated_lufs;
 }
 
 static void close_table(lathe_report *r)
@@ -669,6 +680,25 @@ static lathe_status spectrum_section(lathe_report *r, const stream *v, int n, la
             double m = spec_max(pw, bins);
             if (m > top) top = m;
             if ((bins - 1) * bhz > nyq) nyq = (bins - 1) * bhz;
+        }
+    }
+    if (r->ref) {
+        int bins, ch = lathe_series_channels(r->ref);
+        double bhz;
+        const float *pw =
+            lathe_series_spectrum(r->ref, ch >= 2 ? LATHE_SPEC_MID : LATHE_SPEC_LEFT, &bins, &bhz);
+        float *adj = pw ? malloc(sizeof(float) * (size_t)bins) : NULL;
+        if (adj) {
+            /* level-matched: the reference moved to the first stream's loudness */
+            double g = isfinite(r->ref_lufs) && isfinite(v[0].a->integrated_lufs)
+                           ? v[0].a->integrated_lufs - r->ref_lufs
+                           : 0;
+            for (int b = 0; b < bins; b++) adj[b] = (float)(pw[b] + g);
+            snprintf(leg, sizeof leg, "%.90s (%+.1f dB, level-matched)", r->ref_label, g);
+            lathe_plot_next_color(p, 4);
+            st = lathe_plot_spectrum(p, leg, adj, bins, bhz);
+            free(adj);
+            if (st != LATHE_OK) goto out;
         }
     }
     if (!isfinite(top)) top = -20;

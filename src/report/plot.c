@@ -870,8 +870,17 @@ lathe_status lathe_plot_svg(const lathe_plot *p, const char *id_prefix, char **s
         return lathe_error_set(err, LATHE_E_NOMEM, "plot '%s': cairo: %s", p->title,
                                cairo_status_to_string(cst));
     }
+    /* the accessible name: the title and the legend (the drawn text is glyph outlines) */
+    lathe_sbuf label = {0};
+    lathe_sb_put(&label, p->title, strlen(p->title));
+    for (int i = 0, k = 0; i < p->ne; i++) {
+        if (!p->e[i].legend) continue;
+        lathe_sb_put(&label, k++ ? "; " : ": ", 2);
+        lathe_sb_put(&label, p->e[i].legend, strlen(p->e[i].legend));
+    }
     lathe_sbuf out = {0};
-    rewrite_svg(&out, raw.d, id_prefix ? id_prefix : "", p->title);
+    rewrite_svg(&out, raw.d, id_prefix ? id_prefix : "", label.d ? label.d : "");
+    free(label.d);
     free(raw.d);
     if (out.fail || !out.d) {
         free(out.d);

@@ -242,6 +242,7 @@ static void report_element_ids_are_unique_across_plots(void **st)
     lathe_report *r = lathe_report_new("ids", NULL);
     /* two parts: section ids repeat, plot-internal ids must not collide */
     assert_int_equal(lathe_report_add_analysis(r, "first", &a, s, NULL), LATHE_OK);
+    lathe_report_set_reference(r, "reference song", s, a.integrated_lufs - 3);
     assert_int_equal(lathe_report_add_comparison(r, "second", &a, s, &a, s, NULL), LATHE_OK);
     char path[512];
     snprintf(path, sizeof path, "%s/ids.html", dir);
@@ -250,6 +251,13 @@ static void report_element_ids_are_unique_across_plots(void **st)
     lathe_series_free(s);
     char *html = slurp(path, NULL);
     assert_non_null(strstr(html, "<section id=\"loudness-2\""));
+    /* the reference is drawn in the second part's spectrum, 3 dB up to match */
+    const char *spec2 = strstr(html, "<section id=\"spectrum-2\"");
+    assert_non_null(spec2);
+    assert_non_null(strstr(spec2, "reference song (+3.0 dB, level-matched)"));
+    const char *spec1 = strstr(html, "<section id=\"spectrum\"");
+    /* but not in the first part's, added before the reference was set */
+    assert_true(strstr(spec1, "reference song") == strstr(spec2, "reference song"));
     assert_non_null(strstr(html, ">before</th>"));
     assert_non_null(strstr(html, ">after</th>"));
     /* collect every id="..." and check each occurs once */
@@ -336,7 +344,7 @@ static void plot_svg_scales_and_has_title_axes_and_legend(void **st)
     assert_true(strstr(svg, "width=\"100%\"") < root_end);
     const char *h = strstr(svg, "height=");
     assert_true(!h || h > root_end);
-    assert_non_null(strstr(svg, "aria-label=\"Spectrum\""));
+    assert_non_null(strstr(svg, "aria-label=\"Spectrum: flat-ish; reference\""));
     /* ids prefixed */
     for (const char *q = strstr(svg, " id=\""); q; q = strstr(q + 1, " id=\""))
         assert_true(!strncmp(q + 5, "q-", 2));
