@@ -15,6 +15,7 @@ static const char usage[] =
     "  analyze FILE... [--json]      loudness (EBU R128), true peak, LRA, PLR, stereo, platforms\n"
     "  mix SESSION.yaml -o MIX.wav   render a multitrack session (--check validates only)\n"
     "  master MIX -o MASTER.wav      master to a loudness target under a true-peak ceiling\n"
+    "  album ALBUM.yaml -o OUTDIR    master and sequence an album: songs, album file, CUE, JSON\n"
     "  processors [NAME] [--json]    the processors and their parameters\n"
     "  targets [--json]              loudness targets of platforms and delivery formats\n"
     "  version                       print the version\n"
@@ -91,6 +92,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "analyze") || !strcmp(cmd, "analyse")) return cmd_analyze(argc - 1, argv + 1);
     if (!strcmp(cmd, "mix")) return cmd_mix(argc - 1, argv + 1);
     if (!strcmp(cmd, "master")) return cmd_master(argc - 1, argv + 1);
+    if (!strcmp(cmd, "album")) return cmd_album(argc - 1, argv + 1);
     if (!strcmp(cmd, "processors")) return cmd_processors(argc - 1, argv + 1);
     if (!strcmp(cmd, "targets")) return cmd_targets(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {

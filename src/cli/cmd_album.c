@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* lathe album ALBUM.yaml -o OUTDIR [--meta KEY=VALUE]... [--threads N]
+ *             [--force] [--json] [--quiet]
+ * Masters and sequences an album (lathe/album.h, docs/album.md): one file
+ * per song, the continuous album file, a CUE sheet and a JSON summary. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "lathe/album.h"
+
+static const char use[] =
+    "usage: lathe album ALBUM.yaml -o OUTDIR [--meta KEY=VALUE]... [--threads N]\n"
+    "                   [--force] [--json] [--quiet]\n";
+
+static void progress(void *user, const char *what, double f)
+{
+    (void)user;
+    fprintf(stderr, "\r\033[K%s %3d%%", what, (int)(f * 100));
+    fflush(stderr);
+}
+
+static void print_report(const lathe_album_report *r)
+{
+    char a[32], b[32], c[32];
+    printf("album: %d track%s, %s target %.1f LUFS, ceiling %.1f dBTP, %.0f Hz %s, loudness %s\n", r->ntracks,
+           r->ntracks == 1 ? "" : "s", r->target, r->target_lufs, r->ceiling_dbtp, r->rate,
+           r->bits == 32 ? "32-bit float" : r->bits == 16 ? "16-bit" : "24-bit", r->track_mode ? "track" : "album");
+    if (isfinite(r->album_gain_db)) printf("  album drive %+.2f dB (set by the loudest song)\n", r->album_gain_db);
+    for (int i = 0; i < r->ntracks; i++) {
+        const lathe_album_track *t = &r->tracks[i];
+        char g[32];
+        if (isfinite(t->gain_db)) snprintf(g, sizeof g, "%+.2f", t->gain_db);
+        else snprintf(g, sizeof g, "n/a");
+        printf("  %2d %-28.28s %s  %7s LUFS %7s dBTP  drive %s dB%s\n", t->number, t->title,
+               cli_duration((double)t->frames / r->rate, a, sizeof a), cli_db(t->lufs, b, sizeof b),
+               cli_db(t->true_peak_dbtp, c, sizeof c), g, t->solved ? " (solved)" : "");
+        if (t->xfade_dip_db > 0)
+            printf("     crossfade peaked at %.2f dBTP: lowered by up to %.2f dB in the overlap\n", t->xfade_peak_dbtp,
+                   t->xfade_dip_db);
+        for (int w = 0; w < t->nwarnings; w++) printf("     warning: %s\n", t->warnings[w].text);
+    }
+    for (int g = 0; g < r->nsegments; g++)
+        printf("  %s: %s, %s LUFS, %s dBTP\n", r->segments[g].path,
+               cli_duration((double)r->segments[g].frames / r->rate, a, sizeof a),
+               cli_db(r->segments[g].lufs, b, sizeof b), cli_db(r->segments[g].true_peak_dbtp, c, sizeof c));
+    printf("  album loudness %s LUFS; %s, %s\n", cli_db(r->album_lufs, a, sizeof a), r->cue_path, r->json_path);
+    for (int w = 0; w < r->nwarnings; w++) printf("warning: %s\n", r->warnings[w].text);
+}
+
+int cmd_album(int argc, char **argv)
+{
+    static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
+                                         {"meta", required_argument, NULL, 'm'},
+                                         {"threads", required_argument, NULL, 't'},
+                                         {"force", no_argument, NULL, 'f'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    lathe_album_options o;
+    memset(&o, 0, sizeof o);
+    const char *out = NULL;
+    int json = 0, quiet = 0, c;
+    const char *metas[64];
+    int nmeta = 0;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":o:m:t:fjqh", opts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'm':
+            if (nmeta == 64) return cli_usage_error("album", use, "too many --meta");
+            metas[nmeta++] = optarg;
+            break;
+        case 't':
+            o.threads = (int)strtol(optarg, &end, 10);
+            if (*end || o.threads < 1 || o.threads > 256)
+                return cli_usage_error("album", use, "--threads takes 1 to 256, not '%s'", optarg);
+            break;
+        case 'f': o.overwrite = 1; break;
+        case 'j': json = 1; break;
+        case 'q': quiet = 1; break;
+        case 'h': fputs(use, stdout); return EXIT_OK;
+        case ':': return cli_usage_error("album", use, "%s needs a value", argv[optind - 1]);
+        default: return cli_usage_error("album", use, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage_error("album", use, optind >= argc ? "no album file given" : "one album file at a time");
+    if (!out) return cli_usage_error("album", use, "no output folder given (-o OUTDIR)");
+    const char *path = argv[optind];
+
+    lathe_diags d;
+    lathe_album *a = lathe_album_load(path, &d);
+    char line[1024];
+    if (!a) {
+        for (int i = 0; i < d.count; i++) fprintf(stderr, "%s\n", lathe_diag_format(&d, i, line, sizeof line));
+        int code = d.count == 1 && d.items[0].line == 0 && strncmp(d.items[0].msg, "cannot read", 11) == 0
+                       ? EXIT_NOINPUT
+                       : EXIT_DATAERR;
+        lathe_diags_free(&d);
+        return code;
+    }
+    lathe_diags_free(&d);
+    lathe_error err;
+    for (int i = 0; i < nmeta; i++)
+        if (lathe_meta_parse_arg(&a->meta, metas[i], &err) != LATHE_OK) {
+            lathe_album_free(a);
+            return cli_usage_error("album", use, "--meta: %s", err.msg);
+        }
+    if (!quiet && !json && isatty(STDERR_FILENO) && !getenv("LATHE_NO_PROGRESS")) o.progress = progress;
+    lathe_album_report rep;
+    lathe_status st = lathe_album_render(a, out, &o, &rep, &d, &err);
+    if (o.progress) fputs("\r\033[K", stderr);
+    lathe_album_free(a);
+    if (d.count > 0) {
+        for (int i = 0; i < d.count; i++) fprintf(stderr, "%s\n", lathe_diag_format(&d, i, line, sizeof line));
+        lathe_diags_free(&d);
+        lathe_album_report_free(&rep);
+        return EXIT_DATAERR;
+    }
+    lathe_diags_free(&d);
+    if (st != LATHE_OK) {
+        cli_error("%s", err.msg);
+        lathe_album_report_free(&rep);
+        if (st == LATHE_E_EXISTS || st == LATHE_E_SAME) return EXIT_CANTCREAT;
+        return st == LATHE_E_IO ? EXIT_IOERR : cli_exit_for_input(st);
+    }
+    if (json) lathe_album_report_json(&rep, stdout);
+    else if (!quiet) print_report(&rep);
+    lathe_album_report_free(&rep);
+    return EXIT_OK;
+}
