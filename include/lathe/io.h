@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "lathe/error.h"
+#include "lathe/meta.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,7 +58,10 @@ typedef enum {
     LATHE_FILE_AUTO = 0, /* from the extension */
     LATHE_FILE_WAV,      /* RF64 automatically past 4 GB */
     LATHE_FILE_FLAC,
-    LATHE_FILE_AIFF
+    LATHE_FILE_AIFF,
+    LATHE_FILE_MP3,  /* MPEG-1/2 Layer III (LAME via libsndfile 1.1+); default CBR 320 kbps */
+    LATHE_FILE_OGG,  /* Ogg Vorbis; default quality 0.8 (about 256 kbps stereo) */
+    LATHE_FILE_OPUS  /* Ogg Opus at 8, 12, 16, 24 or 48 kHz; default 160 kbps stereo VBR */
 } lathe_file_type;
 
 typedef enum {
@@ -77,6 +81,16 @@ typedef struct {
 
 typedef struct lathe_writer lathe_writer;
 
+/* Encoder settings of the lossy types (ignored by the others). Zero
+ * everywhere (or NULL) is each type's default. */
+typedef struct {
+    int vbr;          /* MP3: 1 = VBR (LAME -V`mp3_vbr_quality`), 0 = CBR */
+    int vbr_quality;  /* MP3 VBR quality 0 (V0, the best) .. 9 */
+    int bitrate_kbps; /* MP3 CBR: 32..320 (default 320); Opus: total for all channels,
+                         6..256 per channel (default 80 per channel) */
+    double quality;   /* Ogg Vorbis quality 0.0..1.0 (libvorbis -q 0..10 / 10); 0 = 0.8 */
+} lathe_codec_options;
+
 /* Checks that `out` may be written: it is not one of the inputs (same file,
  * by device and inode, or the same path) and, unless overwrite, does not
  * exist. Errors: LATHE_E_SAME, LATHE_E_EXISTS. */
@@ -89,6 +103,14 @@ lathe_status lathe_output_check(const char *out, const char *const *inputs, int 
 lathe_writer *lathe_writer_open(const char *path, const lathe_writer_spec *spec,
                                 lathe_error *err);
 
+/* lathe_writer_open with encoder settings for MP3, Ogg Vorbis and Opus
+ * (codec NULL: the defaults). Lossy types take float samples (spec->sample
+ * is ignored); values beyond full scale are counted as clipped, since
+ * decoders clip them. Errors also for a rate the codec cannot take (Opus:
+ * 8/12/16/24/48 kHz; MP3: 8 to 48 kHz) or more than 2 channels (MP3). */
+lathe_writer *lathe_writer_open_codec(const char *path, const lathe_writer_spec *spec,
+                                      const lathe_codec_options *codec, lathe_error *err);
+
 /* Writes n frames from in[0..channels-1]. Integer outputs are rounded
  * to nearest and clipped (counted: lathe_writer_clipped). */
 lathe_status lathe_writer_write(lathe_writer *w, const float *const *in, long n,
@@ -100,15 +122,36 @@ long long lathe_writer_clipped(const lathe_writer *w);
 /* Finishes the file and renames it into place; frees w in every case. */
 lathe_status lathe_writer_commit(lathe_writer *w, lathe_error *err);
 
+/* lathe_writer_commit with tags: finishes the temporary file, writes m
+ * into it (lathe_tags_write_named; errors name the final path), then
+ * renames it into place. m NULL or empty: lathe_writer_commit. On any error
+ * the temporary file is removed and nothing appears under the final name.
+ * Frees w in every case. */
+lathe_status lathe_writer_commit_tagged(lathe_writer *w, const lathe_meta *m, lathe_error *err);
+
 /* Removes the temporary file; frees w. NULL-safe. */
 void lathe_writer_abort(lathe_writer *w);
 
 /* Path of the temporary file being written (for signal handlers). */
 const char *lathe_writer_temp_path(const lathe_writer *w);
 
-/* File type from the extension of path (".wav", ".flac", ".aif", ".aiff"),
- * or LATHE_FILE_AUTO when unknown. */
+/* File type from the extension of path (".wav", ".rf64", ".bwf", ".flac",
+ * ".aif", ".aiff", ".mp3", ".ogg", ".oga", ".opus"; any case), or
+ * LATHE_FILE_AUTO when unknown. */
 lathe_file_type lathe_file_type_from_path(const char *path);
+
+/* File type from a format name as given to --format ("wav", "flac",
+ * "aiff", "mp3", "ogg", "opus"; also "aif", "rf64", "vorbis"; any case), or
+ * LATHE_FILE_AUTO when unknown. */
+lathe_file_type lathe_file_type_from_name(const char *name);
+
+/* The type's name ("wav", "flac", "aiff", "mp3", "ogg", "opus"; "" for
+ * AUTO) and usual extension (".wav", ...). Static storage. */
+const char *lathe_file_type_name(lathe_file_type t);
+const char *lathe_file_type_ext(lathe_file_type t);
+
+/* 1 for the lossy types (MP3, Ogg Vorbis, Opus). */
+int lathe_file_type_lossy(lathe_file_type t);
 
 #ifdef __cplusplus
 }

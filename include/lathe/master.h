@@ -18,13 +18,24 @@
  *
  * Resampling happens on the way in, not after the limiter: the limiter then
  * sees the samples that are written, so its true-peak ceiling holds for the
- * file (a resampler after a limiter can add inter-sample overs). */
+ * file (a resampler after a limiter can add inter-sample overs).
+ *
+ * Delivery formats: WAV, FLAC, AIFF (lossless: the candidate is written by
+ * the engine in the output format), MP3, Ogg Vorbis, Opus (lossy: the
+ * candidate is rendered as 32-bit float, encoded, decoded again and its
+ * true peak measured; an encoder overshoot over the ceiling lowers the
+ * limiter's ceiling by the overshoot plus 0.1 dB and the candidate is
+ * rendered and encoded again; no lossy file leaves over its ceiling).
+ * Tags (lathe/meta.h) and the loudness tags of the final master are written
+ * into the candidate before it is renamed onto OUT. */
 #ifndef LATHE_MASTER_H
 #define LATHE_MASTER_H
 
 #include "lathe/analysis.h"
 #include "lathe/engine.h"
 #include "lathe/error.h"
+#include "lathe/io.h"
+#include "lathe/meta.h"
 #include "lathe/session.h"
 
 #ifdef __cplusplus
@@ -45,6 +56,13 @@ typedef struct {
     int overwrite;          /* replace an existing OUT */
     void (*progress)(void *user, double fraction);
     void *user;
+    const lathe_meta *meta;     /* tags for OUT (NULL = none); the track loudness tags
+                                   (REPLAYGAIN_TRACK_GAIN/PEAK, Opus R128_TRACK_GAIN) are
+                                   added from the final analysis; album values as given */
+    lathe_file_type format;     /* LATHE_FILE_AUTO (0) = by OUT's extension */
+    lathe_codec_options codec;  /* lossy encoder settings; zero = defaults (lathe/io.h) */
+    int loudness_tags;          /* 1: always write the loudness tags; 0 (default): when meta
+                                   is given or OUT is FLAC, MP3, Ogg or Opus; -1: never */
 } lathe_master_options;
 
 /* A finding for the user: what it is, and the remedy. */
@@ -67,7 +85,8 @@ typedef struct {
     double target_lufs, ceiling_dbtp;
     lathe_analysis before;       /* the input as it is */
     lathe_analysis pre_limiter;  /* after the stages before the drive, at unity drive */
-    lathe_analysis after;        /* the master as written */
+    lathe_analysis after;        /* the master as written (lossy: decoded again) */
+    lathe_analysis encoder_input;/* lossy: the float signal given to the encoder */
     double gain_db;              /* drive into the limiter */
     int passes;                  /* renders of drive + limiter, the final one included */
     double limiter_max_db, limiter_mean_db;
@@ -79,13 +98,21 @@ typedef struct {
     int out_bits, out_channels;  /* 32 = float */
     char dither[24];             /* "off", "tpdf", ... */
     double limiter_ceiling_dbtp; /* the ceiling the limiter ran at (lowered when a check failed) */
+    char format[8];              /* "wav", "flac", "aiff", "mp3", "ogg", "opus" */
+    char codec[48];              /* "PCM 24-bit", "FLAC 16-bit", "MP3 CBR 320 kbps", ... */
+    int lossy;
+    double codec_true_peak_first_dbtp; /* lossy: true peak of the first encode, decoded */
+    double codec_true_peak_final_dbtp; /* lossy: of the file written */
+    int encodes;                 /* lossy: encodes, the final one included */
+    int tagged;                  /* tags were written */
     lathe_master_stage stages[LATHE_MASTER_MAX_STAGES];
     int nstages;
     lathe_master_warning warnings[LATHE_MASTER_MAX_WARNINGS];
     int nwarnings;
 } lathe_master_report;
 
-/* Masters `in` to `out` (format by extension: WAV, FLAC, AIFF). Chain-file
+/* Masters `in` to `out` (format by opt->format or the extension: WAV,
+ * FLAC, AIFF, MP3, Ogg Vorbis, Opus). Chain-file
  * problems come back in diags (FILE:LINE:COL) with LATHE_E_INVALID; other
  * errors in err. rep may be NULL. */
 lathe_status lathe_master_render(const char *in, const char *out, const lathe_master_options *opt,

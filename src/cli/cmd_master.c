@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* lathe master IN -o OUT [--target PRESET | --lufs X --ceiling Y] [--chain FILE]
  *              [--rate HZ] [--bits 16|24|32] [--dither auto|off|SHAPE]
- *              [--threads N] [--force] [--json] [--quiet]
+ *              [--format wav|flac|aiff|mp3|ogg|opus] [--bitrate KBPS] [--vbr]
+ *              [--quality Q] [--meta KEY=VALUE]... [--threads N] [--force] [--json] [--quiet]
  * Masters one stereo or mono mix to a loudness target under a true-peak
  * ceiling and reports what was done (lathe/master.h, docs/master.md). */
 #include <getopt.h>
@@ -19,7 +20,8 @@
 static const char use[] =
     "usage: lathe master IN -o OUT [--target PRESET | --lufs X --ceiling Y] [--chain FILE]\n"
     "                    [--rate HZ] [--bits 16|24|32] [--dither auto|off|tpdf|highpass|fweighted]\n"
-    "                    [--threads N] [--force] [--json] [--quiet]\n";
+    "                    [--format wav|flac|aiff|mp3|ogg|opus] [--bitrate KBPS] [--vbr] [--quality Q]\n"
+    "                    [--meta KEY=VALUE]... [--threads N] [--force] [--json] [--quiet]\n";
 
 static void progress(void *user, double f)
 {
@@ -43,7 +45,7 @@ static void print_report(const lathe_master_report *r, const char *in, const cha
     char a[32], b[32], c[32], x[96];
     printf("%s -> %s: %s target %.1f LUFS, ceiling %.1f dBTP, %.0f Hz %s%s, %s\n", in, out,
            r->target, r->target_lufs, r->ceiling_dbtp, r->out_rate,
-           r->out_bits == 32 ? "32-bit float" : r->out_bits == 16 ? "16-bit" : "24-bit",
+           r->lossy ? r->codec : r->out_bits == 32 ? "32-bit float" : r->out_bits == 16 ? "16-bit" : "24-bit",
            r->out_channels == 1 ? " mono" : "", strcmp(r->dither, "off") ? r->dither : "no dither");
     printf("  %-20s %12s %12s\n", "", "before", "after");
     printf("  %-20s %7s LUFS %7s LUFS\n", "integrated", cli_db(r->before.integrated_lufs, a, 32),
@@ -56,6 +58,10 @@ static void print_report(const lathe_master_report *r, const char *in, const cha
            cli_db(r->after.plr_db, b, 32));
     printf("  %-20s %+7.2f dB (%d limiter pass%s)\n", "gain into limiter", r->gain_db, r->passes,
            r->passes == 1 ? "" : "es");
+    if (r->lossy)
+        printf("  %-20s %s dBTP first, %s dBTP final (%d encode%s)\n", "codec true peak",
+               cli_db(r->codec_true_peak_first_dbtp, a, 32), cli_db(r->codec_true_peak_final_dbtp, b, 32),
+               r->encodes, r->encodes == 1 ? "" : "s");
     printf("  %-20s %s\n", "limiter reduction", fmt_red(r->limiter_max_db, r->limiter_mean_db, x, sizeof x));
     printf("  %-20s %s\n", "glue compressor", fmt_red(r->glue_max_db, r->glue_mean_db, x, sizeof x));
     if (!isnan(r->multiband_max_db))
@@ -112,9 +118,21 @@ static void print_json(const lathe_master_report *r, const char *in, const char 
     lathe_json_int(&j, "bits", r->out_bits);
     lathe_json_int(&j, "channels", r->out_channels);
     lathe_json_str(&j, "dither", r->dither);
+    lathe_json_str(&j, "format", r->format);
+    lathe_json_str(&j, "codec", r->codec);
+    lathe_json_bool(&j, "tagged", r->tagged);
     json_analysis(&j, "before", &r->before);
     json_analysis(&j, "pre_limiter", &r->pre_limiter);
     json_analysis(&j, "after", &r->after);
+    if (r->lossy) {
+        json_analysis(&j, "encoder_input", &r->encoder_input);
+        lathe_json_object(&j, "codec_true_peak_dbtp");
+        lathe_json_num(&j, "first", r->codec_true_peak_first_dbtp, 2);
+        lathe_json_num(&j, "final", r->codec_true_peak_final_dbtp, 2);
+        lathe_json_end(&j);
+        lathe_json_int(&j, "encodes", r->encodes);
+        lathe_json_int(&j, "reencodes", r->encodes > 0 ? r->encodes - 1 : 0);
+    }
     lathe_json_num(&j, "gain_db", r->gain_db, 3);
     lathe_json_int(&j, "passes", r->passes);
     lathe_json_num(&j, "limiter_ceiling_dbtp", r->limiter_ceiling_dbtp, 2);
@@ -167,7 +185,18 @@ static int parse_num(const char *s, double *out)
     return end != s && *end == '\0' && isfinite(*out);
 }
 
+static int run(int argc, char **argv, lathe_meta *meta);
+
 int cmd_master(int argc, char **argv)
+{
+    lathe_meta meta;
+    memset(&meta, 0, sizeof meta);
+    int rc = run(argc, argv, &meta);
+    lathe_meta_free(&meta);
+    return rc;
+}
+
+static int run(int argc, char **argv, lathe_meta *meta)
 {
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'},  {"target", required_argument, NULL, 'T'},
@@ -176,7 +205,11 @@ int cmd_master(int argc, char **argv)
         {"bits", required_argument, NULL, 'b'},    {"dither", required_argument, NULL, 'd'},
         {"threads", required_argument, NULL, 't'}, {"force", no_argument, NULL, 'f'},
         {"json", no_argument, NULL, 'j'},          {"quiet", no_argument, NULL, 'q'},
+        {"format", required_argument, NULL, 'F'},  {"meta", required_argument, NULL, 'm'},
+        {"bitrate", required_argument, NULL, 'B'}, {"vbr", no_argument, NULL, 'V'},
+        {"quality", required_argument, NULL, 'Q'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    int have_meta = 0;
     lathe_master_options o;
     memset(&o, 0, sizeof o);
     o.lufs = NAN, o.ceiling_dbtp = NAN, o.fixed_gain_db = NAN;
@@ -184,7 +217,7 @@ int cmd_master(int argc, char **argv)
     int json = 0, quiet = 0, c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":o:T:L:C:c:r:b:d:t:fjqh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:T:L:C:c:r:b:d:t:fjqhF:m:B:VQ:", opts, NULL)) != -1) {
         char *end;
         double v;
         switch (c) {
@@ -222,6 +255,30 @@ int cmd_master(int argc, char **argv)
             if (*end || o.threads < 1 || o.threads > 256)
                 return cli_usage_error("master", use, "--threads takes 1 to 256, not '%s'", optarg);
             break;
+        case 'F':
+            o.format = lathe_file_type_from_name(optarg);
+            if (!o.format)
+                return cli_usage_error("master", use,
+                                       "--format takes wav, flac, aiff, mp3, ogg or opus, not '%s'", optarg);
+            break;
+        case 'm': {
+            lathe_error merr;
+            if (lathe_meta_parse_arg(meta, optarg, &merr) != LATHE_OK)
+                return cli_usage_error("master", use, "--meta: %s", merr.msg);
+            have_meta = 1;
+            break;
+        }
+        case 'B':
+            o.codec.bitrate_kbps = (int)strtol(optarg, &end, 10);
+            if (*end || o.codec.bitrate_kbps < 6 || o.codec.bitrate_kbps > 512)
+                return cli_usage_error("master", use, "--bitrate takes 6 to 512 kbps, not '%s'", optarg);
+            break;
+        case 'V': o.codec.vbr = 1; break;
+        case 'Q':
+            if (!parse_num(optarg, &v) || v <= 0 || v > 10)
+                return cli_usage_error("master", use, "--quality takes 0.1 to 10 (Vorbis), not '%s'", optarg);
+            o.codec.quality = v / 10;
+            break;
         case 'f': o.overwrite = 1; break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
@@ -234,6 +291,16 @@ int cmd_master(int argc, char **argv)
         return cli_usage_error("master", use, optind >= argc ? "no input given" : "one input at a time");
     const char *in = argv[optind];
     if (!out) return cli_usage_error("master", use, "no output given (-o MASTER.wav)");
+    lathe_file_type ft = o.format ? o.format : lathe_file_type_from_path(out);
+    if (!ft)
+        return cli_usage_error("master", use,
+                               "%s: unknown output format (use .wav, .flac, .aiff, .mp3, .ogg or .opus, "
+                               "or --format)", out);
+    if (ft == LATHE_FILE_MP3 && o.codec.vbr && o.codec.bitrate_kbps)
+        return cli_usage_error("master", use, "--vbr (V0) and --bitrate exclude each other");
+    if (ft == LATHE_FILE_MP3 && o.codec.bitrate_kbps > 320)
+        return cli_usage_error("master", use, "MP3 bitrates stop at 320 kbps, not %d", o.codec.bitrate_kbps);
+    if (have_meta) o.meta = meta;
 
     lathe_error err;
     lathe_audio_info info;

@@ -6,7 +6,18 @@
  *
  * Integer output: x * 2^(bits-1), rounded to nearest, clipped; passed to
  * libsndfile as left-justified 32-bit integers (the exact inverse of the
- * reader's scaling, so read-then-write is bit-exact). */
+ * reader's scaling, so read-then-write is bit-exact).
+ *
+ * Lossy outputs go through libsndfile 1.2's encoders: MP3 (SF_FORMAT_MPEG |
+ * SF_FORMAT_MPEG_LAYER_III, LAME), Ogg Vorbis and Ogg Opus, fed float.
+ * libsndfile maps SFC_SET_COMPRESSION_LEVEL c (0 = best) per codec:
+ *   MP3 CBR (SF_BITRATE_MODE_CONSTANT): bitrate = 320 - c * 288 kbps at
+ *     32 kHz and up (so 320 kbps is c = 0); VBR: LAME VBR quality 10 c
+ *     (V0 is c = 0);
+ *   Vorbis: quality 1 - c;
+ *   Opus: bitrate = ((1 - c) * 250000 + 6000) * channels bit/s.
+ * The mapping is inverted here so that the settings are in the units a
+ * mastering engineer knows (kbps, V0, Vorbis quality). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -26,7 +37,7 @@
 
 struct lathe_writer {
     SNDFILE *sf;
-    int channels, bits, is_float;
+    int channels, bits, is_float, lossy;
     long long clipped;
     char *path, *tmp;
     void *buf;
@@ -42,7 +53,103 @@ lathe_file_type lathe_file_type_from_path(const char *path)
         return LATHE_FILE_WAV;
     if (strcasecmp(dot, ".flac") == 0) return LATHE_FILE_FLAC;
     if (strcasecmp(dot, ".aif") == 0 || strcasecmp(dot, ".aiff") == 0) return LATHE_FILE_AIFF;
+    if (strcasecmp(dot, ".mp3") == 0) return LATHE_FILE_MP3;
+    if (strcasecmp(dot, ".ogg") == 0 || strcasecmp(dot, ".oga") == 0) return LATHE_FILE_OGG;
+    if (strcasecmp(dot, ".opus") == 0) return LATHE_FILE_OPUS;
     return LATHE_FILE_AUTO;
+}
+
+lathe_file_type lathe_file_type_from_name(const char *name)
+{
+    static const struct {
+        const char *name;
+        lathe_file_type t;
+    } names[] = {{"wav", LATHE_FILE_WAV},   {"rf64", LATHE_FILE_WAV}, {"bwf", LATHE_FILE_WAV},
+                 {"flac", LATHE_FILE_FLAC}, {"aiff", LATHE_FILE_AIFF}, {"aif", LATHE_FILE_AIFF},
+                 {"mp3", LATHE_FILE_MP3},   {"ogg", LATHE_FILE_OGG},   {"vorbis", LATHE_FILE_OGG},
+                 {"opus", LATHE_FILE_OPUS}};
+    for (size_t i = 0; name && i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(name, names[i].name) == 0) return names[i].t;
+    return LATHE_FILE_AUTO;
+}
+
+const char *lathe_file_type_name(lathe_file_type t)
+{
+    switch (t) {
+    case LATHE_FILE_WAV: return "wav";
+    case LATHE_FILE_FLAC: return "flac";
+    case LATHE_FILE_AIFF: return "aiff";
+    case LATHE_FILE_MP3: return "mp3";
+    case LATHE_FILE_OGG: return "ogg";
+    case LATHE_FILE_OPUS: return "opus";
+    default: return "";
+    }
+}
+
+const char *lathe_file_type_ext(lathe_file_type t)
+{
+    switch (t) {
+    case LATHE_FILE_WAV: return ".wav";
+    case LATHE_FILE_FLAC: return ".flac";
+    case LATHE_FILE_AIFF: return ".aiff";
+    case LATHE_FILE_MP3: return ".mp3";
+    case LATHE_FILE_OGG: return ".ogg";
+    case LATHE_FILE_OPUS: return ".opus";
+    default: return "";
+    }
+}
+
+int lathe_file_type_lossy(lathe_file_type t)
+{
+    return t == LATHE_FILE_MP3 || t == LATHE_FILE_OGG || t == LATHE_FILE_OPUS;
+}
+
+/* Applies the encoder settings (before the first write). */
+static lathe_status set_codec(lathe_writer *w, const char *path, lathe_file_type type, int rate,
+                              const lathe_codec_options *co, lathe_error *err)
+{
+    lathe_codec_options d = {0};
+    if (!co) co = &d;
+    double level;
+    if (type == LATHE_FILE_MP3) {
+        int mode = co->vbr ? SF_BITRATE_MODE_VARIABLE : SF_BITRATE_MODE_CONSTANT;
+        if (co->vbr) {
+            if (co->vbr_quality < 0 || co->vbr_quality > 9)
+                return lathe_error_set(err, LATHE_E_INVALID, "%s: MP3 VBR quality is V0 to V9, not V%d",
+                                       path, co->vbr_quality);
+            level = co->vbr_quality / 10.0;
+        } else {
+            int kbps = co->bitrate_kbps ? co->bitrate_kbps : 320;
+            if (kbps < 32 || kbps > 320)
+                return lathe_error_set(err, LATHE_E_INVALID, "%s: MP3 bitrate is 32 to 320 kbps, not %d",
+                                       path, kbps);
+            if (rate < 32000)
+                return lathe_error_set(err, LATHE_E_INVALID,
+                                       "%s: MP3 CBR needs 32 kHz or more (MPEG-1), not %d Hz", path, rate);
+            level = (320.0 - kbps) / 288.0;
+        }
+        /* the level first: a mode change re-applies the level, and fails while
+         * none is set */
+        if (sf_command(w->sf, SFC_SET_COMPRESSION_LEVEL, &level, sizeof level) != SF_TRUE ||
+            sf_command(w->sf, SFC_SET_BITRATE_MODE, &mode, sizeof mode) != SF_TRUE)
+            return lathe_error_set(err, LATHE_E_INVALID, "%s: the MP3 encoder refused its settings", path);
+    } else if (type == LATHE_FILE_OGG) {
+        double q = co->quality > 0 ? co->quality : 0.8;
+        if (q > 1) return lathe_error_set(err, LATHE_E_INVALID, "%s: Vorbis quality is 0 to 1, not %g", path, q);
+        level = 1.0 - q;
+        if (sf_command(w->sf, SFC_SET_COMPRESSION_LEVEL, &level, sizeof level) != SF_TRUE)
+            return lathe_error_set(err, LATHE_E_INVALID, "%s: the Vorbis encoder refused quality %g", path, q);
+    } else if (type == LATHE_FILE_OPUS) {
+        double per = co->bitrate_kbps ? (double)co->bitrate_kbps / w->channels : 80.0;
+        if (per < 6 || per > 256)
+            return lathe_error_set(err, LATHE_E_INVALID,
+                                   "%s: Opus takes 6 to 256 kbps per channel, not %.0f", path, per);
+        level = 1.0 - (per * 1000.0 - 6000.0) / 250000.0;
+        if (sf_command(w->sf, SFC_SET_COMPRESSION_LEVEL, &level, sizeof level) != SF_TRUE)
+            return lathe_error_set(err, LATHE_E_INVALID, "%s: the Opus encoder refused %.0f kbps", path,
+                                   per * w->channels);
+    }
+    return LATHE_OK;
 }
 
 lathe_status lathe_output_check(const char *out, const char *const *inputs, int ninputs,
@@ -79,17 +186,38 @@ static char *dir_of(const char *path)
 lathe_writer *lathe_writer_open(const char *path, const lathe_writer_spec *spec,
                                 lathe_error *err)
 {
+    return lathe_writer_open_codec(path, spec, NULL, err);
+}
+
+lathe_writer *lathe_writer_open_codec(const char *path, const lathe_writer_spec *spec,
+                                      const lathe_codec_options *codec, lathe_error *err)
+{
     lathe_file_type type = spec->type ? spec->type : lathe_file_type_from_path(path);
     if (type == LATHE_FILE_AUTO) {
         lathe_error_set(err, LATHE_E_INVALID,
-                        "%s: unknown output format (use .wav, .flac or .aiff)", path);
+                        "%s: unknown output format (use .wav, .flac, .aiff, .mp3, .ogg or .opus)", path);
         return NULL;
     }
     if (spec->channels < 1 || spec->channels > LATHE_MAX_CHANNELS || spec->rate < 1) {
         lathe_error_set(err, LATHE_E_INVALID, "%s: bad channel count or rate", path);
         return NULL;
     }
-    lathe_sample_type sample = spec->sample;
+    const int lossy = lathe_file_type_lossy(type);
+    if (type == LATHE_FILE_OPUS) {
+        long r = lrint(spec->rate);
+        if (r != 8000 && r != 12000 && r != 16000 && r != 24000 && r != 48000) {
+            lathe_error_set(err, LATHE_E_INVALID,
+                            "%s: Opus runs at 8, 12, 16, 24 or 48 kHz, not %ld Hz (resample to 48 kHz)",
+                            path, r);
+            return NULL;
+        }
+    }
+    if (type == LATHE_FILE_MP3 && spec->channels > 2) {
+        lathe_error_set(err, LATHE_E_INVALID, "%s: MP3 holds 1 or 2 channels, not %d", path,
+                        spec->channels);
+        return NULL;
+    }
+    lathe_sample_type sample = lossy ? LATHE_SAMPLE_FLOAT32 : spec->sample;
     if (sample == LATHE_SAMPLE_AUTO)
         sample = type == LATHE_FILE_WAV ? LATHE_SAMPLE_FLOAT32 : LATHE_SAMPLE_PCM24;
     if (type == LATHE_FILE_FLAC && sample == LATHE_SAMPLE_FLOAT32) {
@@ -119,6 +247,8 @@ lathe_writer *lathe_writer_open(const char *path, const lathe_writer_spec *spec,
     w->channels = spec->channels;
     w->bits = sample == LATHE_SAMPLE_PCM16 ? 16 : sample == LATHE_SAMPLE_PCM24 ? 24 : 32;
     w->is_float = sample == LATHE_SAMPLE_FLOAT32;
+    w->lossy = lossy;
+    if (lossy) w->bits = 0;
     w->path = strdup(path);
     /* The temporary name: hidden, beside the target, unique. */
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
@@ -150,8 +280,14 @@ lathe_writer *lathe_writer_open(const char *path, const lathe_writer_spec *spec,
     int sub = sample == LATHE_SAMPLE_PCM16   ? SF_FORMAT_PCM_16
               : sample == LATHE_SAMPLE_PCM24 ? SF_FORMAT_PCM_24
                                              : SF_FORMAT_FLOAT;
-    int major = type == LATHE_FILE_WAV ? SF_FORMAT_RF64 : type == LATHE_FILE_FLAC ? SF_FORMAT_FLAC
-                                                                                 : SF_FORMAT_AIFF;
+    int major = type == LATHE_FILE_WAV    ? SF_FORMAT_RF64
+                : type == LATHE_FILE_FLAC ? SF_FORMAT_FLAC
+                : type == LATHE_FILE_AIFF ? SF_FORMAT_AIFF
+                : type == LATHE_FILE_MP3  ? SF_FORMAT_MPEG
+                                          : SF_FORMAT_OGG;
+    if (type == LATHE_FILE_MP3) sub = SF_FORMAT_MPEG_LAYER_III;
+    if (type == LATHE_FILE_OGG) sub = SF_FORMAT_VORBIS;
+    if (type == LATHE_FILE_OPUS) sub = SF_FORMAT_OPUS;
     sfi.format = major | sub;
     if (!sf_format_check(&sfi)) {
         close(fd);
@@ -168,6 +304,10 @@ lathe_writer *lathe_writer_open(const char *path, const lathe_writer_spec *spec,
         return NULL;
     }
     if (major == SF_FORMAT_RF64) sf_command(w->sf, SFC_RF64_AUTO_DOWNGRADE, NULL, SF_TRUE);
+    if (lossy && set_codec(w, path, type, sfi.samplerate, codec, err) != LATHE_OK) {
+        lathe_writer_abort(w);
+        return NULL;
+    }
     return w;
 }
 
@@ -181,6 +321,12 @@ lathe_status lathe_writer_write(lathe_writer *w, const float *const *in, long n,
             float *o = w->buf;
             for (int c = 0; c < ch; c++)
                 for (long i = 0; i < m; i++) o[i * ch + c] = in[c][off + i];
+            if (w->lossy) {
+                /* decoders clip at full scale: count what they will clip */
+                long long clipped = 0;
+                for (long i = 0; i < m * ch; i++) clipped += fabsf(o[i]) > 1.0f;
+                w->clipped += clipped;
+            }
             put = sf_writef_float(w->sf, o, m);
         } else {
             int *o = w->buf;
@@ -243,6 +389,24 @@ lathe_status lathe_writer_commit(lathe_writer *w, lathe_error *err)
                              w->path, strerror(errno));
     }
     w->sf = NULL;
+    if (st != LATHE_OK) unlink(w->tmp);
+    writer_free(w);
+    return st;
+}
+
+lathe_status lathe_writer_commit_tagged(lathe_writer *w, const lathe_meta *m, lathe_error *err)
+{
+    if (lathe_meta_empty(m)) return lathe_writer_commit(w, err);
+    lathe_status st = LATHE_OK;
+    sf_write_sync(w->sf);
+    int sferr = sf_error(w->sf);
+    if (sf_close(w->sf) != 0 || sferr != SF_ERR_NO_ERROR)
+        st = lathe_error_set(err, LATHE_E_IO, "%s: write failed (disk full?)", w->path);
+    w->sf = NULL;
+    if (st == LATHE_OK) st = lathe_tags_write_named(w->tmp, w->path, m, err);
+    if (st == LATHE_OK && rename(w->tmp, w->path) != 0)
+        st = lathe_error_set(err, LATHE_E_IO, "%s: cannot move the finished file into place: %s",
+                             w->path, strerror(errno));
     if (st != LATHE_OK) unlink(w->tmp);
     writer_free(w);
     return st;

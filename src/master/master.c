@@ -160,7 +160,7 @@ static char *temp_wav(lathe_error *err)
 
 /* "DIR/.NAME.lathe-final.EXT" next to out: the final render, renamed onto
  * out only once it passed the checks. */
-static char *candidate_path(const char *out)
+static char *candidate_path(const char *out, lathe_file_type ft)
 {
     const char *slash = strrchr(out, '/');
     const char *base = slash ? slash + 1 : out;
@@ -170,8 +170,61 @@ static char *candidate_path(const char *out)
     if (!p) return NULL;
     int dirlen = (int)(base - out);
     int stem = dot ? (int)(dot - base) : (int)strlen(base);
-    snprintf(p, n, "%.*s.%.*s.lathe-final%s", dirlen, out, stem, base, dot ? dot : "");
+    /* the extension tells the engine's writer the type: --format wins over OUT's */
+    const char *ext = lathe_file_type_from_path(out) == ft && dot ? dot : lathe_file_type_ext(ft);
+    snprintf(p, n, "%.*s.%.*s.lathe-final%s", dirlen, out, stem, base, ext);
     return p;
+}
+
+/* ---- lossy delivery ---- */
+
+/* Encodes the float file pcm into `path` (type ft); the writer's own
+ * temporary file is renamed onto path when complete. */
+static lathe_status encode_file(const char *pcm, const char *path, lathe_file_type ft,
+                                const lathe_codec_options *co, lathe_error *err)
+{
+    lathe_audio_info info;
+    lathe_reader *r = lathe_reader_open(pcm, &info, err);
+    if (!r) return err->code;
+    lathe_writer_spec spec = {ft, LATHE_SAMPLE_FLOAT32, info.rate, info.channels, 1};
+    lathe_writer *w = lathe_writer_open_codec(path, &spec, co, err);
+    enum { N = 8192 };
+    float *buf = malloc(sizeof(float) * N * (size_t)info.channels);
+    lathe_status st = w && buf ? LATHE_OK : w ? lathe_error_set(err, LATHE_E_NOMEM, "out of memory") : err->code;
+    float *ch[LATHE_MAX_CHANNELS];
+    for (int c = 0; buf && c < info.channels; c++) ch[c] = buf + (size_t)c * N;
+    while (st == LATHE_OK) {
+        long n = lathe_reader_read(r, ch, N, err);
+        if (n < 0) st = (lathe_status)n;
+        if (n <= 0) break;
+        st = lathe_writer_write(w, (const float *const *)ch, n, err);
+    }
+    lathe_reader_close(r);
+    free(buf);
+    if (st != LATHE_OK) {
+        lathe_writer_abort(w);
+        return st;
+    }
+    return lathe_writer_commit(w, err);
+}
+
+static void codec_name(char *buf, size_t len, lathe_file_type ft, const lathe_codec_options *co,
+                       int bits, int channels)
+{
+    switch (ft) {
+    case LATHE_FILE_MP3:
+        if (co->vbr) snprintf(buf, len, "MP3 VBR V%d", co->vbr_quality);
+        else snprintf(buf, len, "MP3 CBR %d kbps", co->bitrate_kbps ? co->bitrate_kbps : 320);
+        break;
+    case LATHE_FILE_OGG: snprintf(buf, len, "Ogg Vorbis q%.1f", 10 * (co->quality > 0 ? co->quality : 0.8)); break;
+    case LATHE_FILE_OPUS:
+        snprintf(buf, len, "Opus %d kbps", co->bitrate_kbps ? co->bitrate_kbps : 80 * channels);
+        break;
+    case LATHE_FILE_FLAC: snprintf(buf, len, "FLAC %d-bit", bits); break;
+    default:
+        snprintf(buf, len, "%s %s", ft == LATHE_FILE_AIFF ? "AIFF" : "WAV",
+                 bits == 32 ? "32-bit float" : bits == 16 ? "PCM 16-bit" : "PCM 24-bit");
+    }
 }
 
 /* ---- findings ---- */
@@ -322,7 +375,9 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
     stage st[NSTAGES];
     memset(st, 0, sizeof st);
     lathe_session *custom = NULL;
-    char *cache = NULL, *cand = NULL;
+    char *cache = NULL, *cand = NULL, *pcm = NULL;
+    lathe_meta tags;
+    memset(&tags, 0, sizeof tags);
     lathe_chain_entry *pre = NULL, tail[5];
     int npre = 0, ntail = 0;
     lathe_mix_report mr;
@@ -356,8 +411,31 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
     rep->target_lufs = isfinite(opt->lufs) ? opt->lufs : mono ? tg->mono_lufs : tg->lufs;
     rep->ceiling_dbtp = isfinite(opt->ceiling_dbtp) ? opt->ceiling_dbtp : tg->ceiling_dbtp;
     rep->out_rate = opt->rate > 0 ? opt->rate : tg->rate > 0 ? tg->rate : info.rate;
-    lathe_file_type ft = lathe_file_type_from_path(out);
-    rep->out_bits = opt->bits ? opt->bits : tg->bits ? tg->bits : 24;
+    const lathe_file_type ft = opt->format ? opt->format : lathe_file_type_from_path(out);
+    if (ft == LATHE_FILE_AUTO) {
+        status = lathe_error_set(err, LATHE_E_INVALID,
+                                 "%s: unknown output format (use .wav, .flac, .aiff, .mp3, .ogg or "
+                                 ".opus, or --format)", out);
+        goto done;
+    }
+    const int lossy = lathe_file_type_lossy(ft);
+    rep->lossy = lossy;
+    snprintf(rep->format, sizeof rep->format, "%s", lathe_file_type_name(ft));
+    rep->codec_true_peak_first_dbtp = rep->codec_true_peak_final_dbtp = NAN;
+    if (ft == LATHE_FILE_OPUS) {
+        /* Opus runs at 48 kHz (and 8/12/16/24): the master's SRC takes the
+         * input there on the way in */
+        double r = opt->rate;
+        if (r > 0 && r != 48000 && r != 24000 && r != 16000 && r != 12000 && r != 8000) {
+            status = lathe_error_set(err, LATHE_E_INVALID,
+                                     "%s: Opus runs at 8, 12, 16, 24 or 48 kHz, not %.0f Hz", out, r);
+            goto done;
+        }
+        rep->out_rate = r > 0 ? r : 48000;
+    } else if (ft == LATHE_FILE_MP3 && !(opt->rate > 0) && rep->out_rate > 48000) {
+        rep->out_rate = 48000; /* MPEG-1 Layer III stops at 48 kHz */
+    }
+    rep->out_bits = lossy ? 32 : opt->bits ? opt->bits : tg->bits ? tg->bits : 24;
     if (ft == LATHE_FILE_FLAC && rep->out_bits == 32) rep->out_bits = 24;
     if (rep->out_bits != 16 && rep->out_bits != 24 && rep->out_bits != 32) {
         status = lathe_error_set(err, LATHE_E_INVALID, "bits must be 16, 24 or 32 (float), not %d", rep->out_bits);
@@ -367,6 +445,7 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
         status = lathe_error_set(err, LATHE_E_INVALID, "%s: FLAC holds 16 or 24-bit integers, not float", out);
         goto done;
     }
+    codec_name(rep->codec, sizeof rep->codec, ft, &opt->codec, rep->out_bits, rep->out_channels);
 
     /* stages: defaults, preset, chain file */
     for (int i = 0; i < NSTAGES; i++) {
@@ -593,13 +672,25 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
      * limiter aims 0.1 dB under and clamps) lowers the limiter's ceiling by
      * the overshoot and goes on. */
     const double SOLVE_TOL = 0.05;
+    /* lossy: an encode that overshoots lowers the limiter's ceiling by the
+     * overshoot and this margin (encoders do not scale linearly) */
+    const double CODEC_MARGIN_DB = 0.1;
+    const int CODEC_TRIES = 6;
+    int encoded_last = 0;
     double gs[24], ls[24];
     int ns = 0, done_ok = 0;
     const lathe_sample_type out_sample = rep->out_bits == 16   ? LATHE_SAMPLE_PCM16
                                          : rep->out_bits == 24 ? LATHE_SAMPLE_PCM24
                                                                : LATHE_SAMPLE_FLOAT32;
     const unsigned full_flags = vinyl ? LATHE_ANALYZE_BANDS | LATHE_ANALYZE_HF : LATHE_ANALYZE_BANDS;
-    cand = candidate_path(out);
+    cand = candidate_path(out, ft);
+    if (lossy && cand) {
+        pcm = temp_wav(err);
+        if (!pcm) {
+            status = err->code;
+            goto done;
+        }
+    }
     if (!cand) {
         status = lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
         goto done;
@@ -620,7 +711,8 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
             sv.mo.sample = out_sample;
             sv.mo.analysis_flags = full_flags;
             sv.mo.progress = opt->progress, sv.mo.user = opt->user;
-            status = render_tail(&sv, g, cand, &mr, err);
+            status = render_tail(&sv, g, lossy ? pcm : cand, &mr, err);
+            encoded_last = 0;
             sv.mo.progress = NULL;
             if (status != LATHE_OK) goto done;
             rep->after = mr.mix;
@@ -638,7 +730,33 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
                 rep->passes++;
                 continue;
             }
-            if (fabs(L - T) <= SOLVE_TOL || lim < 0 || fixed) done_ok = 1;
+            /* lossy: the last renders are kept for the codec check (the
+             * loudness as reached, an off-target finding if it is not) */
+            if (fabs(L - T) <= SOLVE_TOL || lim < 0 || fixed || (lossy && it >= 16 - CODEC_TRIES))
+                done_ok = 1;
+            if (done_ok && lossy) {
+                /* codec-aware true peak: encode, decode, measure */
+                status = encode_file(pcm, cand, ft, &opt->codec, err);
+                if (status != LATHE_OK) goto done;
+                lathe_analysis dec;
+                status = lathe_analyze_file_flags(cand, full_flags, &dec, NULL, err);
+                if (status != LATHE_OK) goto done;
+                encoded_last = 1;
+                rep->encodes++;
+                if (rep->encodes == 1) rep->codec_true_peak_first_dbtp = dec.true_peak_dbtp;
+                rep->codec_true_peak_final_dbtp = dec.true_peak_dbtp;
+                rep->encoder_input = rep->after;
+                rep->after = dec;
+                double cover = dec.true_peak_dbtp - rep->ceiling_dbtp;
+                if (cover > 0 && lim >= 0) {
+                    ceil_run -= cover + CODEC_MARGIN_DB;
+                    done_ok = 0;
+                    ns = 0;
+                    linear = 0;
+                    rep->passes++;
+                    continue;
+                }
+            }
         }
         rep->passes++;
         if (done_ok) break;
@@ -656,7 +774,7 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
         if (g > gmax) g = gmax;
         linear = 0;
     }
-    if (!done_ok && status == LATHE_OK && access(cand, F_OK) != 0) {
+    if (!done_ok && status == LATHE_OK && (access(cand, F_OK) != 0 || (lossy && !encoded_last))) {
         status = lathe_error_set(err, LATHE_E_INVALID, "%s: the loudness solve did not converge", out);
         goto done;
     }
@@ -665,6 +783,17 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
                                  "%s: the master's true peak %.2f dBTP stays over the ceiling %.2f dBTP",
                                  out, rep->after.true_peak_dbtp, rep->ceiling_dbtp);
         goto done;
+    }
+    /* tags: the user's, and the loudness of the master as written */
+    if (opt->meta && (status = lathe_meta_merge(&tags, opt->meta, err)) != LATHE_OK) goto done;
+    if (opt->loudness_tags > 0 ||
+        (opt->loudness_tags == 0 && (opt->meta || ft == LATHE_FILE_FLAC || lossy)))
+        lathe_meta_set_loudness(&tags, 0, rep->after.integrated_lufs,
+                                pow(10.0, rep->after.true_peak_dbtp / 20.0));
+    if (!lathe_meta_empty(&tags)) {
+        status = lathe_tags_write_named(cand, out, &tags, err);
+        if (status != LATHE_OK) goto done;
+        rep->tagged = 1;
     }
     if (rename(cand, out) != 0) {
         status = lathe_error_set(err, LATHE_E_IO, "%s: cannot rename the finished master into place: %s",
@@ -698,6 +827,11 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
              rep->after.loudness_range_lu);
 
 done:
+    lathe_meta_free(&tags);
+    if (pcm) {
+        unlink(pcm);
+        free(pcm);
+    }
     if (cache) {
         unlink(cache);
         free(cache);
