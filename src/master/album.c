@@ -455,11 +455,14 @@ static lathe_status make_masters(ctx *C)
     if ((st = master_one(C, k, R->target_lufs, NAN, &mr)) != LATHE_OK) goto out;
     keep_master(C, k, &mr, R->target_lufs, 1);
     const double G = mr.gain_db;
+    /* the others are placed by the loudest song's measured output (the
+     * solve lands within 0.05 LU of the target, not on it) */
+    const double Lk = isfinite(mr.after.integrated_lufs) ? mr.after.integrated_lufs : R->target_lufs;
     R->album_gain_db = G;
     int done = 1;
     for (int i = 0; i < n; i++) {
         if (i == k) continue;
-        double T = isfinite(L[i]) ? R->target_lufs - (L[k] - L[i]) : NAN;
+        double T = isfinite(L[i]) ? Lk - (L[k] - L[i]) : NAN;
         if ((st = master_one(C, i, isfinite(T) ? fmax(T, -70) : R->target_lufs, G, &mr)) != LATHE_OK) goto out;
         int solved = 0;
         if (isfinite(T) && T > -70 && fabs(mr.after.integrated_lufs - T) > 0.05) {
@@ -938,6 +941,7 @@ lathe_status lathe_album_render(const lathe_album *a, const char *outdir, const 
     lathe_meta albm;
     memset(&albm, 0, sizeof albm);
     lathe_status st = LATHE_OK;
+    int made_dir = 0;
 
     C.tg = lathe_target_find(a->target ? a->target : "spotify");
     if (!C.tg) return lathe_error_set(err, LATHE_E_INVALID, "unknown target '%s'", a->target);
@@ -966,7 +970,8 @@ lathe_status lathe_album_render(const lathe_album *a, const char *outdir, const 
     R->ntracks = a->nsongs;
 
     /* names and metadata */
-    if (mkdir(outdir, 0777) != 0 && errno != EEXIST) {
+    made_dir = mkdir(outdir, 0777) == 0;
+    if (!made_dir && errno != EEXIST) {
         st = lathe_error_set(err, LATHE_E_IO, "%s: cannot create the folder: %s", outdir, strerror(errno));
         goto fail;
     }
@@ -1128,6 +1133,7 @@ fail:
     if (C.cue_done) unlink(C.cue_tmp);
     if (C.json_done) unlink(C.json_tmp);
     rm_work(&C);
+    if (made_dir) rmdir(outdir); /* only when empty: it was created here */
     if (songm)
         for (int i = 0; i < a->nsongs; i++) lathe_meta_free(&songm[i]);
     free(songm);
