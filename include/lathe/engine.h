@@ -12,6 +12,7 @@
 #include "lathe/analysis.h"
 #include "lathe/error.h"
 #include "lathe/io.h"
+#include "lathe/series.h"
 #include "lathe/session.h"
 
 #ifdef __cplusplus
@@ -28,6 +29,12 @@ typedef struct {
     void *user;
     int channels;             /* output channels: 1 = mono (the master's left channel), else 2 */
     unsigned analysis_flags;  /* for the report's analysis of the output (lathe/analysis.h) */
+    /* When not NULL: the output is added to this series (lathe/series.h, for
+     * HTML reports), and so is the gain reduction of every master-chain
+     * entry that reports it, one value per hop, named by the entry's label.
+     * The caller creates it at the session rate and output channels and
+     * finishes it after the render. */
+    lathe_series *series;
 } lathe_mix_options;
 
 typedef struct {

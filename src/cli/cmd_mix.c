@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* lathe mix SESSION.yaml -o MIX.wav [--check] [--threads N] [--bits 16|24|32]
- *           [--stems DIR] [--force] [--json] [--quiet]
+ *           [--stems DIR] [--report FILE.html] [--force] [--json] [--quiet]
  * Validates the session (every problem at once, as FILE:LINE:COL: message),
  * renders it, and reports the headroom left for mastering. */
 #include <getopt.h>
@@ -12,12 +12,13 @@
 
 #include "cli/cli.h"
 #include "lathe/engine.h"
+#include "lathe/report.h"
 #include "lathe/session.h"
 #include "report/json.h"
 
 static const char use[] =
     "usage: lathe mix SESSION.yaml -o OUT.wav [--check] [--threads N] [--bits 16|24|32]\n"
-    "                 [--stems DIR] [--force] [--json] [--quiet]\n";
+    "                 [--stems DIR] [--report FILE.html] [--force] [--json] [--quiet]\n";
 
 static void progress(void *user, double f)
 {
@@ -88,6 +89,67 @@ static void print_json(const lathe_session *s, const lathe_mix_report *r, const 
     lathe_json_end(&j);
 }
 
+/* The HTML report: the mix (loudness, waveform, spectrum, stereo) and the
+ * mixing desk: every track's and bus's peak and RMS, and the headroom. */
+static lathe_status write_report(const char *path, const char *session, const char *out,
+                                 const lathe_mix_report *r, const lathe_series *series, int force,
+                                 lathe_error *err)
+{
+    char title[512];
+    snprintf(title, sizeof title, "lathe mix: %s", session);
+    lathe_report *rp = lathe_report_new(title, err);
+    if (!rp) return err->code;
+    lathe_status st = lathe_report_add_analysis(rp, out, &r->mix, series, err);
+    if (st == LATHE_OK) {
+        lathe_report_section(rp, "mix-levels", "Tracks, buses and headroom");
+        char text[256];
+        snprintf(text, sizeof text,
+                 "Headroom at the master: %.1f dB to 0 dBTP (true peak %.1f dBTP). Mastering works "
+                 "best with 3 to 6 dB.",
+                 -r->mix.true_peak_dbtp, r->mix.true_peak_dbtp);
+        lathe_report_text(rp, text);
+        const char **labels = calloc((size_t)r->nnodes + 1, sizeof *labels);
+        double *pk = calloc((size_t)r->nnodes + 1, sizeof *pk), *rms = calloc((size_t)r->nnodes + 1, sizeof *rms);
+        lathe_plot *p = lathe_plot_new("Levels per track and bus", "level (dBFS)", "", LATHE_X_LINEAR);
+        if (!labels || !pk || !rms || !p) st = lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+        for (int i = 0; st == LATHE_OK && i < r->nnodes; i++) {
+            labels[i] = r->nodes[i].name;
+            /* silent nodes sit at the left end of the axis */
+            pk[i] = isfinite(r->nodes[i].peak_dbfs) ? r->nodes[i].peak_dbfs : -90;
+            rms[i] = isfinite(r->nodes[i].rms_dbfs) ? r->nodes[i].rms_dbfs : -90;
+        }
+        if (st == LATHE_OK) {
+            lathe_plot_xrange(p, -90, 6);
+            lathe_plot_bar_base(p, -90);
+            st = lathe_plot_bars(p, "sample peak", labels, pk, r->nnodes);
+            if (st == LATHE_OK) st = lathe_plot_bars(p, "RMS", labels, rms, r->nnodes);
+            if (st == LATHE_OK)
+                st = lathe_report_plot(rp, p, "Peak and RMS of every node's output (post-fader); "
+                                              "silent nodes at -90 dBFS", err);
+        }
+        if (st == LATHE_OK) {
+            static const char *const heads[] = {"node", "kind", "peak (dBFS)", "RMS (dBFS)", "latency (frames)"};
+            lathe_report_table(rp, "Levels", 5, heads);
+            for (int i = 0; i < r->nnodes; i++) {
+                char a[32], b[32], c[32];
+                const lathe_node_level *n = &r->nodes[i];
+                const char *row[5] = {n->name,
+                                      n->kind == LATHE_NODE_TRACK ? "track"
+                                      : n->kind == LATHE_NODE_BUS ? "bus"
+                                                                  : "master",
+                                      cli_db(n->peak_dbfs, a, sizeof a), cli_db(n->rms_dbfs, b, sizeof b), c};
+                snprintf(c, sizeof c, "%d", n->latency);
+                lathe_report_row(rp, row);
+            }
+        }
+        lathe_plot_free(p);
+        free(labels), free(pk), free(rms);
+    }
+    if (st == LATHE_OK) st = lathe_report_write(rp, path, force, err);
+    lathe_report_free(rp);
+    return st;
+}
+
 int cmd_mix(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -95,12 +157,13 @@ int cmd_mix(int argc, char **argv)
         {"threads", required_argument, NULL, 't'}, {"bits", required_argument, NULL, 'b'},
         {"stems", required_argument, NULL, 's'},  {"force", no_argument, NULL, 'f'},
         {"json", no_argument, NULL, 'j'},         {"quiet", no_argument, NULL, 'q'},
+        {"report", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-    const char *out = NULL, *stems = NULL;
+    const char *out = NULL, *stems = NULL, *report = NULL;
     int check = 0, threads = 0, bits = 32, force = 0, json = 0, quiet = 0, c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":o:ct:b:s:fjqh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:ct:b:s:fjqhr:", opts, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'o': out = optarg; break;
@@ -116,6 +179,13 @@ int cmd_mix(int argc, char **argv)
                 return cli_usage_error("mix", use, "--bits takes 16, 24 or 32, not '%s'", optarg);
             break;
         case 's': stems = optarg; break;
+        case 'r': {
+            const char *dot = strrchr(optarg, '.');
+            if (!dot || (strcasecmp(dot, ".html") && strcasecmp(dot, ".htm")))
+                return cli_usage_error("mix", use, "--report wants a .html file, not '%s'", optarg);
+            report = optarg;
+            break;
+        }
         case 'f': force = 1; break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
@@ -162,12 +232,26 @@ int cmd_mix(int argc, char **argv)
         lathe_session_free(s);
         return cli_exit_for_output(st);
     }
-    lathe_mix_options o = {threads,
-                           bits == 16 ? LATHE_SAMPLE_PCM16 : bits == 24 ? LATHE_SAMPLE_PCM24
-                                                                         : LATHE_SAMPLE_FLOAT32,
-                           stems, force, NULL, NULL, 2, 0};
+    lathe_mix_options o = {.threads = threads,
+                           .sample = bits == 16   ? LATHE_SAMPLE_PCM16
+                                     : bits == 24 ? LATHE_SAMPLE_PCM24
+                                                  : LATHE_SAMPLE_FLOAT32,
+                           .stems_dir = stems,
+                           .overwrite = force,
+                           .channels = 2};
     if (!quiet && !json && isatty(STDERR_FILENO) && !getenv("LATHE_NO_PROGRESS"))
         o.progress = progress;
+    lathe_series *series = NULL;
+    if (report) {
+        st = lathe_output_check(report, &path, 1, force, &err);
+        if (st == LATHE_OK) series = lathe_series_new(s->rate, 2, &err);
+        if (!series) {
+            cli_error("%s", err.msg);
+            lathe_session_free(s);
+            return cli_exit_for_output(err.code);
+        }
+        o.series = series;
+    }
     lathe_mix_report rep;
     st = lathe_mix_render(s, out, &o, &rep, &err);
     if (o.progress) fputs("\r\033[K", stderr);
@@ -175,6 +259,17 @@ int cmd_mix(int argc, char **argv)
         cli_error("%s", err.msg);
         lathe_session_free(s);
         return st == LATHE_E_IO ? EXIT_IOERR : cli_exit_for_input(st);
+    }
+    if (series) {
+        lathe_series_finish(series);
+        st = write_report(report, path, out, &rep, series, force, &err);
+        lathe_series_free(series);
+        if (st != LATHE_OK) {
+            cli_error("%s", err.msg);
+            lathe_mix_report_free(&rep);
+            lathe_session_free(s);
+            return cli_exit_for_output(st);
+        }
     }
     if (json) print_json(s, &rep, out);
     else if (!quiet) print_report(s, &rep, out);

@@ -34,6 +34,7 @@
 
 #define BLOCK 8192 /* engine block: frames per scheduling step */
 #define GR_CHUNK 1024 /* frames per gain-reduction reading */
+#define CHUNKS (BLOCK / GR_CHUNK)
 #define SUB 32     /* automation sub-block */
 #define PROC_BLOCK 512
 #define MAX_RING 32 /* deepest routing (levels) the pipeline supports */
@@ -75,6 +76,7 @@ typedef struct {
      * the largest value and the sum of (chunk maximum x chunk frames) */
     double *gr_slot_max, *gr_slot_sum; /* [slot * nchain + k] */
     double *gr_max, *gr_sum;           /* totals over the kept blocks, per entry */
+    float *gr_chunk;                   /* [(slot * nchain + k) * CHUNKS + j]: readings per chunk */
     unsigned char *gr_on;              /* entry k reports reduction */
     long long cur_b, cur_pos; /* the block being processed and its render position */
     double gain_lin, pan; /* current fader state (for ramps) */
@@ -106,6 +108,10 @@ typedef struct {
         const lathe_mix_options *opt;
         lathe_status st;
         lathe_error err;
+        /* gain-reduction curves for opt->series: per master entry, the hop
+         * being filled and its maximum */
+        long long *gr_hop;
+        float *gr_hop_max;
     } sink;
     long long start;           /* render position of block 0 */
     int *items, nitems;        /* the (node, block) pairs of the current step */
@@ -256,6 +262,11 @@ static void run_entry(engine *e, rnode *r, int k, float *const *io, const float 
         lathe_proc_process(p, b, key ? kb : NULL, m);
         double g = lathe_proc_reduction_db(p);
         if (!(g > 0)) continue;
+        if (r->gr_chunk) {
+            float *gc = &r->gr_chunk[((size_t)slot * (size_t)nc + (size_t)k) * CHUNKS +
+                                     (size_t)((io[0] - r->buf[0] + off) / GR_CHUNK)];
+            if (g > *gc) *gc = (float)g;
+        }
         if (g > *mx) *mx = g;
         *sm += g * m;
     }
@@ -408,6 +419,9 @@ static void process_node(engine *e, rnode *r, long long b)
     r->slot_peak[slot] = 0, r->slot_sumsq[slot] = 0;
     for (int k = 0; k < r->n->nchain; k++)
         r->gr_slot_max[slot * r->n->nchain + k] = 0, r->gr_slot_sum[slot * r->n->nchain + k] = 0;
+    if (r->gr_chunk)
+        memset(r->gr_chunk + (size_t)slot * (size_t)r->n->nchain * CHUNKS, 0,
+               sizeof(float) * (size_t)r->n->nchain * CHUNKS);
     if (r->n->kind == LATHE_NODE_TRACK) {
         lathe_status st = lathe_source_read(r->src, r->cur_pos - r->u_in, r->buf, n, &err);
         if (st != LATHE_OK) {
@@ -608,6 +622,7 @@ static void engine_free(engine *e)
         }
         free(r->procs);
         free(r->gr_slot_max), free(r->gr_slot_sum), free(r->gr_max), free(r->gr_sum), free(r->gr_on);
+        free(r->gr_chunk);
         free(r->prefix);
         free(r->keydl);
         for (int k = 0; k < r->nin; k++) dl_free(&r->in[k].dl);
@@ -826,7 +841,33 @@ static void sink_block(engine *e, long long bm)
             return;
         }
         lathe_analyzer_add(k->an, o, n);
+        if (k->opt && k->opt->series && lathe_series_add(k->opt->series, o, n) != LATHE_OK) {
+            k->st = lathe_error_set(&k->err, LATHE_E_NOMEM, "report series: out of memory");
+            return;
+        }
         k->written += n;
+    }
+    if (k->opt && k->opt->series && m->gr_chunk) {
+        /* each chunk's reading goes to the hop its first output frame falls in */
+        const long hop = lathe_series_hop_frames(k->opt->series);
+        const int nc = m->n->nchain;
+        for (int q = 0; q < nc; q++) {
+            if (!m->gr_on[q]) continue;
+            for (int j = 0; j < CHUNKS; j++) {
+                long long f = bm * BLOCK + (long long)j * GR_CHUNK - m->u_out;
+                if (f < 0 || f >= k->written) continue;
+                long long h = f / hop;
+                while (k->gr_hop[q] < h) {
+                    if (lathe_series_add_gr(k->opt->series, m->n->chain[q].label, &k->gr_hop_max[q], 1) !=
+                        LATHE_OK)
+                        break;
+                    k->gr_hop_max[q] = 0;
+                    k->gr_hop[q]++;
+                }
+                float g = m->gr_chunk[((size_t)slot * (size_t)nc + (size_t)q) * CHUNKS + (size_t)j];
+                if (g > k->gr_hop_max[q]) k->gr_hop_max[q] = g;
+            }
+        }
     }
     for (int i = 0; i < e->nn; i++) {
         rnode *r = &e->nodes[i];
@@ -895,6 +936,19 @@ lathe_status lathe_mix_render(const lathe_session *s, const char *out_path,
     struct sink *sk = &e.sink;
     sk->w = w, sk->an = an, sk->skip = lat, sk->written = 0, sk->last_loud = end - start;
     sk->start = start, sk->end = end, sk->tail_max = tail_max, sk->opt = opt, sk->st = LATHE_OK;
+    if (opt && opt->series) {
+        int nc = m->n->nchain ? m->n->nchain : 1;
+        m->gr_chunk = calloc((size_t)nc * CHUNKS * MAX_RING, sizeof(float));
+        sk->gr_hop = calloc((size_t)nc, sizeof(long long));
+        sk->gr_hop_max = calloc((size_t)nc, sizeof(float));
+        if (!m->gr_chunk || !sk->gr_hop || !sk->gr_hop_max) {
+            free(sk->gr_hop), free(sk->gr_hop_max);
+            lathe_writer_abort(w);
+            lathe_analyzer_free(an);
+            engine_free(&e);
+            return lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+        }
+    }
     e.start = start;
     e.n = BLOCK;
     long long pending = -1; /* the master's block that the next step sinks */
@@ -918,6 +972,13 @@ lathe_status lathe_mix_render(const lathe_session *s, const char *out_path,
         pending = bm;
     }
     long long written = sk->written;
+    if (opt && opt->series && sk->gr_hop) {
+        /* the last hop of every curve */
+        for (int q = 0; q < m->n->nchain; q++)
+            if (m->gr_on[q] && sk->written > 0)
+                lathe_series_add_gr(opt->series, m->n->chain[q].label, &sk->gr_hop_max[q], 1);
+        free(sk->gr_hop), free(sk->gr_hop_max);
+    }
     if (st == LATHE_OK && w) {
         st = lathe_writer_commit(w, err);
         w = NULL;

@@ -268,6 +268,63 @@ static void mix_refuses_to_overwrite_an_input_or_an_existing_file(void **st)
     lt_run_free(&r);
 }
 
+/* --report: one HTML file holding the mix's sections (a plot in each) and
+ * the desk: every node's levels, the gain reduction of the master chain. */
+static void mix_report_has_every_section_and_the_desk(void **st)
+{
+    (void)st;
+    char ses[600], wav[600], html[600];
+    snprintf(ses, sizeof ses, "%s/rep.yaml", dir);
+    snprintf(wav, sizeof wav, "%s/noise.wav", dir);
+    snprintf(html, sizeof html, "%s/rep.html", dir);
+    lathe_error err;
+    lathe_writer_spec spec = {LATHE_FILE_WAV, LATHE_SAMPLE_FLOAT32, 48000, 2, 1};
+    lathe_writer *w = lathe_writer_open(wav, &spec, &err);
+    const long n = 48000 * 4;
+    float **b = lt_alloc(2, n);
+    uint64_t seed = 3;
+    lt_noise(b[0], n, 0.3, &seed);
+    lt_noise(b[1], n, 0.3, &seed);
+    lathe_writer_write(w, (const float *const *)b, n, &err);
+    lathe_writer_commit(w, &err);
+    lt_free(b, 2);
+    write_text(ses, "lathe: 1\ntracks:\n  - { name: drums, file: noise.wav, out: bus }\n"
+                    "  - { name: keys, file: noise.wav, gain: -12 dB }\nbuses:\n  - { name: bus }\n"
+                    "master:\n  chain: [ { limiter: { ceiling: -3 dB } } ]\n");
+    lt_run_result r = lt_run("'%s' mix '%s' -o '%s/rep.wav' --quiet --report '%s'", lt_lathe_exe(), ses, dir, html);
+    if (r.status) fail_msg("exit %d: %s", r.status, r.err);
+    lt_run_free(&r);
+    char *h = slurp_file(html);
+    assert_non_null(h);
+    static const char *const ids[] = {"summary", "loudness", "waveform", "spectrum", "dynamics",
+                                      "stereo", "mix-levels"};
+    for (int i = 0; i < 7; i++) {
+        char pat[64];
+        snprintf(pat, sizeof pat, "<section id=\"%s\"", ids[i]);
+        const char *sec = strstr(h, pat);
+        if (!sec) fail_msg("no section %s", ids[i]);
+        const char *next = strstr(sec + 1, "<section");
+        const char *svg = strstr(sec, "<svg");
+        if (ids[i][0] != 's' || strcmp(ids[i], "summary")) /* every section but the summary has a plot */
+            if (!svg || (next && svg > next)) fail_msg("section %s has no plot", ids[i]);
+    }
+    /* the desk names every node; the master limiter's reduction is a curve */
+    assert_non_null(strstr(h, ">drums<"));
+    assert_non_null(strstr(h, ">keys<"));
+    assert_non_null(strstr(h, ">bus<"));
+    assert_non_null(strstr(h, "limiter"));
+    /* the limiter holds -3 dBTP (aiming 0.1 dB under) */
+    const char *hr = strstr(h, "Headroom at the master: ");
+    assert_non_null(hr);
+    double headroom = strtod(hr + 24, NULL);
+    assert_true(headroom >= 3.0 && headroom <= 3.2);
+    free(h);
+    /* not over an existing report without --force */
+    r = lt_run("'%s' mix '%s' -o '%s/rep2.wav' --quiet --report '%s'", lt_lathe_exe(), ses, dir, html);
+    assert_int_equal(r.status, 73);
+    lt_run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +332,7 @@ int main(void)
         cmocka_unit_test(mix_bytes_are_identical_for_1_and_2_threads),
         cmocka_unit_test(mix_check_reports_every_problem_with_line_and_column),
         cmocka_unit_test(mix_refuses_to_overwrite_an_input_or_an_existing_file),
+        cmocka_unit_test(mix_report_has_every_section_and_the_desk),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

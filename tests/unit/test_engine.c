@@ -127,7 +127,7 @@ static lathe_session session(lathe_node *nodes, int n, double rate)
 static void render(const lathe_session *s, const char *out, int threads, lathe_mix_report *rep)
 {
     lathe_error err;
-    lathe_mix_options o = {threads, LATHE_SAMPLE_FLOAT32, NULL, 1, NULL, NULL, 2, 0};
+    lathe_mix_options o = {.threads = threads, .sample = LATHE_SAMPLE_FLOAT32, .overwrite = 1, .channels = 2};
     lathe_status st = lathe_mix_render(s, out, &o, rep, &err);
     if (st != LATHE_OK) fail_msg("render: %s", err.msg);
 }
