@@ -296,6 +296,10 @@ static int run(int argc, char **argv, lathe_meta *meta)
         return cli_usage_error("master", use,
                                "%s: unknown output format (use .wav, .flac, .aiff, .mp3, .ogg or .opus, "
                                "or --format)", out);
+    if (ft == LATHE_FILE_OPUS && o.rate > 0 && o.rate != 48000 && o.rate != 24000 && o.rate != 16000 &&
+        o.rate != 12000 && o.rate != 8000)
+        return cli_usage_error("master", use, "%s: Opus runs at 8, 12, 16, 24 or 48 kHz, not %.0f Hz", out,
+                               o.rate);
     if (ft == LATHE_FILE_MP3 && o.codec.vbr && o.codec.bitrate_kbps)
         return cli_usage_error("master", use, "--vbr (V0) and --bitrate exclude each other");
     if (ft == LATHE_FILE_MP3 && o.codec.bitrate_kbps > 320)
