@@ -21,21 +21,6 @@
 #include "report/json.h"
 #include "util/fpu.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-/* fontconfig (under cairo's plot text) leaks a little of the configuration it
- * parses once per process, unreachable from any pointer (fontconfig's own
- * allocation, not lathe's): LeakSanitizer ignores stacks through it. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-    return "leak:libfontconfig.so\n";
-}
-const char *__lsan_default_options(void);
-const char *__lsan_default_options(void)
-{
-    return "print_suppressions=0";
-}
-#endif
 
 /* The usage line in error messages stays the one tests and scripts know; --help tells all. */
 static const char use[] = "usage: lathe analyze FILE... [--json] [--threads N]\n";

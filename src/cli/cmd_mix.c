@@ -264,6 +264,7 @@ int cmd_mix(int argc, char **argv)
         lathe_series_finish(series);
         st = write_report(report, path, out, &rep, series, force, &err);
         lathe_series_free(series);
+        lathe_report_release_caches();
         if (st != LATHE_OK) {
             cli_error("%s", err.msg);
             lathe_mix_report_free(&rep);
