@@ -323,6 +323,216 @@ static void io_output_safety(void **s)
     lt_free(b, 1);
 }
 
+/* ---- delivery formats (issue 6) ---- */
+
+static void io_file_types_by_extension_name_and_lossiness(void **s)
+{
+    (void)s;
+    static const struct {
+        const char *path;
+        lathe_file_type t;
+    } ext[] = {{"a.wav", LATHE_FILE_WAV},  {"a.RF64", LATHE_FILE_WAV},   {"a.flac", LATHE_FILE_FLAC},
+               {"a.aif", LATHE_FILE_AIFF}, {"a.AIFF", LATHE_FILE_AIFF},  {"a.mp3", LATHE_FILE_MP3},
+               {"a.Ogg", LATHE_FILE_OGG},  {"a.oga", LATHE_FILE_OGG},    {"a.opus", LATHE_FILE_OPUS},
+               {"a.wma", LATHE_FILE_AUTO}, {"d.mp3/a", LATHE_FILE_AUTO}, {"mp3", LATHE_FILE_AUTO}};
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
+        if (lathe_file_type_from_path(ext[i].path) != ext[i].t) fail_msg("%s", ext[i].path);
+    const char *names[] = {"wav", "flac", "aiff", "mp3", "ogg", "opus"};
+    const lathe_file_type types[] = {LATHE_FILE_WAV, LATHE_FILE_FLAC, LATHE_FILE_AIFF,
+                                     LATHE_FILE_MP3, LATHE_FILE_OGG,  LATHE_FILE_OPUS};
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(lathe_file_type_from_name(names[i]), types[i]);
+        assert_string_equal(lathe_file_type_name(types[i]), names[i]);
+        /* the extension maps back to the type */
+        char p[32];
+        snprintf(p, sizeof p, "x%s", lathe_file_type_ext(types[i]));
+        assert_int_equal(lathe_file_type_from_path(p), types[i]);
+        assert_int_equal(lathe_file_type_lossy(types[i]), i >= 3);
+    }
+    assert_int_equal(lathe_file_type_from_name("VORBIS"), LATHE_FILE_OGG);
+    assert_int_equal(lathe_file_type_from_name("wma"), LATHE_FILE_AUTO);
+    assert_int_equal(lathe_file_type_from_name(NULL), LATHE_FILE_AUTO);
+}
+
+static void probe(const char *file, const char *entry, char *buf, size_t len)
+{
+    lt_run_result r = lt_run("ffprobe -v error -select_streams a:0 -show_entries %s "
+                             "-of default=nw=1:nk=1 '%s'", entry, file);
+    if (r.status) fail_msg("ffprobe %s: %s", file, r.err);
+    snprintf(buf, len, "%s", r.out);
+    buf[strcspn(buf, "\n")] = '\0';
+    lt_run_free(&r);
+}
+
+/* A 1 kHz sine at -6 dBFS (left) and 0.25 (right), encoded with each
+ * codec setting; ffprobe names codec, rate and (CBR) bitrate; ffmpeg's
+ * decode holds the tone at its amplitude within 0.1 dB and the duration
+ * within one MP3 frame (Vorbis and Opus exactly). */
+static void io_lossy_writers_encode_what_ffmpeg_decodes(void **s)
+{
+    (void)s;
+    if (!lt_have("ffmpeg") || !lt_have("ffprobe")) skip();
+    static const struct {
+        const char *name;
+        lathe_file_type t;
+        lathe_codec_options co;
+        double rate;
+        const char *codec;
+        long bitrate;
+        double tol_db; /* tone level; LAME at 128 kbps measured -0.45 dB */
+    } cases[] = {
+        {"t.mp3", LATHE_FILE_MP3, {0, 0, 0, 0}, 44100, "mp3", 320000, 0.1},
+        {"t128.mp3", LATHE_FILE_MP3, {0, 0, 128, 0}, 48000, "mp3", 128000, 0.6},
+        {"tv0.mp3", LATHE_FILE_MP3, {1, 0, 0, 0}, 44100, "mp3", 0, 0.1},
+        {"t.ogg", LATHE_FILE_OGG, {0, 0, 0, 0}, 44100, "vorbis", 0, 0.1},
+        {"t3.ogg", LATHE_FILE_OGG, {0, 0, 0, 0.3}, 96000, "vorbis", 0, 0.1},
+        {"t.opus", LATHE_FILE_OPUS, {0, 0, 0, 0}, 48000, "opus", 0, 0.1},
+        {"t64.opus", LATHE_FILE_OPUS, {0, 0, 64, 0}, 24000, "opus", 0, 0.1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const double rate = cases[k].rate;
+        const long n = (long)rate;
+        float **b = lt_alloc(2, n);
+        lt_sine(b[0], n, rate, 1000, 0.5, 0);
+        lt_sine(b[1], n, rate, 1000, 0.25, 0);
+        b[1][100] = 1.5f; /* one over full scale: counted, the decoder will clip it */
+        lathe_error err = {0};
+        lathe_writer_spec spec = {cases[k].t, LATHE_SAMPLE_PCM16, rate, 2, 1};
+        const char *p = tmp(cases[k].name);
+        lathe_writer *w = lathe_writer_open_codec(p, &spec, &cases[k].co, &err);
+        if (!w) fail_msg("%s: %s", cases[k].name, err.msg);
+        assert_int_equal(lathe_writer_write(w, (const float *const *)b, n, &err), LATHE_OK);
+        assert_int_equal(lathe_writer_clipped(w), 1);
+        assert_int_equal(lathe_writer_commit(w, &err), LATHE_OK);
+        lt_free(b, 2);
+        char v[64];
+        probe(p, "stream=codec_name", v, sizeof v);
+        assert_string_equal(v, cases[k].codec);
+        probe(p, "stream=sample_rate", v, sizeof v);
+        /* Opus streams say 48 kHz whatever the input rate: the header's
+         * input rate is what libsndfile was given */
+        if (cases[k].t != LATHE_FILE_OPUS) assert_true(atof(v) == rate);
+        if (cases[k].bitrate) {
+            probe(p, "stream=bit_rate", v, sizeof v);
+            assert_int_equal(atol(v), cases[k].bitrate);
+        }
+        /* ffmpeg decodes at the file's rate (Opus: 48 kHz) */
+        const double drate = cases[k].t == LATHE_FILE_OPUS ? 48000 : rate;
+        const char *raw = tmp("t.f32");
+        lt_run_result r = lt_run("ffmpeg -v error -y -i '%s' -f f32le -c:a pcm_f32le '%s'", p, raw);
+        if (r.status) fail_msg("%s", r.err);
+        lt_run_free(&r);
+        FILE *f = fopen(raw, "rb");
+        fseek(f, 0, SEEK_END);
+        long m = ftell(f) / 8;
+        fseek(f, 0, SEEK_SET);
+        float *il = malloc((size_t)m * 8);
+        assert_int_equal((long)fread(il, 8, (size_t)m, f), m);
+        fclose(f);
+        float *l = malloc(sizeof(float) * (size_t)m), *rr = malloc(sizeof(float) * (size_t)m);
+        for (long i = 0; i < m; i++) l[i] = il[2 * i], rr[i] = il[2 * i + 1];
+        long a = m / 4, len = m / 2;
+        double al = lt_tone_amp(l + a, len, drate, 1000, NULL), ar = lt_tone_amp(rr + a, len, drate, 1000, NULL);
+        double dd = (double)m / drate - 1.0;
+        print_message("  %-9s %-6s %6.0f Hz: %ld frames (%+.4f s), tone %+.3f dB / %+.3f dB\n", cases[k].name,
+                      cases[k].codec, drate, m, dd, lt_db(al / 0.5), lt_db(ar / 0.25));
+        if (fabs(lt_db(al / 0.5)) > cases[k].tol_db || fabs(lt_db(ar / 0.25)) > cases[k].tol_db)
+            fail_msg("%s: tone level off", cases[k].name);
+        /* MP3: LAME's gapless header, within a frame; Opus exact (pre-skip
+         * and end trimming); Vorbis: libsndfile 1.2's encoder may end the
+         * stream up to one short block early (measured: 128 frames of a
+         * 1 s tone; 0 in test_cli_delivery's 8 s) */
+        double tol = cases[k].t == LATHE_FILE_MP3 ? 0.03 : cases[k].t == LATHE_FILE_OGG ? 256 / rate : 0.001;
+        if (fabs(dd) > tol)
+            fail_msg("%s: duration off by %+.4f s", cases[k].name, dd);
+        free(il), free(l), free(rr);
+    }
+}
+
+static void io_lossy_writers_refuse_what_the_codec_cannot_take(void **s)
+{
+    (void)s;
+    lathe_error err = {0};
+    char want[1024];
+    lathe_writer_spec spec = {LATHE_FILE_OPUS, LATHE_SAMPLE_AUTO, 44100, 2, 1};
+    const char *p = tmp("x.opus");
+    assert_null(lathe_writer_open(p, &spec, &err));
+    snprintf(want, sizeof want, "%s: Opus runs at 8, 12, 16, 24 or 48 kHz, not 44100 Hz (resample to 48 kHz)", p);
+    assert_string_equal(err.msg, want);
+    spec = (lathe_writer_spec){LATHE_FILE_MP3, LATHE_SAMPLE_AUTO, 48000, 6, 1};
+    p = tmp("x.mp3");
+    assert_null(lathe_writer_open(p, &spec, &err));
+    snprintf(want, sizeof want, "%s: MP3 holds 1 or 2 channels, not 6", p);
+    assert_string_equal(err.msg, want);
+    spec.channels = 2;
+    lathe_codec_options co = {0, 0, 400, 0};
+    assert_null(lathe_writer_open_codec(p, &spec, &co, &err));
+    snprintf(want, sizeof want, "%s: MP3 bitrate is 32 to 320 kbps, not 400", p);
+    assert_string_equal(err.msg, want);
+    co = (lathe_codec_options){1, 12, 0, 0};
+    assert_null(lathe_writer_open_codec(p, &spec, &co, &err));
+    snprintf(want, sizeof want, "%s: MP3 VBR quality is V0 to V9, not V12", p);
+    assert_string_equal(err.msg, want);
+    co = (lathe_codec_options){0, 0, 0, 1.5};
+    spec.type = LATHE_FILE_OGG;
+    p = tmp("x.ogg");
+    assert_null(lathe_writer_open_codec(p, &spec, &co, &err));
+    snprintf(want, sizeof want, "%s: Vorbis quality is 0 to 1, not 1.5", p);
+    assert_string_equal(err.msg, want);
+    /* nothing left behind */
+    assert_int_equal(access(tmp("x.opus"), F_OK), -1);
+    assert_int_equal(access(tmp("x.mp3"), F_OK), -1);
+    assert_int_equal(access(tmp("x.ogg"), F_OK), -1);
+}
+
+/* lathe_writer_commit_tagged: the tags are in the file when it appears
+ * under its name (metaflac reads them); a tagging failure leaves nothing. */
+static void io_commit_tagged_tags_before_the_rename(void **s)
+{
+    (void)s;
+    lathe_error err = {0};
+    float **b = lt_alloc(2, 4800);
+    lt_sine(b[0], 4800, 48000, 440, 0.5, 0);
+    lathe_meta m = {0};
+    assert_int_equal(lathe_meta_parse_arg(&m, "title=Tagged \xc3\xa9", &err), LATHE_OK);
+    assert_int_equal(lathe_meta_parse_arg(&m, "isrc=GB-AAA-24-00001", &err), LATHE_OK);
+    lathe_meta_set_loudness(&m, 0, -16.5, 0.5);
+    lathe_writer_spec spec = {LATHE_FILE_FLAC, LATHE_SAMPLE_PCM16, 48000, 2, 1};
+    const char *p = tmp("tagged.flac");
+    int before = count_entries();
+    lathe_writer *w = lathe_writer_open(p, &spec, &err);
+    assert_non_null(w);
+    assert_int_equal(lathe_writer_write(w, (const float *const *)b, 4800, &err), LATHE_OK);
+    assert_int_equal(lathe_writer_commit_tagged(w, &m, &err), LATHE_OK);
+    assert_int_equal(count_entries(), before + 1); /* the file, no temporary */
+    if (lt_have("metaflac")) {
+        lt_run_result r = lt_run("metaflac --export-tags-to=- '%s' | LC_ALL=C sort", p);
+        assert_string_equal(r.out, "ISRC=GBAAA2400001\nREPLAYGAIN_TRACK_GAIN=-1.50 dB\n"
+                                   "REPLAYGAIN_TRACK_PEAK=0.500000\nTITLE=Tagged \xc3\xa9\n");
+        lt_run_free(&r);
+    }
+    /* the tagger fails (the temporary file vanished): an error naming the
+     * target, and nothing under its name */
+    const char *q = tmp("lost.flac");
+    w = lathe_writer_open(q, &spec, &err);
+    assert_non_null(w);
+    assert_int_equal(lathe_writer_write(w, (const float *const *)b, 4800, &err), LATHE_OK);
+    unlink(lathe_writer_temp_path(w));
+    assert_int_not_equal(lathe_writer_commit_tagged(w, &m, &err), LATHE_OK);
+    print_message("  error: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, q));
+    assert_int_equal(access(q, F_OK), -1);
+    assert_int_equal(count_entries(), before + 1);
+    /* empty meta: a plain commit */
+    lathe_meta none = {0};
+    w = lathe_writer_open(tmp("plain.flac"), &spec, &err);
+    assert_int_equal(lathe_writer_write(w, (const float *const *)b, 4800, &err), LATHE_OK);
+    assert_int_equal(lathe_writer_commit_tagged(w, &none, &err), LATHE_OK);
+    assert_int_equal(access(tmp("plain.flac"), F_OK), 0);
+    lathe_meta_free(&m);
+    lt_free(b, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -336,6 +546,10 @@ int main(void)
         cmocka_unit_test(io_truncated_wav_is_an_error),
         cmocka_unit_test(io_nan_sample_is_an_error_naming_its_time),
         cmocka_unit_test(io_output_safety),
+        cmocka_unit_test(io_file_types_by_extension_name_and_lossiness),
+        cmocka_unit_test(io_lossy_writers_encode_what_ffmpeg_decodes),
+        cmocka_unit_test(io_lossy_writers_refuse_what_the_codec_cannot_take),
+        cmocka_unit_test(io_commit_tagged_tags_before_the_rename),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
