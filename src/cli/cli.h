@@ -34,6 +34,18 @@ const char *cli_duration(double s, char *buf, size_t len);
 /* Formats a level with one decimal, "-inf" for -inf, into buf. */
 const char *cli_db(double v, char *buf, size_t len);
 
+/* ---- terminal (term.c) ---- */
+typedef enum { CLI_RESET = 0, CLI_RED, CLI_YELLOW, CLI_GREEN, CLI_BOLD, CLI_DIM } cli_colour;
+/* Whether f is a terminal that may get colours (not with NO_COLOR or TERM=dumb). */
+int cli_use_color(FILE *f);
+/* The escape sequence for c, or "" when f gets no colours. */
+const char *cli_color(FILE *f, cli_colour c);
+/* A progress bar is wanted: not quiet, stderr is a terminal, LATHE_NO_PROGRESS unset. */
+int cli_want_progress(int quiet);
+/* Draws "WHAT  42% [=====>   ]" on stderr (\r, no newline); _done clears the line. */
+void cli_progress(const char *what, double fraction);
+void cli_progress_done(void);
+
 int cmd_analyze(int argc, char **argv);
 int cmd_processors(int argc, char **argv);
 int cmd_targets(int argc, char **argv);

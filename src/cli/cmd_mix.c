@@ -23,11 +23,7 @@ static const char use[] =
 static void progress(void *user, double f)
 {
     (void)user;
-    int w = 40, k = (int)(f * w);
-    fprintf(stderr, "\rmixing %3d%% [", (int)(f * 100));
-    for (int i = 0; i < w; i++) fputc(i < k ? '=' : (i == k ? '>' : ' '), stderr);
-    fputc(']', stderr);
-    fflush(stderr);
+    cli_progress("mixing", f);
 }
 
 static void print_report(const lathe_session *s, const lathe_mix_report *r, const char *out)
@@ -49,12 +45,14 @@ static void print_report(const lathe_session *s, const lathe_mix_report *r, cons
                cli_db(n->rms_dbfs, b, 32), n->latency);
     }
     if (r->mix.true_peak_dbtp > 0)
-        printf("warning: the mix clips (true peak %+.1f dBTP); lower the master by %.1f dB "
+        printf("%swarning:%s the mix clips (true peak %+.1f dBTP); lower the master by %.1f dB "
                "(master: { gain: %.1f dB }) to leave 3 dB of headroom for mastering\n",
-               r->mix.true_peak_dbtp, -r->suggested_trim_db, r->suggested_trim_db);
+               cli_color(stdout, CLI_YELLOW), cli_color(stdout, CLI_RESET), r->mix.true_peak_dbtp,
+               -r->suggested_trim_db, r->suggested_trim_db);
     else if (r->mix.true_peak_dbtp > -1)
-        printf("note: less than 1 dB of headroom; mastering works best with the mix peaking "
-               "around -3 to -6 dBTP\n");
+        printf("%snote:%s less than 1 dB of headroom; mastering works best with the mix peaking "
+               "around -3 to -6 dBTP\n",
+               cli_color(stdout, CLI_BOLD), cli_color(stdout, CLI_RESET));
 }
 
 static void print_json(const lathe_session *s, const lathe_mix_report *r, const char *out)
@@ -239,8 +237,7 @@ int cmd_mix(int argc, char **argv)
                            .stems_dir = stems,
                            .overwrite = force,
                            .channels = 2};
-    if (!quiet && !json && isatty(STDERR_FILENO) && !getenv("LATHE_NO_PROGRESS"))
-        o.progress = progress;
+    if (!json && cli_want_progress(quiet)) o.progress = progress;
     lathe_series *series = NULL;
     if (report) {
         st = lathe_output_check(report, &path, 1, force, &err);
@@ -254,7 +251,7 @@ int cmd_mix(int argc, char **argv)
     }
     lathe_mix_report rep;
     st = lathe_mix_render(s, out, &o, &rep, &err);
-    if (o.progress) fputs("\r\033[K", stderr);
+    if (o.progress) cli_progress_done();
     if (st != LATHE_OK) {
         cli_error("%s", err.msg);
         lathe_session_free(s);

@@ -49,7 +49,7 @@ void cli_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("lathe: ", stderr);
+    fprintf(stderr, "%slathe:%s ", cli_color(stderr, CLI_RED), cli_color(stderr, CLI_RESET));
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
@@ -59,7 +59,7 @@ int cli_usage_error(const char *cmd, const char *use, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "lathe %s: ", cmd);
+    fprintf(stderr, "%slathe %s:%s ", cli_color(stderr, CLI_RED), cmd, cli_color(stderr, CLI_RESET));
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n%s", use);
     va_end(ap);
@@ -103,6 +103,7 @@ int main(int argc, char **argv)
         fputs(usage, stdout);
         return EXIT_OK;
     }
-    fprintf(stderr, "lathe: unknown command '%s'\n%s", cmd, usage);
+    cli_error("unknown command '%s'", cmd);
+    fputs(usage, stderr);
     return EXIT_USAGE;
 }
