@@ -152,6 +152,16 @@ void lathe_album_report_json(const lathe_album_report *rep, FILE *f);
  * position is a multiple of rate / 75. */
 const char *lathe_cue_time(long long frames, double rate, char *buf, size_t len);
 
+/* The vinyl side-length warning (code "long-side"): returns 1 and fills w
+ * (when not NULL) past 22 minutes, else 0. */
+int lathe_album_side_warning(char side, double seconds, lathe_master_warning *w);
+
+/* Side (or album: side_s[0]) lengths from the songs' declared durations,
+ * pre-gaps and crossfades (sessions count 0 until rendered), and the
+ * warnings they give (long vinyl sides) into w[0..maxw-1]; returns how many.
+ * For `lathe album --check`. */
+int lathe_album_declared(const lathe_album *a, double side_s[2], lathe_master_warning *w, int maxw);
+
 #ifdef __cplusplus
 }
 #endif

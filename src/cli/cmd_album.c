@@ -15,7 +15,8 @@
 
 static const char use[] =
     "usage: lathe album ALBUM.yaml -o OUTDIR [--meta KEY=VALUE]... [--threads N]\n"
-    "                   [--force] [--json] [--quiet]\n";
+    "                   [--force] [--json] [--quiet]\n"
+    "       lathe album --check ALBUM.yaml\n";
 
 static void progress(void *user, const char *what, double f)
 {
@@ -61,16 +62,17 @@ int cmd_album(int argc, char **argv)
                                          {"json", no_argument, NULL, 'j'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
+                                         {"check", no_argument, NULL, 'c'},
                                          {NULL, 0, NULL, 0}};
     lathe_album_options o;
     memset(&o, 0, sizeof o);
     const char *out = NULL;
-    int json = 0, quiet = 0, c;
+    int json = 0, quiet = 0, check = 0, c;
     const char *metas[64];
     int nmeta = 0;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":o:m:t:fjqh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:m:t:fjqhc", opts, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'o': out = optarg; break;
@@ -86,6 +88,7 @@ int cmd_album(int argc, char **argv)
         case 'f': o.overwrite = 1; break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
+        case 'c': check = 1; break;
         case 'h': fputs(use, stdout); return EXIT_OK;
         case ':': return cli_usage_error("album", use, "%s needs a value", argv[optind - 1]);
         default: return cli_usage_error("album", use, "unknown option '%s'", argv[optind - 1]);
@@ -93,7 +96,7 @@ int cmd_album(int argc, char **argv)
     }
     if (optind != argc - 1)
         return cli_usage_error("album", use, optind >= argc ? "no album file given" : "one album file at a time");
-    if (!out) return cli_usage_error("album", use, "no output folder given (-o OUTDIR)");
+    if (!out && !check) return cli_usage_error("album", use, "no output folder given (-o OUTDIR)");
     const char *path = argv[optind];
 
     lathe_diags d;
@@ -108,6 +111,21 @@ int cmd_album(int argc, char **argv)
         return code;
     }
     lathe_diags_free(&d);
+    if (check) {
+        double side_s[2];
+        lathe_master_warning w[4];
+        int nw = lathe_album_declared(a, side_s, w, 4);
+        char b1[32], b2[32];
+        int sides = a->nsongs && a->songs[a->nsongs - 1].side == 'B' && a->songs[0].side == 'A';
+        if (sides)
+            printf("%s: %d songs; side A %s, side B %s (declared durations)\n", path, a->nsongs,
+                   cli_duration(side_s[0], b1, sizeof b1), cli_duration(side_s[1], b2, sizeof b2));
+        else
+            printf("%s: %d songs, %s (declared durations)\n", path, a->nsongs, cli_duration(side_s[0], b1, sizeof b1));
+        for (int i = 0; i < nw; i++) printf("warning: %s\n", w[i].text);
+        lathe_album_free(a);
+        return EXIT_OK;
+    }
     lathe_error err;
     for (int i = 0; i < nmeta; i++)
         if (lathe_meta_parse_arg(&a->meta, metas[i], &err) != LATHE_OK) {

@@ -45,7 +45,6 @@
 #define RB_MIN_TRACK_S 4.0
 #define RB_MAX_TRACKS 99
 #define RB_MAX_TOTAL_S (79 * 60 + 57)
-#define VINYL_SIDE_S (22 * 60)
 
 typedef struct {
     char src[1100];     /* what is mastered (the file, or the rendered session) */
@@ -559,11 +558,9 @@ static void plan(ctx *C)
     if (R->nsegments > 1 || (a->nsongs && a->songs[0].side)) {
         for (int g = 0; g < R->nsegments; g++) {
             double len = (double)R->segments[g].frames / rate;
-            if (len > VINYL_SIDE_S)
-                warn(R, "long-side",
-                     "side %c is %s long: past about 22 minutes a 12\" side at 33 1/3 rpm needs narrower grooves "
-                     "(lower level, less bass); split the side or cut at 45 rpm for fewer minutes",
-                     R->segments[g].side ? R->segments[g].side : 'A', mmss(len, b1, sizeof b1));
+            if (lathe_album_side_warning(R->segments[g].side ? R->segments[g].side : 'A', len,
+                                         R->nwarnings < LATHE_ALBUM_MAX_WARNINGS ? &R->warnings[R->nwarnings] : NULL))
+                R->nwarnings += R->nwarnings < LATHE_ALBUM_MAX_WARNINGS;
         }
     }
 }
@@ -994,27 +991,27 @@ lathe_status lathe_album_render(const lathe_album *a, const char *outdir, const 
         if (!a->songs[i].meta.track) m->track = i + 1, m->track_total = a->nsongs;
         char name[300];
         song_name(&a->songs[i], m, name, sizeof name);
-        snprintf(R->tracks[i].title, sizeof R->tracks[i].title, "%s", m->title ? m->title : name);
-        snprintf(R->tracks[i].path, sizeof R->tracks[i].path, "%s/%02d %s.%s", outdir, i + 1, name, C.ext);
-        snprintf(C.runs[i].final, sizeof C.runs[i].final, "%s", R->tracks[i].path);
+        pathf(R->tracks[i].title, sizeof R->tracks[i].title, "%s", m->title ? m->title : name);
+        pathf(R->tracks[i].path, sizeof R->tracks[i].path, "%s/%02d %s.%s", outdir, i + 1, name, C.ext);
+        pathf(C.runs[i].final, sizeof C.runs[i].final, "%s", R->tracks[i].path);
         st = lathe_output_check(R->tracks[i].path, inputs, a->nsongs + 1, opt && opt->overwrite, err);
     }
     int sides = 0;
     for (int i = 0; i < a->nsongs; i++) sides |= a->songs[i].side == 'B' ? 2 : a->songs[i].side ? 1 : 0;
     for (int g = 0; g < (sides == 3 ? 2 : 1) && st == LATHE_OK; g++) {
-        if (sides) snprintf(R->segments[g].path, sizeof R->segments[g].path, "%s/%s - side %c.%s", outdir, a->name,
+        if (sides) pathf(R->segments[g].path, sizeof R->segments[g].path, "%s/%s - side %c.%s", outdir, a->name,
                             (sides & 1) || g ? 'A' + g : 'B', C.ext);
-        else snprintf(R->segments[g].path, sizeof R->segments[g].path, "%s/%s.%s", outdir, a->name, C.ext);
+        else pathf(R->segments[g].path, sizeof R->segments[g].path, "%s/%s.%s", outdir, a->name, C.ext);
         st = lathe_output_check(R->segments[g].path, inputs, a->nsongs + 1, opt && opt->overwrite, err);
     }
-    snprintf(R->cue_path, sizeof R->cue_path, "%s/%s.cue", outdir, a->name);
-    snprintf(R->json_path, sizeof R->json_path, "%s/%s.json", outdir, a->name);
+    pathf(R->cue_path, sizeof R->cue_path, "%s/%s.cue", outdir, a->name);
+    pathf(R->json_path, sizeof R->json_path, "%s/%s.json", outdir, a->name);
     if (st == LATHE_OK) st = lathe_output_check(R->cue_path, inputs, a->nsongs + 1, opt && opt->overwrite, err);
     if (st == LATHE_OK) st = lathe_output_check(R->json_path, inputs, a->nsongs + 1, opt && opt->overwrite, err);
     free(inputs);
     if (st != LATHE_OK) goto fail;
 
-    snprintf(C.work, sizeof C.work, "%s/.lathe-album-XXXXXX", outdir);
+    pathf(C.work, sizeof C.work, "%s/.lathe-album-XXXXXX", outdir);
     if (!mkdtemp(C.work)) {
         st = lathe_error_set(err, LATHE_E_IO, "%s: cannot create a work folder: %s", outdir, strerror(errno));
         C.work[0] = '\0';

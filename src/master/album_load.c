@@ -27,6 +27,7 @@ static const char *const CURVES[] = {"linear", "log", "s-curve", "equal-power", 
 #define RB_MIN_TRACK_S 4.0
 #define RB_MAX_TRACKS 99
 #define RB_MAX_TOTAL_S (79 * 60 + 57)
+#define VINYL_SIDE_S (22 * 60)
 
 double lathe_fade_gain(lathe_fade_curve c, double x)
 {
@@ -303,11 +304,57 @@ static void parse_song(loader *L, const lathe_yn *v, lathe_album_song *s, int nu
     if (info.frames > 0) s->declared_s = (double)info.frames / info.rate;
 }
 
+
 static const char *mmss(double s, char *buf, size_t len)
 {
     int m = (int)(s / 60.0);
     snprintf(buf, len, "%d:%05.2f", m, s - 60.0 * m);
     return buf;
+}
+
+int lathe_album_side_warning(char side, double seconds, lathe_master_warning *w)
+{
+    if (!(seconds > VINYL_SIDE_S)) return 0;
+    if (w) {
+        char b[32];
+        snprintf(w->code, sizeof w->code, "long-side");
+        snprintf(w->text, sizeof w->text,
+                 "side %c is %s long: past about 22 minutes a 12\" side at 33 1/3 rpm needs narrower grooves "
+                 "(lower level, less bass); split the side or cut at 45 rpm for fewer minutes",
+                 side, mmss(seconds, b, sizeof b));
+    }
+    return 1;
+}
+
+int lathe_album_declared(const lathe_album *a, double side_s[2], lathe_master_warning *w, int maxw)
+{
+    side_s[0] = side_s[1] = 0;
+    double cursor = 0, prev_end = 0;
+    int g = 0, nw = 0, first = 1;
+    for (int i = 0; i < a->nsongs; i++) {
+        const lathe_album_song *s = &a->songs[i];
+        if (i > 0 && s->side && s->side != a->songs[i - 1].side) {
+            side_s[g] = cursor;
+            g = 1, cursor = 0, prev_end = 0, first = 1;
+        }
+        double start;
+        if (s->crossfade.length_s > 0 && !first) {
+            start = fmax(0, prev_end - s->crossfade.length_s);
+        } else {
+            double gap = !isnan(s->gap_s) ? s->gap_s : first ? 0 : a->gap_s;
+            start = cursor + gap;
+        }
+        prev_end = start + s->declared_s;
+        if (prev_end > cursor) cursor = prev_end;
+        first = 0;
+    }
+    side_s[g] = cursor;
+    int vinyl = a->target && strcmp(a->target, "vinyl") == 0;
+    for (int k = 0; k <= g && vinyl; k++) {
+        char side = g ? (char)('A' + k) : a->nsongs && a->songs[0].side ? a->songs[0].side : 'A';
+        if (lathe_album_side_warning(side, side_s[k], nw < maxw ? &w[nw] : NULL) && nw < maxw) nw++;
+    }
+    return nw;
 }
 
 /* Red Book checks on the declared durations (files; sessions count 0 here

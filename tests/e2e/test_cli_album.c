@@ -312,7 +312,7 @@ static void album_mode_keeps_relative_loudness_within_0_1_lu(void **s)
 {
     (void)s;
     const double levels[3] = {0.05, 0.25, 0.1};
-    make_songs(levels, 3, 8, "rel");
+    make_songs(levels, 3, 5, "rel");
     const char *targets[2] = {"spotify", "cd"};
     const double lufs[2] = {-14, -9}, ceil[2] = {-1, -0.3};
     for (int v = 0; v < 2; v++) {
@@ -365,7 +365,7 @@ static void track_mode_puts_every_song_on_target(void **s)
 {
     (void)s;
     const double levels[2] = {0.04, 0.2};
-    make_songs(levels, 2, 6, "trk");
+    make_songs(levels, 2, 4, "trk");
     char yaml[512], out[400], p[700];
     snprintf(yaml, sizeof yaml, "%s/trk.yaml", dir);
     write_text(yaml, "target: apple-music\nloudness: track\nformat: flac\n"
@@ -513,22 +513,50 @@ static void album_yaml_problems_come_all_at_once(void **s)
                 msgs, 6);
 }
 
+/* Sides: one file per side, a FILE per side in the CUE sheet, a side starts
+ * with its song (no pre-gap); and the 22-minute warning, from the declared
+ * durations (`--check`) and from a render. */
 static void vinyl_sides_make_one_file_per_side_and_warn_past_22_minutes(void **s)
 {
     (void)s;
     char p[700], yaml[512], out[400];
-    float **z = lt_alloc(1, 8000L * 60 * 12);
-    lt_sine(z[0], 8000L * 60 * 12, 8000, 100, 0.1, 0);
-    snprintf(p, sizeof p, "%s/twelve.wav", dir);
-    write_file(p, z, 1, 8000L * 60 * 12, 8000, LATHE_SAMPLE_PCM16);
+    const double rate = 8000;
+    float **z = lt_alloc(1, (long)rate * 60 * 11);
+    lt_sine(z[0], (long)rate * 60 * 11, rate, 100, 0.1, 0);
+    snprintf(p, sizeof p, "%s/eleven.wav", dir);
+    write_file(p, z, 1, (long)rate * 60 * 11, rate, LATHE_SAMPLE_PCM16);
+    snprintf(p, sizeof p, "%s/short.wav", dir);
+    write_file(p, z, 1, (long)rate * 3, rate, LATHE_SAMPLE_PCM16);
     lt_free(z, 1);
+    /* declared: side A 11:00 + 3 s + 11:00 = 22:03 */
+    snprintf(yaml, sizeof yaml, "%s/vinyl-long.yaml", dir);
+    write_text(yaml, "target: vinyl\ngap: 3\n"
+                     "songs:\n  - {file: eleven.wav, side: A}\n  - eleven.wav\n  - {file: short.wav, side: B}\n");
+    lt_run_result r = lt_run("'%s' album --check '%s'", lt_lathe_exe(), yaml);
+    print_message("  %s", r.out);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "side A 22:03.0, side B 0:03.0"));
+    assert_non_null(strstr(r.out, "warning: side A is 22:03.00 long: past about 22 minutes"));
+    assert_null(strstr(r.out, "side B is"));
+    lt_run_free(&r);
+    /* 21:57 is not a warning */
+    write_text(yaml, "target: vinyl\ngap: 3\n"
+                     "songs:\n  - {file: eleven.wav, side: A}\n  - {file: eleven.wav, crossfade: 9}\n"
+                     "  - {file: short.wav, side: B}\n");
+    r = lt_run("'%s' album --check '%s'", lt_lathe_exe(), yaml);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "side A 21:51.0"));
+    assert_null(strstr(r.out, "warning"));
+    lt_run_free(&r);
+
+    /* rendered: short songs, two sides */
     snprintf(yaml, sizeof yaml, "%s/vinyl.yaml", dir);
-    write_text(yaml, "target: vinyl\nmaster: off\nbits: 16\ngap: 3\n"
-                     "songs:\n  - {file: twelve.wav, side: A, meta: {title: A1}}\n"
-                     "  - {file: twelve.wav, meta: {title: A2}}\n"
-                     "  - {file: twelve.wav, side: B, meta: {title: B1}}\n");
+    write_text(yaml, "target: vinyl\nmaster: off\nbits: 16\ngap: 1\n"
+                     "songs:\n  - {file: short.wav, side: A, meta: {title: A1}}\n"
+                     "  - {file: short.wav, meta: {title: A2}}\n"
+                     "  - {file: short.wav, side: B, meta: {title: B1}}\n");
     snprintf(out, sizeof out, "%s/vinyl-out", dir);
-    lt_run_result r = album(yaml, out);
+    r = album(yaml, out);
     if (r.status != 0) fail_msg("exit %d: %s", r.status, r.err);
     snprintf(p, sizeof p, "%s/album - side A.wav", out);
     lathe_audio_info ia, ib;
@@ -540,10 +568,9 @@ static void vinyl_sides_make_one_file_per_side_and_warn_past_22_minutes(void **s
     lathe_reader *rb = lathe_reader_open(p, &ib, &err);
     assert_non_null(rb);
     lathe_reader_close(rb);
-    assert_int_equal(ia.frames, 8000L * (24 * 60 + 3)); /* two songs and one 3 s gap */
-    assert_int_equal(ib.frames, 8000L * 12 * 60);        /* a side starts with its song */
-    assert_non_null(strstr(r.out, "side A is 24:03.00 long: past about 22 minutes"));
-    assert_null(strstr(r.out, "side B is"));
+    assert_int_equal(ia.frames, (long)rate * 7); /* two songs and one 1 s gap */
+    assert_int_equal(ib.frames, (long)rate * 3); /* a side starts with its song */
+    assert_null(strstr(r.out, "long-side"));
     snprintf(p, sizeof p, "%s/album.cue", out);
     char *cue = slurp(p);
     assert_non_null(strstr(cue, "FILE \"album - side A.wav\" WAVE"));
@@ -551,8 +578,8 @@ static void vinyl_sides_make_one_file_per_side_and_warn_past_22_minutes(void **s
     assert_non_null(fb);
     assert_true(strstr(cue, "TRACK 03") > fb);
     assert_int_equal(cue_index(cue, 3, 1), 0);
-    assert_int_equal(cue_index(cue, 2, 0), 12 * 60 * 75);
-    assert_int_equal(cue_index(cue, 2, 1), (12 * 60 + 3) * 75);
+    assert_int_equal(cue_index(cue, 2, 0), 3 * 75);
+    assert_int_equal(cue_index(cue, 2, 1), 4 * 75);
     free(cue);
     lt_run_free(&r);
 }
