@@ -369,7 +369,8 @@ static void track_mode_puts_every_song_on_target(void **s)
     char yaml[512], out[400], p[700];
     snprintf(yaml, sizeof yaml, "%s/trk.yaml", dir);
     write_text(yaml, "target: apple-music\nloudness: track\nformat: flac\n"
-                     "songs:\n  - trk1.wav\n  - {file: trk2.wav, lufs: -18}\n");
+                     "meta: {album: Tracks, artist: Tester}\n"
+                     "songs:\n  - {file: trk1.wav, meta: {isrc: us-rc1-76-00001}}\n  - {file: trk2.wav, lufs: -18}\n");
     snprintf(out, sizeof out, "%s/trk-out", dir);
     lt_run_result r = album(yaml, out);
     if (r.status != 0) fail_msg("exit %d: %s", r.status, r.err);
@@ -380,6 +381,23 @@ static void track_mode_puts_every_song_on_target(void **s)
         print_message("  song %d: %.2f LUFS (target %.0f), %.2f dBTP\n", i + 1, m.lufs, want[i], m.tp);
         assert_true(fabs(m.lufs - want[i]) <= 0.1);
         assert_true(m.tp <= -1.0);
+        if (!lt_have("metaflac")) continue;
+        /* tags, read back by metaflac: track numbers, ISRC, ReplayGain 2.0 (-18 LUFS reference) */
+        lt_run_result t = lt_run("metaflac --export-tags-to=- '%s'", p);
+        print_message("%s", t.out);
+        char want_tag[64];
+        snprintf(want_tag, sizeof want_tag, "TRACKNUMBER=%d\n", i + 1);
+        assert_non_null(strstr(t.out, want_tag));
+        assert_non_null(strstr(t.out, "TRACKTOTAL=2\n"));
+        assert_non_null(strstr(t.out, "ALBUM=Tracks\n"));
+        if (i == 0) assert_non_null(strstr(t.out, "ISRC=USRC17600001\n"));
+        const char *g = strstr(t.out, "REPLAYGAIN_TRACK_GAIN=");
+        assert_non_null(g);
+        assert_true(fabs(atof(g + 22) - (-18 - m.lufs)) <= 0.011);
+        g = strstr(t.out, "REPLAYGAIN_ALBUM_GAIN=");
+        assert_non_null(g);
+        assert_true(fabs(atof(g + 22) - (-18 - lt_json_num(r.out, "album_lufs"))) <= 0.011);
+        lt_run_free(&t);
     }
     lt_run_free(&r);
 }
