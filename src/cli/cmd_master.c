@@ -302,8 +302,13 @@ static int run(int argc, char **argv, lathe_meta *meta)
                                o.rate);
     if (ft == LATHE_FILE_MP3 && o.codec.vbr && o.codec.bitrate_kbps)
         return cli_usage_error("master", use, "--vbr (V0) and --bitrate exclude each other");
-    if (ft == LATHE_FILE_MP3 && o.codec.bitrate_kbps > 320)
-        return cli_usage_error("master", use, "MP3 bitrates stop at 320 kbps, not %d", o.codec.bitrate_kbps);
+    if (ft == LATHE_FILE_MP3 && o.codec.bitrate_kbps && (o.codec.bitrate_kbps < 32 || o.codec.bitrate_kbps > 320))
+        return cli_usage_error("master", use, "--bitrate: MP3 takes 32 to 320 kbps, not %d", o.codec.bitrate_kbps);
+    if (ft == LATHE_FILE_MP3 && !o.codec.vbr && o.rate > 0 && o.rate < 32000)
+        return cli_usage_error("master", use, "MP3 CBR needs 32 kHz or more (MPEG-1), not %.0f Hz; use --vbr",
+                               o.rate);
+    if (ft == LATHE_FILE_MP3 && o.rate > 48000)
+        return cli_usage_error("master", use, "MP3 stops at 48 kHz, not %.0f Hz", o.rate);
     if (have_meta) o.meta = meta;
 
     lathe_error err;
@@ -314,6 +319,11 @@ static int run(int argc, char **argv, lathe_meta *meta)
         return cli_exit_for_input(err.code);
     }
     lathe_reader_close(r);
+    if (ft == LATHE_FILE_OPUS && o.codec.bitrate_kbps &&
+        (o.codec.bitrate_kbps < 6 * info.channels || o.codec.bitrate_kbps > 256 * info.channels))
+        return cli_usage_error("master", use, "--bitrate: Opus takes %d to %d kbps for %d channel%s, not %d",
+                               6 * info.channels, 256 * info.channels, info.channels,
+                               info.channels == 1 ? "" : "s", o.codec.bitrate_kbps);
     if (info.channels > 2) {
         cli_error("%s: %d channels; lathe master takes mono or stereo mixes", in, info.channels);
         return EXIT_DATAERR;
