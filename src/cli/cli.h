@@ -52,5 +52,6 @@ int cmd_targets(int argc, char **argv);
 int cmd_mix(int argc, char **argv);
 int cmd_master(int argc, char **argv);
 int cmd_album(int argc, char **argv);
+int cmd_clean(int argc, char **argv);
 
 #endif

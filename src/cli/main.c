@@ -16,6 +16,7 @@ static const char usage[] =
     "  mix SESSION.yaml -o MIX.wav   render a multitrack session (--check validates only)\n"
     "  master MIX -o MASTER.wav      master to a loudness target under a true-peak ceiling\n"
     "  album ALBUM.yaml -o OUTDIR    master and sequence an album: songs, album file, CUE, JSON\n"
+    "  clean IN -o OUT --denoise ... restoration: noise, hum, clicks, clipped peaks\n"
     "  processors [NAME] [--json]    the processors and their parameters\n"
     "  targets [--json]              loudness targets of platforms and delivery formats\n"
     "  version                       print the version\n"
@@ -93,6 +94,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "mix")) return cmd_mix(argc - 1, argv + 1);
     if (!strcmp(cmd, "master")) return cmd_master(argc - 1, argv + 1);
     if (!strcmp(cmd, "album")) return cmd_album(argc - 1, argv + 1);
+    if (!strcmp(cmd, "clean")) return cmd_clean(argc - 1, argv + 1);
     if (!strcmp(cmd, "processors")) return cmd_processors(argc - 1, argv + 1);
     if (!strcmp(cmd, "targets")) return cmd_targets(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
