@@ -2,8 +2,10 @@
 /* lathe/io.h: reading and writing audio files, block by block, as planar
  * float.  Reading covers every format libsndfile reads (WAV/RF64/BWF, AIFF,
  * FLAC, Ogg Vorbis, Opus, MP3, ...), 1 to 8 channels, 8 kHz to 384 kHz.
- * Writing goes to a temporary file beside the target, renamed into place
- * by lathe_writer_commit; lathe_writer_abort leaves nothing behind.
+ * Writing (WAV/RF64, FLAC, AIFF, and the lossy MP3, Ogg Vorbis and Opus)
+ * goes to a temporary file beside the target, renamed into place by
+ * lathe_writer_commit (or lathe_writer_commit_tagged, which writes the tags
+ * first); lathe_writer_abort leaves nothing behind.
  *
  * Conventions: frame counts are per channel; buffers are planar
  * (buf[channel][frame]); integer samples map to float as s / 2^(bits-1), so
