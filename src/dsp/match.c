@@ -72,10 +72,10 @@ static const lathe_param_desc match_params[] = {
      "limit on every scaled band gain: each is clamped to +-max before the curve is drawn", 0,
      GAIN_RANGE, 12, LATHE_PARAM_NUMBER, NULL, AUTO},
     {"phase", "",
-     "linear: symmetric FIRs (no phase change, latency (N - 1) / 2 frames, N = 32769 taps at "
-     "48 kHz scaled with the rate, plus one partition); minimum: minimum-phase FIRs of the same "
-     "length with the same magnitude (latency one partition; phase shifts like an analog EQ); "
-     "fixed at init",
+     "linear: symmetric FIRs of 32769 taps at 48 kHz, scaled with the rate (no phase change; "
+     "latency half the FIR plus one partition: 16384 + 4096 frames at 48 kHz); minimum: "
+     "minimum-phase FIRs of the same length and magnitude (latency one partition, 4096 frames "
+     "at 48 kHz; phase shifts like an analog EQ); fixed at init",
      0, 1, PH_LINEAR, LATHE_PARAM_CHOICE, phases, 0},
 };
 enum { P_AMOUNT = 2 * NB, P_MAX, P_PHASE, P_COUNT };
@@ -228,26 +228,22 @@ static lathe_status match_init(void *st, double rate, int channels, int max_bloc
     s->channels = channels;
     s->pairs = channels / 2;
     s->nmid = s->pairs + (channels & 1);
+    /* taps: FIR_LEN at 48 kHz, scaled with the rate (the same resolution in
+     * Hz), odd.  Partition B about taps/8 (at most 4096): the convolver does
+     * about taps/B complex multiply-adds per sample and path, so a long
+     * partition is what makes it cheap; it adds B frames of latency. */
     double x = FIR_LEN * rate / 48000.0;
-    int N = 2 * (int)floor(x / 2) + 1;
-    int B = 128; /* partition about N/32, as eq's linear mode */
-    while (B < 4096 && 2 * B <= N / 32)
+    int taps = 2 * (int)floor(x / 2) + 1;
+    if (taps < 255) taps = 255;
+    int B = 64;
+    while (B < 4096 && 8 * B < taps)
         B *= 2;
-    while (B > 16 && 4 * B > N)
-        B /= 2;
-    if (N < 4 * B) N = 4 * B + 1;
-    int taps = N - 2 * B, M = 2;
+    int M = 2;
     while (M < 2 * taps)
         M *= 2;
-    s->n = N;
+    s->n = taps + 2 * B; /* the processor's whole response: B zeros each side */
     s->B = B;
     s->M = M;
-    if (s->phase == PH_MINIMUM) {
-        taps = N; /* no centre to keep: the whole length is response */
-        while (M < 2 * taps)
-            M *= 2;
-        s->M = M;
-    }
     s->taps = taps;
     s->half = (taps - 1) / 2;
     size_t bins = (size_t)(M / 2 + 1);
@@ -264,7 +260,7 @@ static lathe_status match_init(void *st, double rate, int channels, int max_bloc
         lathe_pconv_init(&s->conv[0], s->nmid, B, taps) ||
         (s->pairs && lathe_pconv_init(&s->conv[1], s->pairs, B, taps))) {
         match_fini(s);
-        lathe_error_set(err, LATHE_E_NOMEM, "match: cannot allocate two %d-tap FIRs", N);
+        lathe_error_set(err, LATHE_E_NOMEM, "match: cannot allocate two %d-tap FIRs", taps);
         return LATHE_E_NOMEM;
     }
     for (int i = 0; i < s->nmid; i++)
@@ -344,8 +340,9 @@ const lathe_proc_desc lathe_proc_match = {
            "method (Kaiser window, Oppenheim & Schafer, \"Discrete-Time Signal Processing\", "
            "7.5-7.6, with three pre-compensation steps for the window's smoothing) or minimum "
            "phase by the folded real cepstrum (ibid., 13.8), 32769 taps at 48 kHz (scaled with "
-           "the rate), run by uniformly partitioned FFT convolution (F. Wefers 2015). Latency: "
-           "(N - 1) / 2 frames in linear phase, one partition in minimum phase. With every "
+           "the rate), run by uniformly partitioned FFT convolution (F. Wefers 2015) in "
+           "partitions of about taps/8 (4096 frames at 48 kHz). Latency: half the FIR plus one "
+           "partition in linear phase, one partition in minimum phase. With every "
            "gain at 0 dB (or amount 0 %) the output is the input delayed. Channels are taken in "
            "pairs as L/R; an odd last channel gets the mid curve. Changes redesign both FIRs at "
            "the next partition and crossfade over one partition (no clicks; automate sparingly). "
