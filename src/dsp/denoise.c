@@ -10,7 +10,8 @@
  *   xi    = a G_prev^2 gamma_prev + (1 - a) max(gamma - 1, 0)   (decision-directed,
  *           Ephraim & Malah 1984, eq. 51; a = `smoothing`)
  *   G     = xi / (1 + xi)                                       (Wiener gain)
- *   G     <- (G_{k-1} + 2 G_k + G_{k+1}) / 4                    (frequency smoothing)
+ *   G     <- max(G_k, (G_{k-1} + 2 G_k + G_{k+1}) / 4)          (frequency smoothing,
+ *           upward only: a partial's skirts keep the gain of its peak bin)
  *   G     <- max(G, 10^(-amount/20))                            (reduction floor)
  *
  * The decision-directed estimate is the time smoothing that keeps musical
@@ -288,7 +289,7 @@ static void process_frame(denoise *s) {
         }
         for (int k = 0; k < nb; k++) {
             double l = s->gain[k > 0 ? k - 1 : k + 1], r = s->gain[k < nb - 1 ? k + 1 : k - 1];
-            double g = 0.25 * (l + r) + 0.5 * s->gain[k];
+            double g = fmax(s->gain[k], 0.25 * (l + r) + 0.5 * s->gain[k]);
             if (g < gfl) g = gfl;
             if (g < gmin) gmin = g;
             s->spec[k][0] *= (float)g;
@@ -343,7 +344,7 @@ const lathe_proc_desc lathe_proc_denoise = {
     .doc = "Spectral noise reduction: a short-time Fourier transform (about 43 ms square-root "
            "Hann frames, 75 % overlap) with a Wiener gain per bin driven by the "
            "decision-directed a-priori SNR of Ephraim and Malah (IEEE Trans. ASSP 32(6), 1984), "
-           "smoothed across neighbouring bins and floored at -amount, which keeps musical noise "
+           "smoothed upward across neighbouring bins and floored at -amount, which keeps musical noise "
            "down (Cappe, IEEE Trans. SAP 2(2), 1994). The noise power comes from a profile file "
            "(measured by `lathe clean` on a noise-only range or file) or, without one, is "
            "tracked by minimum statistics (Martin, IEEE Trans. SAP 9(5), 2001; simplified: "

@@ -192,21 +192,21 @@ static void denoise_profile_music_snr_up_8_db_spectrum_within_1_db(void **s) {
     assert_true(fabs(r.max_dev) <= 1.0);
 }
 
-static void denoise_minimum_statistics_music_snr_up_2_db_spectrum_within_1_5_db(void **s) {
+static void denoise_minimum_statistics_music_snr_up_6_db_spectrum_within_1_db(void **s) {
     (void)s;
     result r;
     if (!music_through("auto", 20, &r)) skip();
     print_message("auto (minimum statistics): SNR %.2f dB -> %.2f dB (+%.2f dB); %d bands, largest "
                   "deviation %+.3f dB\n",
                   r.snr_in, r.snr_out, r.snr_out - r.snr_in, r.nbands, r.max_dev);
-    /* streaming minimum statistics on sustained music: weaker than a profile */
-    assert_true(r.snr_out - r.snr_in >= 2.0);
+    /* streaming minimum statistics on sustained music: a little weaker than a profile */
+    assert_true(r.snr_out - r.snr_in >= 6.0);
     assert_true(r.nbands >= 10);
-    assert_true(fabs(r.max_dev) <= 1.5);
+    assert_true(fabs(r.max_dev) <= 1.0);
 }
 
 /* Pure white noise with its profile is lowered by `amount` (the floor). */
-static void denoise_noise_only_lowered_by_amount_within_0_5_db_profile_or_tracked(void **s) {
+static void denoise_noise_only_lowered_by_amount_within_1_db_profile_1_5_db_tracked(void **s) {
     (void)s;
     long n = (long)(8 * RATE);
     float **x = lt_alloc(2, n), **pn = lt_alloc(2, n);
@@ -225,7 +225,7 @@ static void denoise_noise_only_lowered_by_amount_within_0_5_db_profile_or_tracke
         double g = lt_db(lt_rms(y[0] + s0, n - s0) / lt_rms(x[0], n - s0));
         print_message("white noise, %s, amount %.0f dB: output %+.3f dB\n",
                       a < 3 ? "profile" : "minimum statistics", amounts[a], g);
-        assert_true(fabs(g + amounts[a]) <= (a < 3 ? 0.5 : 1.0));
+        assert_true(fabs(g + amounts[a]) <= (a < 3 ? 1.0 : 1.5));
         lathe_proc_free(p);
         lt_free(y, 2);
     }
@@ -299,8 +299,8 @@ static void denoise_bad_profile_file_is_an_error_naming_it(void **s) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(denoise_profile_music_snr_up_8_db_spectrum_within_1_db),
-        cmocka_unit_test(denoise_minimum_statistics_music_snr_up_2_db_spectrum_within_1_5_db),
-        cmocka_unit_test(denoise_noise_only_lowered_by_amount_within_0_5_db_profile_or_tracked),
+        cmocka_unit_test(denoise_minimum_statistics_music_snr_up_6_db_spectrum_within_1_db),
+        cmocka_unit_test(denoise_noise_only_lowered_by_amount_within_1_db_profile_1_5_db_tracked),
         cmocka_unit_test(denoise_amount_0_is_input_delayed_by_latency),
         cmocka_unit_test(denoise_block_size_invariant_and_recovers_from_nan),
         cmocka_unit_test(denoise_bad_profile_file_is_an_error_naming_it),
