@@ -749,7 +749,10 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
                 rep->after = dec;
                 double cover = dec.true_peak_dbtp - rep->ceiling_dbtp;
                 if (cover > 0 && lim >= 0) {
-                    ceil_run -= cover + CODEC_MARGIN_DB;
+                    /* lower by the overshoot, or further when the codec's own
+                     * expansion (decoded over encoded true peak) says so */
+                    double expand = dec.true_peak_dbtp - rep->encoder_input.true_peak_dbtp;
+                    ceil_run = fmin(ceil_run - cover, rep->ceiling_dbtp - expand) - CODEC_MARGIN_DB;
                     done_ok = 0;
                     ns = 0;
                     linear = 0;
