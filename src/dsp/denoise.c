@@ -20,7 +20,9 @@
  * profile the noise power is tracked by minimum statistics (Martin, "Noise
  * power spectral density estimation based on optimal smoothing and minimum
  * statistics", IEEE Trans. SAP 9(5), 2001), simplified: a fixed smoothing
- * constant 0.85, the minimum over 1.5 s tracked in 8 sub-windows, and a
+ * constant 0.85, the minimum over 4 s tracked in 8 sub-windows, then the
+ * lower envelope over +-4 bins (music holds a bin for seconds; its
+ * neighbours between partials dip to the noise), and a
  * constant bias compensation.  Digital silence does not update the tracker.
  * Latency: N frames. */
 #include <math.h>
@@ -348,7 +350,8 @@ const lathe_proc_desc lathe_proc_denoise = {
            "down (Cappe, IEEE Trans. SAP 2(2), 1994). The noise power comes from a profile file "
            "(measured by `lathe clean` on a noise-only range or file) or, without one, is "
            "tracked by minimum statistics (Martin, IEEE Trans. SAP 9(5), 2001; simplified: "
-           "fixed smoothing, 1.5 s window, constant bias). Latency: one frame.",
+           "fixed smoothing, minimum over 4 s and over +-4 bins, constant bias). Latency: one "
+           "frame.",
     .params = params,
     .nparams = NPARAMS,
     .state_size = sizeof(denoise),
