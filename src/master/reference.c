@@ -429,6 +429,53 @@ static double clampd(double x, double m) {
     return x > m ? m : x < -m ? -m : x;
 }
 
+/* The band gains that make each band's power change equal the wanted
+ * tone_db.  The curve between centres is smooth, but the mix's power inside
+ * a band is not spread evenly (harmonics, a bass line), so a band does not
+ * change by exactly its centre gain: with the mix's per-bin mid spectrum
+ * the change of every band under gains g is computed as the analysis
+ * measures it (the same bin weights), and g is corrected by the error
+ * (Jacobi fixed-point steps, g += wanted - achieved; 12 steps). Gains stay
+ * within max_eq + 3 dB; unused bands keep 0. */
+static void solve_gains(const lathe_ref_analysis *mix, const lathe_ref_master_plan *p,
+                        double max_eq, double g[NB]) {
+    for (int k = 0; k < NB; k++)
+        g[k] = p->tone_db[k];
+    int any = 0;
+    for (int k = 0; k < NB; k++)
+        any |= p->tone_db[k] != 0;
+    if (!any || mix->bins < 2 || mix->is_target) return;
+    const double df = mix->bin_hz, lim = max_eq + 3;
+    for (int it = 0; it < 12; it++) {
+        double achieved[NB];
+        for (int k = 0; k < NB; k++) {
+            achieved[k] = 0;
+            if (!p->band_used[k]) continue;
+            double fc = p->band_hz[k], lo = fc * pow(10.0, -0.05), hi = fc * pow(10.0, 0.05);
+            int k0 = (int)floor(lo / df + 0.5), k1 = (int)floor(hi / df + 0.5) + 1;
+            if (k0 < 1) k0 = 1;
+            if (k1 > mix->bins - 1) k1 = mix->bins - 1;
+            double before = 0, after = 0;
+            for (int b = k0; b < k1; b++) {
+                double o = fmin((b + 0.5) * df, hi) - fmax((b - 0.5) * df, lo);
+                if (o <= 0) continue;
+                double pw = o / df * pow(10.0, mix->mid_spec_db[b] / 10);
+                before += pw;
+                after += pw * pow(10.0, lathe_ref_curve_db(g, b * df) / 10);
+            }
+            achieved[k] = before > 0 && after > 0 ? 10 * log10(after / before) : p->tone_db[k];
+        }
+        double worst = 0;
+        for (int k = 0; k < NB; k++) {
+            if (!p->band_used[k]) continue;
+            double e = p->tone_db[k] - achieved[k];
+            worst = fmax(worst, fabs(e));
+            g[k] = clampd(g[k] + e, lim);
+        }
+        if (worst < 0.01) break;
+    }
+}
+
 lathe_status lathe_ref_plan(const lathe_ref_analysis *mix, const lathe_ref_analysis *ref,
                             const lathe_ref_options *opt, lathe_ref_master_plan *p, lathe_error *err) {
     lathe_ref_options o;
@@ -492,8 +539,10 @@ lathe_status lathe_ref_plan(const lathe_ref_analysis *mix, const lathe_ref_analy
             }
         }
     }
+    double g[NB];
+    solve_gains(mix, p, o.max_eq_db, g);
     for (int k = 0; k < NB; k++) {
-        double mid = p->tone_db[k], side = p->tone_db[k] + p->width_db[k];
+        double mid = g[k], side = g[k] + p->width_db[k];
         p->match_mid_db[k] = clampd(mid, 24);
         p->match_side_db[k] = clampd(side, 24);
         if (p->match_mid_db[k] != 0 || p->match_side_db[k] != 0) p->use_match = 1;
