@@ -130,7 +130,9 @@ typedef struct {
     double width_db[LATHE_REF_BANDS];   /* applied side gain relative to mid (limited, scaled) */
     int far[LATHE_REF_BANDS];           /* |diff_db| > warn_db */
     /* the match processor's values: band<k+1>.mid = match_mid_db[k],
-     * band<k+1>.side = match_side_db[k]; amount 100 %, max 24 dB */
+     * band<k+1>.side = match_side_db[k]; amount 100 %, max 24 dB.  The mid
+     * gains are solved so that each band of the mix changes by tone_db
+     * (docs/reference.md); side = mid + width_db */
     double match_mid_db[LATHE_REF_BANDS];
     double match_side_db[LATHE_REF_BANDS];
     int use_match;      /* 0 when every gain is 0: no stage needed */
