@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* lathe clean IN -o OUT [--denoise [AMOUNT]] [--noise-profile auto|START-END|FILE]
- *                 [--dehum auto|50|60] [--declick] [--declip] [--force] [--quiet]
+ *                 [--dehum auto|50|60] [--declick] [--declip] [--report FILE.html]
+ *                 [--force] [--quiet]
  * Restoration: a direct reader -> processors -> writer loop (memory flat
  * with duration).  The chain is declip -> declick -> dehum -> denoise.
  * A noise profile from a range or a noise-only file is measured in a first
@@ -21,10 +22,12 @@
 #include "lathe/io.h"
 #include "lathe/param.h"
 #include "lathe/proc.h"
+#include "lathe/report.h"
 
 static const char use[] =
     "usage: lathe clean IN -o OUT [--denoise [AMOUNT]] [--noise-profile auto|START-END|FILE]\n"
-    "                   [--dehum auto|50|60] [--declick] [--declip] [--force] [--quiet]\n";
+    "                   [--dehum auto|50|60] [--declick] [--declip] [--report FILE.html]\n"
+    "                   [--force] [--quiet]\n";
 
 static const char help[] =
     "\n"
@@ -40,7 +43,8 @@ static const char help[] =
     "  --dehum auto|50|60      remove mains hum and its harmonics (auto: 50 or 60 found)\n"
     "  --declick               remove clicks up to 2 ms\n"
     "  --declip                rebuild clipped peaks (the output is 6 dB lower to fit them)\n"
-    "  --force                 replace OUT if it exists (never the input)\n"
+    "  --report FILE.html      before/after report: loudness, waveform, spectrum, levels\n"
+    "  --force                 replace OUT (and the report) if it exists (never the input)\n"
     "  --quiet                 no summary\n";
 
 #define BLOCK 4096
@@ -146,7 +150,7 @@ static double now_s(void) {
 }
 
 int cmd_clean(int argc, char **argv) {
-    const char *in = NULL, *out = NULL, *profile_arg = "auto", *dehum_arg = NULL;
+    const char *in = NULL, *out = NULL, *profile_arg = "auto", *dehum_arg = NULL, *report = NULL;
     double amount = NAN;
     int denoise = 0, declick = 0, declip = 0, force = 0, quiet = 0;
     for (int i = 1; i < argc; i++) {
@@ -176,6 +180,12 @@ int cmd_clean(int argc, char **argv) {
             dehum_arg = argv[i];
             if (strcmp(dehum_arg, "auto") && strcmp(dehum_arg, "50") && strcmp(dehum_arg, "60"))
                 return cli_usage_error("clean", use, "--dehum: '%s' is not auto, 50 or 60", dehum_arg);
+        } else if (!strcmp(a, "--report")) {
+            if (++i >= argc) return cli_usage_error("clean", use, "--report needs a .html file");
+            report = argv[i];
+            size_t L = strlen(report);
+            if (L < 5 || (strcmp(report + L - 5, ".html") && strcmp(report + L - 4, ".htm")))
+                return cli_usage_error("clean", use, "--report wants a .html file, not '%s'", report);
         } else if (!strcmp(a, "--declick")) {
             declick = 1;
         } else if (!strcmp(a, "--declip")) {
@@ -205,6 +215,14 @@ int cmd_clean(int argc, char **argv) {
         cli_error("%s", err.msg);
         return cli_exit_for_output(st);
     }
+    if (report) {
+        const char *both[2] = {in, out};
+        st = lathe_output_check(report, both, 2, force, &err);
+        if (st != LATHE_OK) {
+            cli_error("%s", err.msg);
+            return cli_exit_for_output(st);
+        }
+    }
     lathe_audio_info info;
     lathe_reader *r = lathe_reader_open(in, &info, &err);
     if (!r) {
@@ -213,6 +231,24 @@ int cmd_clean(int argc, char **argv) {
     }
     const double rate = info.rate;
     const int ch = info.channels;
+    /* the report: analysis and series of the input and of the output */
+    lathe_analyzer *an[2] = {NULL, NULL};
+    lathe_series *se[2] = {NULL, NULL};
+    if (report) {
+        for (int k = 0; k < 2; k++) {
+            an[k] = lathe_analyzer_new(rate, ch, &err);
+            se[k] = an[k] ? lathe_series_new(rate, ch, &err) : NULL;
+            if (!se[k]) {
+                cli_error("%s: %s", in, err.msg);
+                for (int j = 0; j <= k; j++) {
+                    lathe_analyzer_free(an[j]);
+                    lathe_series_free(se[j]);
+                }
+                lathe_reader_close(r);
+                return EXIT_FAIL;
+            }
+        }
+    }
 
     /* noise profile: first pass into a temporary file */
     char prof[64] = "";
@@ -312,6 +348,10 @@ int cmd_clean(int argc, char **argv) {
             }
             if (k == 0) eof = 1;
             in_frames += k;
+            if (report && k > 0) {
+                lathe_analyzer_add(an[0], (const float *const *)buf, k);
+                lathe_series_add(se[0], (const float *const *)buf, k);
+            }
         }
         if (eof) { /* push the chain's latency out with silence */
             if (flush == 0) break;
@@ -335,6 +375,10 @@ int cmd_clean(int argc, char **argv) {
                 rc = EXIT_IOERR;
                 break;
             }
+            if (report) {
+                lathe_analyzer_add(an[1], o, m);
+                lathe_series_add(se[1], o, m);
+            }
             written += m;
         }
     }
@@ -347,6 +391,37 @@ int cmd_clean(int argc, char **argv) {
         }
     } else {
         lathe_writer_abort(w);
+    }
+    if (rc == EXIT_OK && report) {
+        lathe_analysis a[2];
+        for (int k = 0; k < 2; k++) {
+            lathe_series_finish(se[k]);
+            lathe_analyzer_result(an[k], &a[k]);
+        }
+        char title[1100], text[600];
+        snprintf(title, sizeof title, "lathe clean: %s", in);
+        lathe_report *rp = lathe_report_new(title, &err);
+        st = rp ? LATHE_OK : err.code;
+        if (rp) {
+            int len = snprintf(text, sizeof text, "Chain:");
+            for (int i = 0; i < np && len < (int)sizeof text; i++)
+                len += snprintf(text + len, sizeof text - (size_t)len, "%s %s", i ? "," : "", pname[i]);
+            if (denoise && len < (int)sizeof text)
+                snprintf(text + len, sizeof text - (size_t)len, ". Noise profile: %s.", profile_desc);
+            lathe_report_part(rp, in);
+            lathe_report_text(rp, text);
+            st = lathe_report_add_comparison(rp, out, &a[0], se[0], &a[1], se[1], &err);
+            if (st == LATHE_OK) st = lathe_report_write(rp, report, force, &err);
+            lathe_report_free(rp);
+        }
+        if (st != LATHE_OK) {
+            cli_error("%s", err.msg);
+            rc = cli_exit_for_output(st);
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        lathe_analyzer_free(an[k]);
+        lathe_series_free(se[k]);
     }
     if (rc == EXIT_OK && !quiet) {
         printf("%s -> %s: %.2f s, %d channel%s at %g Hz, %.1fx realtime\n", in, out,
@@ -364,6 +439,7 @@ int cmd_clean(int argc, char **argv) {
             printf(", latency %d frames (compensated)\n", lathe_proc_latency(procs[i]));
         }
         if (clipped > 0) printf("  warning: %lld samples clipped in the output\n", clipped);
+        if (report) printf("  report: %s\n", report);
     }
     for (int c = 0; c < ch; c++) free(buf[c]);
     for (int j = 0; j < np; j++) lathe_proc_free(procs[j]);

@@ -3,7 +3,8 @@
  * from a noise-only file each raise the SNR of tonal music in white noise
  * at 20 dB by at least 8 dB; --dehum auto finds and removes 60 Hz hum; the
  * whole chain keeps the input's length (latency compensated) and its timing
- * (a null against the input where nothing needs repair); errors: the input
+ * (a null against the input where nothing needs repair); --report writes
+ * a before/after HTML report; errors: the input
  * as output, a missing input, nothing to do, a bad range. */
 #include "lathe_test.h"
 
@@ -152,8 +153,22 @@ static void clean_dehum_auto_removes_60_hz_hum_by_30_db(void **s) {
     snprintf(in, sizeof in, "%s/hum.wav", dir);
     snprintf(out, sizeof out, "%s/dehum.wav", dir);
     write_file(in, x, 2, n);
-    lt_run_result r = lt_run("'%s' clean '%s' -o '%s' --dehum auto --force", lt_lathe_exe(), in, out);
+    char rep[512];
+    snprintf(rep, sizeof rep, "%s/clean.html", dir);
+    lt_run_result r = lt_run("'%s' clean '%s' -o '%s' --dehum auto --report '%s' --force", lt_lathe_exe(),
+                             in, out, rep);
     if (r.status != 0) fail_msg("exit %d: %s", r.status, r.err);
+    /* the report: one HTML file naming the input, the output and the chain */
+    FILE *f = fopen(rep, "r");
+    assert_non_null(f);
+    static char html[1 << 20];
+    size_t hn = fread(html, 1, sizeof html - 1, f);
+    html[hn] = 0;
+    fclose(f);
+    assert_non_null(strstr(html, "<svg"));
+    assert_non_null(strstr(html, "hum.wav"));
+    assert_non_null(strstr(html, "dehum.wav"));
+    assert_non_null(strstr(html, "Chain: dehum"));
     long m;
     float **y = read_file(out, 2, &m);
     assert_int_equal(m, n);
@@ -228,6 +243,9 @@ static void clean_errors_name_the_file_and_exit_codes(void **s) {
     lt_run_free(&r);
     r = lt_run("'%s' clean '%s' -o '%s/o.wav' --dehum 55", lt_lathe_exe(), in, dir);
     assert_int_equal(r.status, 64);
+    lt_run_free(&r);
+    r = lt_run("'%s' clean '%s' -o '%s/o.wav' --declick --report '%s'", lt_lathe_exe(), in, dir, in);
+    assert_int_equal(r.status, 64); /* not an .html name */
     lt_run_free(&r);
     lt_free(x, 2);
 }
