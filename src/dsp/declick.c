@@ -6,8 +6,10 @@
  * S frames is finished with S frames of context before and after it
  * (S = 512 at 44.1/48 kHz), so the latency is 2 S.  Per channel and segment:
  *
- *  1. an AR model of order p is fitted to the whole buffer (Hann-windowed
- *     autocorrelation, Levinson-Durbin);
+ *  1. an AR model of order p (64) is fitted to the whole buffer
+ *     (Hann-windowed autocorrelation, Levinson-Durbin); when step 3 finds
+ *     candidates, the model is fitted again with them left out (a loud
+ *     click would otherwise pull the model toward itself);
  *  2. the forward prediction error e_f[n] = x[n] - sum a_k x[n-k] and the
  *     backward one e_b[n] = x[n] - sum a_k x[n+k] are computed, and their
  *     robust scales sigma (1.4826 x median |e|);
@@ -35,7 +37,7 @@ enum { P_THRESHOLD, P_MAX_GAP, P_ORDER, NPARAMS };
 
 #define AUTO LATHE_PARAM_AUTOMATABLE
 #define MAXCH 8
-#define MAX_ORDER 48
+#define MAX_ORDER 64
 #define MAX_GAP_MS 5.0
 
 static const lathe_param_desc params[NPARAMS] = {
@@ -48,8 +50,11 @@ static const lathe_param_desc params[NPARAMS] = {
      "longest click that is interpolated; longer events are taken for transients and left "
      "alone",
      0.05, MAX_GAP_MS, 2, LATHE_PARAM_NUMBER, NULL, AUTO},
-    {"order", "", "order p of the autoregressive model (detection and interpolation)", 8,
-     MAX_ORDER, 32, LATHE_PARAM_NUMBER, NULL, 0},
+    {"order", "",
+     "order p of the autoregressive model (detection and interpolation); music needs a high "
+     "order to be interpolated over a millisecond",
+     8,
+     MAX_ORDER, 64, LATHE_PARAM_NUMBER, NULL, 0},
 };
 
 typedef struct {
@@ -58,6 +63,7 @@ typedef struct {
     int ch, order, maxlen;
     lathe_segbuf sb;
     double *ef, *eb, *tmp, *work, *win;
+    unsigned char *mask;
     long clicks; /* repaired since init/reset */
     int edits;   /* segments finished since init/reset (the first have no real past) */
 } declick;
@@ -82,7 +88,9 @@ static void fini(void *st) {
     free(s->tmp);
     free(s->work);
     free(s->win);
+    free(s->mask);
     s->ef = s->eb = s->tmp = s->work = s->win = NULL;
+    s->mask = NULL;
 }
 
 static lathe_status init(void *st, double rate, int channels, int max_block, lathe_error *err) {
@@ -102,8 +110,9 @@ static lathe_status init(void *st, double rate, int channels, int max_block, lat
     s->eb = calloc(t, sizeof(double));
     s->tmp = calloc(t, sizeof(double));
     s->win = calloc(t, sizeof(double));
+    s->mask = calloc(t, 1);
     s->work = calloc((size_t)s->maxlen * (s->maxlen + 3) + MAX_ORDER + 8, sizeof(double));
-    if (!s->ef || !s->eb || !s->tmp || !s->win || !s->work)
+    if (!s->ef || !s->eb || !s->tmp || !s->win || !s->work || !s->mask)
         return lathe_error_set(err, LATHE_E_NOMEM, "declick: out of memory");
     for (size_t i = 0; i < t; i++) s->win[i] = 0.5 - 0.5 * cos(2.0 * M_PI * (i + 0.5) / t);
     reset(s);
@@ -140,15 +149,21 @@ static double robust_sigma(declick *s, const double *e, int from, int to) {
     return 1.4826 * select_k(s->tmp, n, n / 2);
 }
 
-static void edit_channel(declick *s, float *x) {
+/* AR model of x from the autocorrelation of win * x with the samples where
+ * mask is set left out; then the forward and backward prediction errors and
+ * their robust scales. Returns 0 when x is silent. */
+static int model(declick *s, const float *x, const unsigned char *mask, double *a, double *sf,
+                 double *sbk) {
     const int T = s->sb.total, p = s->order;
-    double r[MAX_ORDER + 1], a[MAX_ORDER + 1];
+    double r[MAX_ORDER + 1];
+    double *y = s->tmp; /* windowed, masked copy */
+    for (int i = 0; i < T; i++) y[i] = mask && mask[i] ? 0.0 : s->win[i] * x[i];
     for (int k = 0; k <= p; k++) {
         double acc = 0;
-        for (int i = k; i < T; i++) acc += (s->win[i] * x[i]) * (s->win[i - k] * x[i - k]);
+        for (int i = k; i < T; i++) acc += y[i] * y[i - k];
         r[k] = acc;
     }
-    if (!(r[0] > 1e-20)) return;
+    if (!(r[0] > 1e-20)) return 0;
     r[0] *= 1.0 + 1e-9;
     lathe_ar_levinson(r, p, a);
     for (int n = p; n < T; n++) {
@@ -162,15 +177,38 @@ static void edit_channel(declick *s, float *x) {
         s->eb[n] = acc;
     }
     const double floor = 3e-5 * sqrt(r[0] / T) + 1e-9; /* float rounding is not a click */
-    const double sf = fmax(robust_sigma(s, s->ef, p, T), floor);
-    const double sbk = fmax(robust_sigma(s, s->eb, 0, T - p), floor);
+    *sf = fmax(robust_sigma(s, s->ef, p, T), floor);
+    *sbk = fmax(robust_sigma(s, s->eb, 0, T - p), floor);
+    return 1;
+}
+
+static void edit_channel(declick *s, float *x) {
+    const int T = s->sb.total, p = s->order;
+    double a[MAX_ORDER + 1], sf, sbk;
+    if (!model(s, x, NULL, a, &sf, &sbk)) return;
+    /* A loud click pulls the model toward itself (it dominates the
+     * autocorrelation); when there are candidates, refit without them. */
+    {
+        const double th0 = s->p[P_THRESHOLD];
+        const int reach = (int)lround(s->p[P_MAX_GAP] * 1e-3 * s->rate) + p;
+        int any = 0;
+        memset(s->mask, 0, (size_t)T);
+        for (int n = p; n < T; n++) {
+            if (fabs(s->ef[n]) <= th0 * sf) continue;
+            any = 1;
+            for (int j = n - p < 0 ? 0 : n - p; j < n + reach && j < T; j++) s->mask[j] = 1;
+        }
+        if (any && !model(s, x, s->mask, a, &sf, &sbk)) return;
+    }
     const double th = s->p[P_THRESHOLD];
     const int maxgap = (int)lround(s->p[P_MAX_GAP] * 1e-3 * s->rate);
     const int r0 = s->sb.past, r1 = s->sb.past + s->sb.seg;
     for (int n = r0; n < r1; n++) {
         if (fabs(s->ef[n]) <= th * sf) continue;
+        /* the click's end: the last of a chain of samples the future cannot
+         * explain, links no more than p/2 apart */
         int end = n;
-        for (int j = n; j < n + maxgap + p && j < T - p; j++)
+        for (int j = n; j < n + maxgap + p && j < T - p && j - end <= p / 2; j++)
             if (fabs(s->eb[j]) > 0.5 * th * sbk) end = j;
         int g0 = n - 2, len = end + 2 - g0 + 1, done = 0;
         /* interpolate; while the forward error just after the gap still shows
