@@ -63,6 +63,7 @@ typedef struct {
     lathe_codec_options codec;  /* lossy encoder settings; zero = defaults (lathe/io.h) */
     int loudness_tags;          /* 1: always write the loudness tags; 0 (default): when meta
                                    is given or OUT is FLAC, MP3, Ogg or Opus; -1: never */
+    int want_series;            /* 1: fill report.series (for HTML reports) */
 } lathe_master_options;
 
 /* A finding for the user: what it is, and the remedy. */
@@ -109,6 +110,11 @@ typedef struct {
     int nstages;
     lathe_master_warning warnings[LATHE_MASTER_MAX_WARNINGS];
     int nwarnings;
+    /* with want_series: the master's time series and spectra (lathe/series.h),
+     * with the gain reduction over time of the limiter and of the stages
+     * before it; the caller frees it (lathe_series_free). NULL otherwise.
+     * For lossy outputs it is the signal into the encoder. */
+    lathe_series *series;
 } lathe_master_report;
 
 /* Masters `in` to `out` (format by opt->format or the extension: WAV,

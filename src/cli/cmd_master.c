@@ -14,6 +14,8 @@
 
 #include "cli/cli.h"
 #include "lathe/master.h"
+#include "lathe/report.h"
+#include "lathe/series.h"
 #include "lathe/targets.h"
 #include "report/json.h"
 
@@ -21,16 +23,13 @@ static const char use[] =
     "usage: lathe master IN -o OUT [--target PRESET | --lufs X --ceiling Y] [--chain FILE]\n"
     "                    [--rate HZ] [--bits 16|24|32] [--dither auto|off|tpdf|highpass|fweighted]\n"
     "                    [--format wav|flac|aiff|mp3|ogg|opus] [--bitrate KBPS] [--vbr] [--quality Q]\n"
-    "                    [--meta KEY=VALUE]... [--threads N] [--force] [--json] [--quiet]\n";
+    "                    [--meta KEY=VALUE]... [--report FILE.html] [--threads N] [--force] [--json]\n"
+    "                    [--quiet]\n";
 
 static void progress(void *user, double f)
 {
     (void)user;
-    int w = 40, k = (int)(f * w);
-    fprintf(stderr, "\rmastering %3d%% [", (int)(f * 100));
-    for (int i = 0; i < w; i++) fputc(i < k ? '=' : (i == k ? '>' : ' '), stderr);
-    fputc(']', stderr);
-    fflush(stderr);
+    cli_progress("mastering", f);
 }
 
 static const char *fmt_red(double max, double mean, char *buf, size_t len)
@@ -83,9 +82,11 @@ static void print_report(const lathe_master_report *r, const char *in, const cha
         if (col > 80 && i + 1 < n) printf("\n               "), col = 16;
     }
     printf("\n");
-    for (int i = 0; i < r->nwarnings; i++)
-        printf("%s: %s\n", strcmp(r->warnings[i].code, "turned-down") == 0 ? "note" : "warning",
-               r->warnings[i].text);
+    for (int i = 0; i < r->nwarnings; i++) {
+        int note = strcmp(r->warnings[i].code, "turned-down") == 0;
+        printf("%s%s:%s %s\n", cli_color(stdout, note ? CLI_BOLD : CLI_YELLOW), note ? "note" : "warning",
+               cli_color(stdout, CLI_RESET), r->warnings[i].text);
+    }
 }
 
 static void json_analysis(lathe_json *j, const char *key, const lathe_analysis *a)
@@ -196,6 +197,66 @@ int cmd_master(int argc, char **argv)
     return rc;
 }
 
+/* The input's time series and spectra, for the report's "before". */
+static lathe_series *input_series(const char *in, lathe_error *err)
+{
+    lathe_audio_info info;
+    lathe_reader *r = lathe_reader_open(in, &info, err);
+    if (!r) return NULL;
+    lathe_series *s = lathe_series_new(info.rate, info.channels, err);
+    float *buf[LATHE_MAX_CHANNELS];
+    float *mem = malloc(sizeof(float) * 8192 * (size_t)info.channels);
+    for (int c = 0; mem && c < info.channels; c++) buf[c] = mem + (size_t)c * 8192;
+    long n;
+    while (s && mem && (n = lathe_reader_read(r, buf, 8192, err)) > 0)
+        if (lathe_series_add(s, (const float *const *)buf, n) != LATHE_OK) n = -1;
+    if (!mem) lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+    free(mem);
+    lathe_reader_close(r);
+    if (s) lathe_series_finish(s);
+    return s;
+}
+
+/* The HTML report: before against after (loudness, waveform, spectrum,
+ * gain reduction, stereo), the chain and the findings. */
+static lathe_status write_report(const char *path, const char *in, const char *out,
+                                 const lathe_master_report *rep, int force, lathe_error *err)
+{
+    lathe_series *sb = input_series(in, err);
+    if (!sb) return err->code;
+    char title[600];
+    snprintf(title, sizeof title, "lathe master: %s", out);
+    lathe_report *r = lathe_report_new(title, err);
+    lathe_status st = r ? LATHE_OK : err->code;
+    if (r) {
+        lathe_report_set_target(r, rep->target, rep->target_lufs, rep->ceiling_dbtp);
+        char text[700];
+        snprintf(text, sizeof text,
+                 "%s mastered for %s: target %.1f LUFS, ceiling %.1f dBTP. Gain into the limiter %+.2f dB "
+                 "(%d render%s); limiter reduction max %.1f dB, mean %.2f dB; glue max %.1f dB, mean %.2f dB.",
+                 in, rep->target, rep->target_lufs, rep->ceiling_dbtp, rep->gain_db, rep->passes,
+                 rep->passes == 1 ? "" : "s", rep->limiter_max_db, rep->limiter_mean_db,
+                 isnan(rep->glue_max_db) ? 0.0 : rep->glue_max_db,
+                 isnan(rep->glue_mean_db) ? 0.0 : rep->glue_mean_db);
+        lathe_report_part(r, "What was done");
+        lathe_report_text(r, text);
+        static const char *const heads[] = {"stage", "processor", "settings"};
+        lathe_report_table(r, "The chain", 3, heads);
+        for (int i = 0; i < rep->nstages; i++) {
+            const char *row[3] = {rep->stages[i].name, rep->stages[i].proc,
+                                  rep->stages[i].settings[0] ? rep->stages[i].settings : "(defaults)"};
+            lathe_report_row(r, row);
+        }
+        for (int i = 0; i < rep->nwarnings; i++) lathe_report_warning(r, rep->warnings[i].text, NULL);
+        st = lathe_report_add_comparison(r, out, &rep->before, sb, &rep->after, rep->series, err);
+        if (st == LATHE_OK) st = lathe_report_write(r, path, force, err);
+    }
+    lathe_report_free(r);
+    lathe_series_free(sb);
+    lathe_report_release_caches();
+    return st;
+}
+
 static int run(int argc, char **argv, lathe_meta *meta)
 {
     static const struct option opts[] = {
@@ -207,9 +268,10 @@ static int run(int argc, char **argv, lathe_meta *meta)
         {"json", no_argument, NULL, 'j'},          {"quiet", no_argument, NULL, 'q'},
         {"format", required_argument, NULL, 'F'},  {"meta", required_argument, NULL, 'm'},
         {"bitrate", required_argument, NULL, 'B'}, {"vbr", no_argument, NULL, 'V'},
-        {"quality", required_argument, NULL, 'Q'},
+        {"quality", required_argument, NULL, 'Q'}, {"report", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     int have_meta = 0;
+    const char *report = NULL;
     lathe_master_options o;
     memset(&o, 0, sizeof o);
     o.lufs = NAN, o.ceiling_dbtp = NAN, o.fixed_gain_db = NAN;
@@ -217,7 +279,7 @@ static int run(int argc, char **argv, lathe_meta *meta)
     int json = 0, quiet = 0, c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":o:T:L:C:c:r:b:d:t:fjqhF:m:B:VQ:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:T:L:C:c:r:b:d:t:fjqhF:m:B:VQ:R:", opts, NULL)) != -1) {
         char *end;
         double v;
         switch (c) {
@@ -282,6 +344,14 @@ static int run(int argc, char **argv, lathe_meta *meta)
         case 'f': o.overwrite = 1; break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
+        case 'R': {
+            const char *dot = strrchr(optarg, '.');
+            if (!dot || (strcasecmp(dot, ".html") && strcasecmp(dot, ".htm")))
+                return cli_usage_error("master", use, "--report wants a .html file, not '%s'", optarg);
+            report = optarg;
+            o.want_series = 1;
+            break;
+        }
         case 'h': fputs(use, stdout); return EXIT_OK;
         case ':': return cli_usage_error("master", use, "%s needs a value", argv[optind - 1]);
         default: return cli_usage_error("master", use, "unknown option '%s'", argv[optind - 1]);
@@ -333,11 +403,19 @@ static int run(int argc, char **argv, lathe_meta *meta)
         cli_error("%s", err.msg);
         return cli_exit_for_output(st);
     }
-    if (!quiet && !json && isatty(STDERR_FILENO) && !getenv("LATHE_NO_PROGRESS")) o.progress = progress;
+    if (report) {
+        const char *ins[2] = {in, out};
+        st = lathe_output_check(report, ins, 2, o.overwrite, &err);
+        if (st != LATHE_OK) {
+            cli_error("%s", err.msg);
+            return cli_exit_for_output(st);
+        }
+    }
+    if (!json && cli_want_progress(quiet)) o.progress = progress;
     lathe_master_report rep;
     lathe_diags d;
     st = lathe_master_render(in, out, &o, &rep, &d, &err);
-    if (o.progress) fputs("\r\033[K", stderr);
+    if (o.progress) cli_progress_done();
     if (d.count > 0) {
         char line[1024];
         for (int i = 0; i < d.count; i++) fprintf(stderr, "%s\n", lathe_diag_format(&d, i, line, sizeof line));
@@ -348,6 +426,14 @@ static int run(int argc, char **argv, lathe_meta *meta)
     if (st != LATHE_OK) {
         cli_error("%s", err.msg);
         return st == LATHE_E_IO ? EXIT_IOERR : cli_exit_for_input(st);
+    }
+    if (report) {
+        st = write_report(report, in, out, &rep, o.overwrite, &err);
+        lathe_series_free(rep.series);
+        if (st != LATHE_OK) {
+            cli_error("%s", err.msg);
+            return cli_exit_for_output(st);
+        }
     }
     if (json) print_json(&rep, in, out);
     else if (!quiet) print_report(&rep, in, out);

@@ -382,6 +382,7 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
     int npre = 0, ntail = 0;
     lathe_mix_report mr;
     memset(&mr, 0, sizeof mr);
+    lathe_series *pre_series = NULL;
     memset(tail, 0, sizeof tail);
     lathe_status status = LATHE_OK;
 
@@ -597,7 +598,17 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
             status = lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
             goto done;
         }
+        if (opt->want_series) {
+            pre_series = lathe_series_new(rep->out_rate, rep->out_channels, err);
+            if (!pre_series) {
+                lathe_session_free(s);
+                status = err->code;
+                goto done;
+            }
+            mo.series = pre_series;
+        }
         status = lathe_mix_render(s, cache, &mo, &mr, err);
+        mo.series = NULL;
         s->nodes[1].chain = NULL, s->nodes[1].nchain = 0;
         lathe_session_free(s);
         if (status != LATHE_OK) goto done;
@@ -711,7 +722,18 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
             sv.mo.sample = out_sample;
             sv.mo.analysis_flags = full_flags;
             sv.mo.progress = opt->progress, sv.mo.user = opt->user;
+            if (opt->want_series) {
+                lathe_series_free(rep->series);
+                rep->series = lathe_series_new(rep->out_rate, rep->out_channels, err);
+                if (!rep->series) {
+                    status = err->code;
+                    goto done;
+                }
+                sv.mo.series = rep->series;
+            }
             status = render_tail(&sv, g, lossy ? pcm : cand, &mr, err);
+            sv.mo.series = NULL;
+            if (rep->series) lathe_series_finish(rep->series);
             encoded_last = 0;
             sv.mo.progress = NULL;
             if (status != LATHE_OK) goto done;
@@ -829,7 +851,19 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
              "loudness range %.1f LU: vinyl needs no loudness war; consider a lower target",
              rep->after.loudness_range_lu);
 
+    /* the report's gain-reduction curves: the stages before the drive too */
+    for (int i = 0; rep->series && pre_series && i < lathe_series_gr_count(pre_series); i++) {
+        long n = 0;
+        const float *v = lathe_series_gr(pre_series, i, &n);
+        lathe_series_add_gr(rep->series, lathe_series_gr_name(pre_series, i), v, n);
+    }
+
 done:
+    lathe_series_free(pre_series);
+    if (status != LATHE_OK) {
+        lathe_series_free(rep->series);
+        rep->series = NULL;
+    }
     lathe_meta_free(&tags);
     if (pcm) {
         unlink(pcm);

@@ -588,6 +588,61 @@ static void master_material_under_the_ceiling_by_ffmpeg(void **s)
     }
 }
 
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *t = malloc((size_t)n + 1);
+    t[fread(t, 1, (size_t)n, f)] = '\0';
+    fclose(f);
+    return t;
+}
+
+/* --report: before against after in every section (a plot in each), the
+ * chain, the findings, and the gain reduction of the limiter and the glue
+ * over time. */
+static void master_report_compares_before_and_after(void **s)
+{
+    (void)s;
+    char in[512], out[512], html[512];
+    snprintf(in, sizeof in, "%s/rep-in.wav", dir);
+    snprintf(out, sizeof out, "%s/rep-out.wav", dir);
+    snprintf(html, sizeof html, "%s/rep.html", dir);
+    const double rate = 48000;
+    const long n = (long)(dur(10) * rate);
+    float **b = musicish(n, rate, 0.05);
+    write_file(in, b, 2, n, rate);
+    lt_free(b, 2);
+    lt_run_result r = lt_run("'%s' master '%s' -o '%s' --quiet --report '%s'", lt_lathe_exe(), in, out, html);
+    if (r.status) fail_msg("exit %d: %s", r.status, r.err);
+    lt_run_free(&r);
+    char *h = slurp(html);
+    assert_non_null(h);
+    static const char *const ids[] = {"loudness", "waveform", "spectrum", "dynamics", "stereo"};
+    for (int i = 0; i < 5; i++) {
+        char pat[64];
+        snprintf(pat, sizeof pat, "<section id=\"%s\"", ids[i]);
+        const char *sec = strstr(h, pat), *next = sec ? strstr(sec + 1, "<section") : NULL;
+        const char *svg = sec ? strstr(sec, "<svg") : NULL;
+        if (!sec || !svg || (next && svg > next)) fail_msg("section %s missing or without a plot", ids[i]);
+    }
+    assert_non_null(strstr(h, ">before<"));
+    assert_non_null(strstr(h, ">after<"));
+    assert_non_null(strstr(h, ">glue<"));    /* the chain table */
+    assert_non_null(strstr(h, ">limiter<"));
+    /* both gain-reduction curves are in the dynamics plot's legend */
+    const char *dyn = strstr(h, "<section id=\"dynamics\"");
+    assert_non_null(strstr(dyn, "limiter"));
+    assert_non_null(strstr(dyn, "glue"));
+    free(h);
+    r = lt_run("'%s' master '%s' -o '%s/rep-out2.wav' --quiet --report '%s'", lt_lathe_exe(), in, dir, html);
+    assert_int_equal(r.status, 73);
+    lt_run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -601,6 +656,7 @@ int main(void)
         cmocka_unit_test(master_chain_file_errors_and_outputs_left_alone),
         cmocka_unit_test(master_is_deterministic_across_threads),
         cmocka_unit_test(master_material_under_the_ceiling_by_ffmpeg),
+        cmocka_unit_test(master_report_compares_before_and_after),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
