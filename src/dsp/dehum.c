@@ -13,11 +13,15 @@
  * (mu = pi B / fs): the music between the lines passes untouched.  Drift:
  * every 50 ms the rotation of each weight since the last look gives the
  * frequency error (a weight turning at d rad/s means the line is d/(2 pi k)
- * Hz off); the errors of all lines, weighted by line power times k^2, drive a
- * proportional-integral loop (gains 0.2 and 0.02 per look, so a steady ramp
- * is followed without lag), within 1.5 % of the nominal 50 or 60 Hz.
- * Tracking is off by default: with music around the lines the estimate
- * wanders by more than the 0.001 Hz that 30 dB at the 11th harmonic needs.  `auto`
+ * Hz off).  The rotations are summed over 1 s (unwrapped, 50 ms at a time):
+ * over a second the music's random contribution to the weights largely
+ * cancels, where the per-look estimates wander by more than the 0.001 Hz
+ * that 30 dB at the 11th harmonic needs.  The errors of all lines, weighted
+ * by line power times k^2, move f by 0.7 of the estimate each second,
+ * within 1.5 % of the nominal 50 or 60 Hz (a 0.2 Hz offset settles in about
+ * 6 s; an integral term made the loop overshoot).  Tracking is off by
+ * default: on one test song the 60 Hz bank's estimate still wanders enough
+ * to leave the lines only 17 dB down.  `auto`
  * runs a 50 Hz and a 60 Hz bank side by side and outputs the one whose lines
  * hold more power (smoothed over about a second, switching only at a 2x
  * ratio, with a 50 ms crossfade). */
@@ -33,6 +37,7 @@ enum { P_MAINS, P_HARMONICS, P_WIDTH, P_TRACK, NPARAMS };
 #define MAXCH 8
 #define MAXH 40
 #define TRACK_S 0.05
+#define LOOK_N 20 /* the frequency loop updates every LOOK_N * TRACK_S = 1 s */
 
 static const char *const mains_choices[] = {"auto", "50", "60", NULL};
 
@@ -50,10 +55,10 @@ static const lathe_param_desc params[NPARAMS] = {
      "(time constant 1 / (pi width) s)",
      0.1, 10, 1, LATHE_PARAM_NUMBER, NULL, AUTO | LATHE_PARAM_LOG},
     {"track", "",
-     "follow slow drift of the mains frequency (within 1.5 % of nominal); off by default: on "
-     "music the estimate still wanders enough to cost depth at the upper harmonics",
-     0, 1, 0,
-     LATHE_PARAM_BOOL, NULL, 0},
+     "follow slow drift or an offset of the mains frequency (within 1.5 % of nominal; settles "
+     "in about 6 s); off by default: on some music the estimate still wanders (60 Hz lines "
+     "under one test song keep only 17 dB)",
+     0, 1, 0, LATHE_PARAM_BOOL, NULL, 0},
 };
 
 typedef struct {
@@ -62,7 +67,9 @@ typedef struct {
     double complex z[MAXCH][MAXH];
     double complex zlast[MAXH];
     double energy; /* smoothed line power */
-    double df;     /* integral term of the frequency loop (Hz per look) */
+    double df;     /* integral term of the frequency loop (Hz per update) */
+    double acc[MAXH], pw[MAXH]; /* summed rotation and power since the last update */
+    int looks;
 } bank;
 
 typedef struct {
@@ -94,6 +101,9 @@ static void reset(void *st) {
         b->u = 1.0;
         b->energy = 0;
         b->df = 0;
+        memset(b->acc, 0, sizeof b->acc);
+        memset(b->pw, 0, sizeof b->pw);
+        b->looks = 0;
         set_freq(s, b, b->nominal);
     }
     s->count = 0;
@@ -120,10 +130,11 @@ static lathe_status init(void *st, double rate, int channels, int max_block, lat
     return LATHE_OK;
 }
 
-/* Frequency error of a bank from the rotation of its weights (see top). */
+/* Frequency error of a bank from the rotation of its weights (see top):
+ * the rotation of each weight is summed over LOOK_N looks (unwrapped, since
+ * each look's step is small), then the loop moves f. */
 static void track(dehum *s, bank *b) {
-    double num = 0, den = 0, en = 0;
-    const double t = s->track_n / s->rate;
+    double en = 0;
     for (int k = 0; k < s->nh; k++) {
         double complex zs = 0;
         for (int c = 0; c < s->ch; c++) zs += b->z[c][k];
@@ -131,11 +142,10 @@ static void track(dehum *s, bank *b) {
         en += p;
         double complex r = zs * conj(b->zlast[k]);
         b->zlast[k] = zs;
-        if (p <= 0 || cabs(r) <= 0) continue;
-        double dphi = carg(r);
-        double w = p * (k + 1) * (k + 1);
-        num += w * dphi / (2.0 * M_PI * (k + 1) * t);
-        den += w;
+        if (p > 0 && cabs(r) > 0) {
+            b->acc[k] += carg(r);
+            b->pw[k] += p;
+        }
         for (int c = 0; c < s->ch; c++) /* no denormals, no NaN kept */
             if (!isfinite(creal(b->z[c][k])) || !isfinite(cimag(b->z[c][k])) ||
                 cabs(b->z[c][k]) < 1e-15)
@@ -143,15 +153,25 @@ static void track(dehum *s, bank *b) {
     }
     b->energy += s->e_coef * (en - b->energy);
     if (!isfinite(b->energy)) b->energy = 0;
-    if (s->p[P_TRACK] >= 0.5 && den > 0 && en > 1e-12) {
-        double err = num / den; /* proportional-integral loop: follows a ramp without lag */
-        b->df += 0.002 * err;
-        double f = b->f + 0.05 * err + b->df;
+    b->u /= cabs(b->u); /* the rotation recurrence keeps |u| = 1 */
+    if (++b->looks < LOOK_N) return;
+    b->looks = 0;
+    double num = 0, den = 0;
+    const double t = (double)LOOK_N * s->track_n / s->rate;
+    for (int k = 0; k < s->nh; k++) {
+        double w = b->pw[k] * (k + 1) * (k + 1);
+        num += w * b->acc[k] / (2.0 * M_PI * (k + 1) * t);
+        den += w;
+        b->acc[k] = b->pw[k] = 0;
+    }
+    if (s->p[P_TRACK] >= 0.5 && den > 0 && b->energy > 1e-12) {
+        double err = num / den; /* proportional only: an integral term overshoots */
+        double f = b->f + 0.7 * err;
         double lo = b->nominal * 0.985, hi = b->nominal * 1.015;
         if (!isfinite(f) || !isfinite(b->df)) f = b->nominal, b->df = 0;
+        if (f < lo || f > hi) b->df = 0;
         set_freq(s, b, f < lo ? lo : f > hi ? hi : f);
     }
-    b->u /= cabs(b->u);
 }
 
 static void process(void *st, float *const *io, const float *const *key, int frames) {
