@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* lathe album ALBUM.yaml -o OUTDIR [--meta KEY=VALUE]... [--threads N]
- *             [--force] [--json] [--quiet]
+ *             [--report FILE.html] [--force] [--json] [--quiet]
  * Masters and sequences an album (lathe/album.h, docs/album.md): one file
  * per song, the continuous album file, a CUE sheet and a JSON summary. */
 #include <getopt.h>
@@ -12,17 +12,122 @@
 
 #include "cli/cli.h"
 #include "lathe/album.h"
+#include "lathe/analysis.h"
+#include "lathe/report.h"
+#include "lathe/series.h"
 
 static const char use[] =
     "usage: lathe album ALBUM.yaml -o OUTDIR [--meta KEY=VALUE]... [--threads N]\n"
-    "                   [--force] [--json] [--quiet]\n"
+    "                   [--report FILE.html] [--force] [--json] [--quiet]\n"
     "       lathe album --check ALBUM.yaml\n";
 
 static void progress(void *user, const char *what, double f)
 {
     (void)user;
-    fprintf(stderr, "\r\033[K%s %3d%%", what, (int)(f * 100));
-    fflush(stderr);
+    cli_progress(what, f);
+}
+
+/* One pass over a file: its analysis and its series. */
+static lathe_series *file_series(const char *path, lathe_analysis *an, lathe_error *err)
+{
+    lathe_audio_info info;
+    lathe_reader *r = lathe_reader_open(path, &info, err);
+    if (!r) return NULL;
+    lathe_series *s = lathe_series_new(info.rate, info.channels, err);
+    lathe_analyzer *a = s ? lathe_analyzer_new(info.rate, info.channels, err) : NULL;
+    float *buf[LATHE_MAX_CHANNELS];
+    float *mem = malloc(sizeof(float) * 8192 * (size_t)info.channels);
+    for (int c = 0; mem && c < info.channels; c++) buf[c] = mem + (size_t)c * 8192;
+    long n;
+    while (a && mem && (n = lathe_reader_read(r, buf, 8192, err)) > 0) {
+        lathe_analyzer_add(a, (const float *const *)buf, n);
+        lathe_series_add(s, (const float *const *)buf, n);
+    }
+    if (a) lathe_analyzer_result(a, an);
+    if (s) lathe_series_finish(s);
+    if (!a || !mem) {
+        lathe_series_free(s);
+        s = NULL;
+        if (!mem) lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+    }
+    lathe_analyzer_free(a);
+    free(mem);
+    lathe_reader_close(r);
+    return s;
+}
+
+/* The HTML report: an overview (every song's loudness, peak and range, the
+ * album files), then each song before against after. */
+static lathe_status write_report(const char *path, const char *album, const lathe_album *a,
+                                 const lathe_album_report *R, int force, lathe_error *err)
+{
+    char title[600];
+    snprintf(title, sizeof title, "lathe album: %s", album);
+    lathe_report *r = lathe_report_new(title, err);
+    if (!r) return err->code;
+    lathe_report_set_target(r, R->target, R->target_lufs, R->ceiling_dbtp);
+    lathe_status st = LATHE_OK;
+    lathe_report_part(r, "Overview");
+    char text[400];
+    snprintf(text, sizeof text, "%d songs for %s: target %.1f LUFS (%s mode), ceiling %.1f dBTP.", R->ntracks,
+             R->target, R->target_lufs, R->track_mode ? "track" : "album", R->ceiling_dbtp);
+    lathe_report_text(r, text);
+    static const char *const heads[] = {"#", "song", "LUFS", "true peak (dBTP)", "LRA (LU)", "drive (dB)"};
+    lathe_report_table(r, "Songs", 6, heads);
+    const char **labels = calloc((size_t)R->ntracks + 1, sizeof *labels);
+    double *lufs = calloc((size_t)R->ntracks + 1, sizeof *lufs);
+    for (int i = 0; i < R->ntracks; i++) {
+        const lathe_album_track *t = &R->tracks[i];
+        char c0[16], c2[32], c3[32], c4[32], c5[32];
+        snprintf(c0, sizeof c0, "%d", t->number);
+        const char *row[6] = {c0, t->title, cli_db(t->lufs, c2, sizeof c2), cli_db(t->true_peak_dbtp, c3, sizeof c3),
+                              cli_db(t->lra_lu, c4, sizeof c4), c5};
+        if (isfinite(t->gain_db)) snprintf(c5, sizeof c5, "%+.2f", t->gain_db);
+        else snprintf(c5, sizeof c5, "n/a");
+        lathe_report_row(r, row);
+        if (labels && lufs) labels[i] = t->title, lufs[i] = isfinite(t->lufs) ? t->lufs : -70;
+    }
+    for (int i = 0; i < R->nwarnings; i++) lathe_report_warning(r, R->warnings[i].text, NULL);
+    if (labels && lufs && R->ntracks > 0) {
+        lathe_report_section(r, "album-loudness", "Loudness of every song");
+        lathe_plot *p = lathe_plot_new("Integrated loudness per song", "loudness (LUFS)", "", LATHE_X_LINEAR);
+        if (p) {
+            lathe_plot_xrange(p, -40, 0);
+            lathe_plot_bar_base(p, -40);
+            st = lathe_plot_bars(p, "song", labels, lufs, R->ntracks);
+            if (st == LATHE_OK) st = lathe_plot_hline(p, "target", R->target_lufs);
+            if (st == LATHE_OK)
+                st = lathe_report_plot(r, p, "Each song's file as written, by libebur128-compatible BS.1770 gating",
+                                       err);
+            lathe_plot_free(p);
+        }
+    }
+    free(labels), free(lufs);
+    /* the continuous album file(s) */
+    for (int g = 0; st == LATHE_OK && g < R->nsegments; g++) {
+        lathe_analysis an;
+        lathe_series *s = file_series(R->segments[g].path, &an, err);
+        if (!s) return lathe_report_free(r), err->code;
+        st = lathe_report_add_analysis(r, R->segments[g].path, &an, s, err);
+        lathe_series_free(s);
+    }
+    /* each song, before and after */
+    for (int i = 0; st == LATHE_OK && i < R->ntracks && i < a->nsongs; i++) {
+        lathe_analysis ab, aa;
+        lathe_series *sa = file_series(R->tracks[i].path, &aa, err), *sb = NULL;
+        if (!sa) st = err->code;
+        else if (!a->songs[i].is_session) sb = file_series(a->songs[i].file, &ab, err);
+        char label[400];
+        snprintf(label, sizeof label, "%d. %s", R->tracks[i].number, R->tracks[i].title);
+        if (st == LATHE_OK && sb) st = lathe_report_add_comparison(r, label, &ab, sb, &aa, sa, err);
+        else if (st == LATHE_OK) st = lathe_report_add_analysis(r, label, &aa, sa, err);
+        lathe_series_free(sa);
+        lathe_series_free(sb);
+    }
+    if (st == LATHE_OK) st = lathe_report_write(r, path, force, err);
+    lathe_report_free(r);
+    lathe_report_release_caches();
+    return st;
 }
 
 static void print_report(const lathe_album_report *r)
@@ -63,16 +168,17 @@ int cmd_album(int argc, char **argv)
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {"check", no_argument, NULL, 'c'},
+                                         {"report", required_argument, NULL, 'R'},
                                          {NULL, 0, NULL, 0}};
     lathe_album_options o;
     memset(&o, 0, sizeof o);
-    const char *out = NULL;
+    const char *out = NULL, *report = NULL;
     int json = 0, quiet = 0, check = 0, c;
     const char *metas[64];
     int nmeta = 0;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":o:m:t:fjqhc", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:m:t:fjqhcR:", opts, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'o': out = optarg; break;
@@ -89,6 +195,13 @@ int cmd_album(int argc, char **argv)
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
         case 'c': check = 1; break;
+        case 'R': {
+            const char *dot = strrchr(optarg, '.');
+            if (!dot || (strcasecmp(dot, ".html") && strcasecmp(dot, ".htm")))
+                return cli_usage_error("album", use, "--report wants a .html file, not '%s'", optarg);
+            report = optarg;
+            break;
+        }
         case 'h': fputs(use, stdout); return EXIT_OK;
         case ':': return cli_usage_error("album", use, "%s needs a value", argv[optind - 1]);
         default: return cli_usage_error("album", use, "unknown option '%s'", argv[optind - 1]);
@@ -132,18 +245,28 @@ int cmd_album(int argc, char **argv)
             lathe_album_free(a);
             return cli_usage_error("album", use, "--meta: %s", err.msg);
         }
-    if (!quiet && !json && isatty(STDERR_FILENO) && !getenv("LATHE_NO_PROGRESS")) o.progress = progress;
+    if (report) {
+        lathe_status rs = lathe_output_check(report, &path, 1, o.overwrite, &err);
+        if (rs != LATHE_OK) {
+            cli_error("%s", err.msg);
+            lathe_album_free(a);
+            return cli_exit_for_output(rs);
+        }
+    }
+    if (!json && cli_want_progress(quiet)) o.progress = progress;
     lathe_album_report rep;
     lathe_status st = lathe_album_render(a, out, &o, &rep, &d, &err);
-    if (o.progress) fputs("\r\033[K", stderr);
-    lathe_album_free(a);
+    if (o.progress) cli_progress_done();
     if (d.count > 0) {
         for (int i = 0; i < d.count; i++) fprintf(stderr, "%s\n", lathe_diag_format(&d, i, line, sizeof line));
         lathe_diags_free(&d);
         lathe_album_report_free(&rep);
+        lathe_album_free(a);
         return EXIT_DATAERR;
     }
     lathe_diags_free(&d);
+    if (st == LATHE_OK && report) st = write_report(report, path, a, &rep, o.overwrite, &err);
+    lathe_album_free(a);
     if (st != LATHE_OK) {
         cli_error("%s", err.msg);
         lathe_album_report_free(&rep);

@@ -143,8 +143,11 @@ static char *slurp(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f) fail_msg("cannot open %s", path);
-    char *b = calloc(1, 1 << 16);
-    size_t n = fread(b, 1, (1 << 16) - 1, f);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = calloc(1, (size_t)len + 1);
+    size_t n = fread(b, 1, (size_t)len, f);
     b[n] = 0;
     fclose(f);
     return b;
@@ -631,6 +634,40 @@ static void album_refuses_existing_outputs_without_force(void **s)
     lt_run_free(&r);
 }
 
+/* --report: an overview (every song's loudness against the target, the
+ * album file) and one part per song, before against after. */
+static void album_report_has_an_overview_and_every_song(void **s)
+{
+    (void)s;
+    const double levels[2] = {0.05, 0.2};
+    make_songs(levels, 2, 4, "rep");
+    char yaml[512], out[400], html[512];
+    snprintf(yaml, sizeof yaml, "%s/rep.yaml", dir);
+    snprintf(out, sizeof out, "%s/rep-out", dir);
+    snprintf(html, sizeof html, "%s/album.html", dir);
+    write_text(yaml, "target: spotify\nformat: wav\nsongs:\n  - {file: rep1.wav, meta: {title: First}}\n"
+                     "  - {file: rep2.wav, meta: {title: Second}}\n");
+    lt_run_result r = lt_run("LATHE_NO_PROGRESS=1 '%s' album '%s' -o '%s' --quiet --report '%s'", lt_lathe_exe(),
+                             yaml, out, html);
+    if (r.status) fail_msg("exit %d: %s", r.status, r.err);
+    lt_run_free(&r);
+    char *h = slurp(html);
+    assert_non_null(h);
+    const char *ov = strstr(h, "<section id=\"album-loudness\"");
+    assert_non_null(ov);
+    assert_non_null(strstr(ov, "<svg"));
+    /* one part per song, before against after; the album file's own part */
+    if (!strstr(h, "1. First") || !strstr(h, "2. Second")) {
+        for (const char *p = h; (p = strstr(p, "<h2")); p++) print_message("  %.60s\n", p);
+        fail_msg("no part per song");
+    }
+    int parts = 0;
+    for (const char *p = h; (p = strstr(p, "<section id=\"loudness")); p++) parts++;
+    if (parts != 3) fail_msg("%d loudness sections, want 3 (album file + 2 songs)", parts);
+    assert_non_null(strstr(h, ">before<"));
+    free(h);
+}
+
 int main(void)
 {
     if (!lt_lathe_exe()) {
@@ -646,6 +683,7 @@ int main(void)
         cmocka_unit_test(album_yaml_problems_come_all_at_once),
         cmocka_unit_test(vinyl_sides_make_one_file_per_side_and_warn_past_22_minutes),
         cmocka_unit_test(album_refuses_existing_outputs_without_force),
+        cmocka_unit_test(album_report_has_an_overview_and_every_song),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
