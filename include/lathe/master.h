@@ -36,6 +36,7 @@
 #include "lathe/error.h"
 #include "lathe/io.h"
 #include "lathe/meta.h"
+#include "lathe/reference.h"
 #include "lathe/session.h"
 
 #ifdef __cplusplus
@@ -64,7 +65,15 @@ typedef struct {
     int loudness_tags;          /* 1: always write the loudness tags; 0 (default): when meta
                                    is given or OUT is FLAC, MP3, Ogg or Opus; -1: never */
     int want_series;            /* 1: fill report.series (for HTML reports) */
+    /* reference mastering (docs/reference.md): a reference track, or a
+     * built-in tone target ("neutral", "warm", "bright"); NULL = none.
+     * ref_options NULL = lathe_ref_options_default. An explicit target or
+     * lufs wins over the reference's loudness. */
+    const char *reference;
+    const char *tone_target;
+    const lathe_ref_options *ref_options;
 } lathe_master_options;
+#define LATHE_MASTER_REFERENCE 1 /* the three fields above exist (tests check this) */
 
 /* A finding for the user: what it is, and the remedy. */
 typedef struct {
@@ -115,6 +124,9 @@ typedef struct {
      * before it; the caller frees it (lathe_series_free). NULL otherwise.
      * For lossy outputs it is the signal into the encoder. */
     lathe_series *series;
+    /* the reference plan (tables and plot arrays for the report), or NULL;
+     * owned by the caller of lathe_master_render: free() it */
+    lathe_ref_master_plan *reference;
 } lathe_master_report;
 
 /* Masters `in` to `out` (format by opt->format or the extension: WAV,

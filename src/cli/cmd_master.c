@@ -24,7 +24,9 @@ static const char use[] =
     "                    [--rate HZ] [--bits 16|24|32] [--dither auto|off|tpdf|highpass|fweighted]\n"
     "                    [--format wav|flac|aiff|mp3|ogg|opus] [--bitrate KBPS] [--vbr] [--quality Q]\n"
     "                    [--meta KEY=VALUE]... [--report FILE.html] [--threads N] [--force] [--json]\n"
-    "                    [--quiet]\n";
+    "                    [--quiet] [--reference REF | --tone-target neutral|warm|bright]\n"
+    "                    [--match loudness,tone,width,dynamics] [--amount P] [--amount-tone P]\n"
+    "                    [--amount-width P] [--amount-dynamics P] [--max-eq DB]\n";
 
 static void progress(void *user, double f)
 {
@@ -172,6 +174,10 @@ static void print_json(const lathe_master_report *r, const char *in, const char 
         lathe_json_end(&j);
     }
     lathe_json_end(&j);
+    if (r->reference) {
+        lathe_json_raw(&j, "reference");
+        lathe_ref_plan_write_json(r->reference, stdout);
+    }
     lathe_json_end(&j);
 }
 
@@ -184,6 +190,16 @@ static int parse_num(const char *s, double *out)
                      strcasecmp(end, "dbtp") == 0 || strcasecmp(end, "hz") == 0))
         end += strlen(end);
     return end != s && *end == '\0' && isfinite(*out);
+}
+
+/* "70", "70%" or "70 %", 0..100 */
+static int parse_pct(const char *s, double *out)
+{
+    char *end;
+    *out = strtod(s, &end);
+    while (*end == ' ') end++;
+    if (*end == '%') end++;
+    return end != s && *end == '\0' && *out >= 0 && *out <= 100;
 }
 
 static int run(int argc, char **argv, lathe_meta *meta);
@@ -248,7 +264,42 @@ static lathe_status write_report(const char *path, const char *in, const char *o
             lathe_report_row(r, row);
         }
         for (int i = 0; i < rep->nwarnings; i++) lathe_report_warning(r, rep->warnings[i].text, NULL);
-        st = lathe_report_add_comparison(r, out, &rep->before, sb, &rep->after, rep->series, err);
+        if (rep->reference) {
+            const lathe_ref_master_plan *pl = rep->reference;
+            lathe_report_section(r, "reference", "Reference match");
+            lathe_plot *p = lathe_plot_new("Mid spectrum: mix, reference and correction", "frequency (Hz)",
+                                           "level (dB)", LATHE_X_LOG);
+            st = p ? LATHE_OK : lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+            if (st == LATHE_OK) st = lathe_plot_spectrum(p, "mix before", pl->before_db, pl->bins, pl->bin_hz);
+            if (st == LATHE_OK) st = lathe_plot_spectrum(p, "mix after", pl->after_db, pl->bins, pl->bin_hz);
+            if (st == LATHE_OK)
+                st = lathe_plot_spectrum(p, "reference (level-aligned)", pl->ref_spec_db, pl->ref_bins,
+                                         pl->ref_bin_hz);
+            if (st == LATHE_OK)
+                st = lathe_report_plot(r, p, "Loud sections' average mid spectra, 1/6-octave smoothed", err);
+            lathe_plot_free(p);
+            p = lathe_plot_new("Correction applied (mid)", "frequency (Hz)", "gain (dB)", LATHE_X_LOG);
+            if (st == LATHE_OK && !p) st = lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+            if (st == LATHE_OK) st = lathe_plot_spectrum(p, "correction", pl->corr_db, pl->bins, pl->bin_hz);
+            if (st == LATHE_OK) st = lathe_report_plot(r, p, "The match stage's mid curve", err);
+            lathe_plot_free(p);
+            static const char *const rh[] = {"band (Hz)", "mix (dB)", "reference (dB)", "tone (dB)",
+                                             "width change (dB)"};
+            lathe_report_table(r, "Per band", 5, rh);
+            for (int k = 0; st == LATHE_OK && k < LATHE_REF_BANDS; k++) {
+                if (!pl->band_used[k]) continue;
+                char c0[32], c1[32], c2[32], c3[32], c4[32];
+                snprintf(c0, sizeof c0, "%.0f", pl->band_hz[k]);
+                snprintf(c1, sizeof c1, "%.1f", pl->mix_db[k]);
+                snprintf(c2, sizeof c2, "%.1f%s", pl->ref_db[k], pl->far[k] ? " (far)" : "");
+                snprintf(c3, sizeof c3, "%+.1f", pl->tone_db[k]);
+                snprintf(c4, sizeof c4, "%+.1f", pl->width_db[k]);
+                const char *row[5] = {c0, c1, c2, c3, c4};
+                lathe_report_row(r, row);
+            }
+        }
+        if (st == LATHE_OK)
+            st = lathe_report_add_comparison(r, out, &rep->before, sb, &rep->after, rep->series, err);
         if (st == LATHE_OK) st = lathe_report_write(r, path, force, err);
     }
     lathe_report_free(r);
@@ -269,12 +320,18 @@ static int run(int argc, char **argv, lathe_meta *meta)
         {"format", required_argument, NULL, 'F'},  {"meta", required_argument, NULL, 'm'},
         {"bitrate", required_argument, NULL, 'B'}, {"vbr", no_argument, NULL, 'V'},
         {"quality", required_argument, NULL, 'Q'}, {"report", required_argument, NULL, 'R'},
+        {"reference", required_argument, NULL, 1000},       {"tone-target", required_argument, NULL, 1001},
+        {"match", required_argument, NULL, 1002},           {"amount", required_argument, NULL, 1003},
+        {"amount-tone", required_argument, NULL, 1004},     {"amount-width", required_argument, NULL, 1005},
+        {"amount-dynamics", required_argument, NULL, 1006}, {"max-eq", required_argument, NULL, 1007},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     int have_meta = 0;
     const char *report = NULL;
     lathe_master_options o;
     memset(&o, 0, sizeof o);
     o.lufs = NAN, o.ceiling_dbtp = NAN, o.fixed_gain_db = NAN;
+    lathe_ref_options ro;
+    lathe_ref_options_default(&ro);
     const char *out = NULL;
     int json = 0, quiet = 0, c;
     opterr = 0;
@@ -344,6 +401,44 @@ static int run(int argc, char **argv, lathe_meta *meta)
         case 'f': o.overwrite = 1; break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
+        case 1000: o.reference = optarg; break;
+        case 1001: {
+            const char *const *names = lathe_ref_tone_target_names();
+            int ok = 0;
+            for (int i = 0; names[i]; i++) ok |= strcmp(names[i], optarg) == 0;
+            if (!ok) return cli_usage_error("master", use, "--tone-target: unknown target '%s' (neutral, warm, bright)", optarg);
+            o.tone_target = optarg;
+            break;
+        }
+        case 1002: {
+            ro.match = 0;
+            char buf[128];
+            snprintf(buf, sizeof buf, "%s", optarg);
+            for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+                if (!strcmp(t, "loudness")) ro.match |= LATHE_REF_MATCH_LOUDNESS;
+                else if (!strcmp(t, "tone")) ro.match |= LATHE_REF_MATCH_TONE;
+                else if (!strcmp(t, "width")) ro.match |= LATHE_REF_MATCH_WIDTH;
+                else if (!strcmp(t, "dynamics")) ro.match |= LATHE_REF_MATCH_DYNAMICS;
+                else return cli_usage_error("master", use, "--match: unknown dimension '%s' (loudness, tone, width, dynamics)", t);
+            }
+            break;
+        }
+        case 1003: case 1004: case 1005: case 1006: {
+            if (!parse_pct(optarg, &v))
+                return cli_usage_error("master", use, "--%s takes 0 to 100 %%, not '%s'",
+                                       c == 1003 ? "amount" : c == 1004 ? "amount-tone"
+                                                         : c == 1005 ? "amount-width" : "amount-dynamics",
+                                       optarg);
+            if (c == 1003 || c == 1004) ro.amount_tone = v / 100;
+            if (c == 1003 || c == 1005) ro.amount_width = v / 100;
+            if (c == 1003 || c == 1006) ro.amount_dynamics = v / 100;
+            break;
+        }
+        case 1007:
+            if (!parse_num(optarg, &v) || v < 0 || v > 24)
+                return cli_usage_error("master", use, "--max-eq takes 0 to 24 dB, not '%s'", optarg);
+            ro.max_eq_db = v;
+            break;
         case 'R': {
             const char *dot = strrchr(optarg, '.');
             if (!dot || (strcasecmp(dot, ".html") && strcasecmp(dot, ".htm")))
@@ -380,6 +475,9 @@ static int run(int argc, char **argv, lathe_meta *meta)
     if (ft == LATHE_FILE_MP3 && o.rate > 48000)
         return cli_usage_error("master", use, "MP3 stops at 48 kHz, not %.0f Hz", o.rate);
     if (have_meta) o.meta = meta;
+    if (o.reference && o.tone_target)
+        return cli_usage_error("master", use, "--reference and --tone-target exclude each other");
+    o.ref_options = &ro;
 
     lathe_error err;
     lathe_audio_info info;
@@ -432,10 +530,15 @@ static int run(int argc, char **argv, lathe_meta *meta)
         lathe_series_free(rep.series);
         if (st != LATHE_OK) {
             cli_error("%s", err.msg);
+            free(rep.reference);
             return cli_exit_for_output(st);
         }
     }
     if (json) print_json(&rep, in, out);
-    else if (!quiet) print_report(&rep, in, out);
+    else if (!quiet) {
+        print_report(&rep, in, out);
+        if (rep.reference) lathe_ref_plan_write_text(rep.reference, stdout);
+    }
+    free(rep.reference);
     return EXIT_OK;
 }

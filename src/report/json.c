@@ -101,6 +101,11 @@ void lathe_json_bool(lathe_json *j, const char *key, int v)
     fputs(v ? "true" : "false", j->f);
 }
 
+void lathe_json_raw(lathe_json *j, const char *key)
+{
+    member(j, key);
+}
+
 void lathe_json_null(lathe_json *j, const char *key)
 {
     member(j, key);

@@ -26,6 +26,8 @@ void lathe_json_int(lathe_json *j, const char *key, long long v);
 void lathe_json_str(lathe_json *j, const char *key, const char *s);
 void lathe_json_bool(lathe_json *j, const char *key, int v);
 void lathe_json_null(lathe_json *j, const char *key);
+/* Starts a member whose value the caller writes to j->f itself (valid JSON). */
+void lathe_json_raw(lathe_json *j, const char *key);
 /* Writes s as a JSON string literal (with quotes and escapes). */
 void lathe_json_write_string(FILE *f, const char *s);
 

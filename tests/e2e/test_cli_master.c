@@ -643,6 +643,57 @@ static void master_report_compares_before_and_after(void **s)
     lt_run_free(&r);
 }
 
+/* --reference on the command line: the reference's loudness becomes the
+ * target, the match stage appears with a per-band table (JSON), --amount 0
+ * leaves it out; bad flags are usage errors. */
+static void master_reference_flags(void **s)
+{
+    (void)s;
+    const double rate = 48000;
+    const long n = (long)(dur(12) * rate);
+    char mix[512], ref[512], out[512];
+    snprintf(mix, sizeof mix, "%s/ref-mix.wav", dir);
+    snprintf(ref, sizeof ref, "%s/ref-ref.wav", dir);
+    snprintf(out, sizeof out, "%s/ref-out.wav", dir);
+    float **b = musicish(n, rate, 0.05);
+    write_file(mix, b, 2, n, rate);
+    /* the reference: the same music, brighter (first difference added) and louder */
+    for (int c = 0; c < 2; c++)
+        for (long i = n - 1; i > 0; i--) b[c][i] = 4.0f * (b[c][i] + 0.8f * (b[c][i] - b[c][i - 1]));
+    write_file(ref, b, 2, n, rate);
+    lt_free(b, 2);
+    measured mr = measure(ref, 0);
+    char args[1200];
+    snprintf(args, sizeof args, "--reference '%s'", ref);
+    lt_run_result r = master(mix, out, args);
+    if (r.status) fail_msg("exit %d: %s", r.status, r.err);
+    measured mo = measure(out, 0);
+    print_message("  reference %.2f LUFS, master %.2f LUFS (%.2f dBTP)\n", mr.lufs, mo.lufs, mo.tp);
+    assert_true(fabs(mo.lufs - mr.lufs) <= 0.15);
+    assert_true(mo.tp <= -1.0);
+    assert_non_null(strstr(r.out, "\"stage\": \"match\""));
+    assert_non_null(strstr(r.out, "\"reference\": {\"bands\": ["));
+    lt_run_free(&r);
+    snprintf(args, sizeof args, "--reference '%s' --amount 0 --target spotify", ref);
+    r = master(mix, out, args);
+    if (r.status) fail_msg("exit %d: %s", r.status, r.err);
+    assert_null(strstr(r.out, "\"stage\": \"match\""));
+    assert_true(fabs(json_in(r.out, "after", "integrated_lufs") - -14) <= 0.1); /* --target wins */
+    lt_run_free(&r);
+    r = master(mix, out, "--tone-target dull");
+    assert_int_equal(r.status, 64);
+    assert_non_null(strstr(r.err, "--tone-target: unknown target 'dull'"));
+    lt_run_free(&r);
+    r = master(mix, out, "--tone-target warm --match tone,colour");
+    assert_int_equal(r.status, 64);
+    assert_non_null(strstr(r.err, "--match: unknown dimension 'colour'"));
+    lt_run_free(&r);
+    r = master(mix, out, "--tone-target warm");
+    if (r.status) fail_msg("exit %d: %s", r.status, r.err);
+    assert_non_null(strstr(r.out, "\"stage\": \"match\""));
+    lt_run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -657,6 +708,7 @@ int main(void)
         cmocka_unit_test(master_is_deterministic_across_threads),
         cmocka_unit_test(master_material_under_the_ceiling_by_ffmpeg),
         cmocka_unit_test(master_report_compares_before_and_after),
+        cmocka_unit_test(master_reference_flags),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
