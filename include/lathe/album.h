@@ -68,6 +68,10 @@ typedef struct {
     double rate;               /* 0 = the preset's, else the first song's */
     int bits;                  /* 0 = the preset's (24 when it has none) */
     char *chain;               /* chain file for every song (lathe master --chain) */
+    char *reference;           /* reference track for every song (lathe master --reference);
+                                  its loudness is the album target unless lufs is given */
+    char *tone_target;         /* or a built-in tone target (neutral, warm, bright) */
+    double ref_amount;         /* tone and width amount, 0..1 (default 1) */
     char *format;              /* "wav", "flac", "aiff"; NULL = the preset's */
     char *dither;              /* NULL = auto */
     int track_mode;            /* loudness: track (1) or album (0, default) */

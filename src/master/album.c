@@ -380,6 +380,14 @@ static lathe_status master_one(ctx *C, int i, double lufs, double fixed, lathe_m
     mo.chain_path = s->chain ? s->chain : a->chain;
     mo.dither = "off";
     mo.fixed_gain_db = fixed;
+    /* one reference (or tone target) for the whole album: its tone and width
+     * per song; the loudness is the album's plan (lufs is always given) */
+    lathe_ref_options ro;
+    lathe_ref_options_default(&ro);
+    ro.amount_tone = ro.amount_width = a->ref_amount;
+    mo.reference = a->reference;
+    mo.tone_target = a->tone_target;
+    mo.ref_options = &ro;
     mo.threads = C->o ? C->o->threads : 0;
     mo.overwrite = 1;
     pathf(r->mastered, sizeof r->mastered, "%s/master-%02d.wav", C->work, i + 1);
@@ -945,6 +953,16 @@ lathe_status lathe_album_render(const lathe_album *a, const char *outdir, const 
     R->cd = strcmp(C.tg->name, "cd") == 0;
     snprintf(R->target, sizeof R->target, "%s", C.tg->name);
     R->target_lufs = isfinite(a->lufs) ? a->lufs : C.tg->lufs;
+    if (a->reference && !isfinite(a->lufs) && !a->target) {
+        /* the reference's loudness is the album's target */
+        lathe_analysis ra;
+        lathe_status rs = lathe_analyze_file(a->reference, &ra, NULL, err);
+        if (rs != LATHE_OK) {
+            lathe_error_prefix(err, "reference");
+            return rs;
+        }
+        if (isfinite(ra.integrated_lufs)) R->target_lufs = ra.integrated_lufs;
+    }
     R->ceiling_dbtp = isfinite(a->ceiling_dbtp) ? a->ceiling_dbtp : C.tg->ceiling_dbtp;
     R->track_mode = a->track_mode;
     R->album_gain_db = NAN;

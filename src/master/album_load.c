@@ -12,12 +12,13 @@
 
 #include "lathe/album.h"
 #include "lathe/io.h"
+#include "lathe/reference.h"
 #include "lathe/targets.h"
 #include "session/session_internal.h"
 
 static const char *const K_TOP[] = {"target", "lufs",    "ceiling", "rate", "bits", "chain",
                                     "format", "dither",  "loudness", "master", "gap", "name",
-                                    "meta",   "songs",   NULL};
+                                    "meta",   "songs",   "reference", "tone_target", "amount", NULL};
 static const char *const K_SONG[] = {"file", "session",   "meta", "gap",  "fade_in", "fade_out",
                                      "crossfade", "side", "lufs", "ceiling", "chain", NULL};
 static const char *const K_FADE[] = {"length", "curve", NULL};
@@ -442,6 +443,23 @@ lathe_album *lathe_album_parse(const char *text, size_t len, const char *path, l
         else a->bits = (int)bits;
     }
     a->chain = path_from(&L, lathe_yn_get(root, "chain"), "chain");
+    a->reference = path_from(&L, lathe_yn_get(root, "reference"), "reference");
+    a->ref_amount = 1;
+    {
+        const lathe_yn *tv = scalar(&L, lathe_yn_get(root, "tone_target"), "tone_target");
+        if (tv) {
+            const char *const *names = lathe_ref_tone_target_names();
+            int ok = 0;
+            for (int i = 0; names[i]; i++) ok |= strcmp(names[i], tv->str) == 0;
+            if (!ok) DIAG(&L, tv, "tone_target: unknown target '%s' (neutral, warm, bright)", tv->str);
+            else a->tone_target = dupstr(tv->str);
+        }
+        if (a->reference && a->tone_target)
+            DIAG(&L, lathe_yn_get(root, "tone_target"), "reference and tone_target exclude each other");
+        double amt = 100;
+        static const char *const pct[] = {"%", NULL};
+        if (number(&L, lathe_yn_get(root, "amount"), "amount", pct, 0, 100, &amt)) a->ref_amount = amt / 100;
+    }
     static const char *const formats[] = {"wav", "flac", "aiff", NULL};
     int fi;
     if (pick(&L, lathe_yn_get(root, "format"), "format", formats, &fi)) a->format = dupstr(formats[fi]);
@@ -566,6 +584,8 @@ void lathe_album_free(lathe_album *a)
     free(a->dir);
     free(a->target);
     free(a->chain);
+    free(a->reference);
+    free(a->tone_target);
     free(a->format);
     free(a->dither);
     free(a->name);

@@ -668,6 +668,39 @@ static void album_report_has_an_overview_and_every_song(void **s)
     free(h);
 }
 
+/* One reference for the whole album: its loudness becomes the album's
+ * target (the loudest song lands on it) and every song gets a match stage;
+ * a bad tone target is a diagnostic with its place. */
+static void album_reference_sets_the_target_for_every_song(void **s)
+{
+    (void)s;
+    const double levels[3] = {0.05, 0.12, 0.3};
+    make_songs(levels, 3, 4, "refal");
+    char yaml[512], out[400], ref[512];
+    snprintf(ref, sizeof ref, "%s/refal3.wav", dir); /* the loudest file doubles as the reference */
+    measured mr = measure(ref, 0);
+    snprintf(yaml, sizeof yaml, "%s/refal.yaml", dir);
+    snprintf(out, sizeof out, "%s/refal-out", dir);
+    write_text(yaml, "format: wav\nreference: refal3.wav\namount: 50 %\nsongs:\n"
+                     "  - {file: refal1.wav, meta: {title: A}}\n  - {file: refal2.wav, meta: {title: B}}\n");
+    lt_run_result r = album(yaml, out);
+    if (r.status) fail_msg("exit %d: %s", r.status, r.err);
+    char p[700];
+    snprintf(p, sizeof p, "%s/02 B.wav", out);
+    measured m = measure(p, 0);
+    print_message("  reference %.2f LUFS; the louder song %.2f LUFS\n", mr.lufs, m.lufs);
+    assert_true(fabs(m.lufs - mr.lufs) <= 0.1);
+    lt_run_free(&r);
+    write_text(yaml, "reference: refal3.wav\ntone_target: dull\nsongs:\n  - {file: refal1.wav}\n");
+    r = lt_run("'%s' album '%s' -o '%s/never'", lt_lathe_exe(), yaml, dir);
+    assert_int_equal(r.status, 65);
+    char want[800];
+    snprintf(want, sizeof want,
+             "%s:2:14: tone_target: unknown target 'dull' (neutral, warm, bright)\n", yaml);
+    assert_string_equal(r.err, want);
+    lt_run_free(&r);
+}
+
 int main(void)
 {
     if (!lt_lathe_exe()) {
@@ -684,6 +717,7 @@ int main(void)
         cmocka_unit_test(vinyl_sides_make_one_file_per_side_and_warn_past_22_minutes),
         cmocka_unit_test(album_refuses_existing_outputs_without_force),
         cmocka_unit_test(album_report_has_an_overview_and_every_song),
+        cmocka_unit_test(album_reference_sets_the_target_for_every_song),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
