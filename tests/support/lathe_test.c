@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "lathe_test.h"
 
+#include "lathe/io.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,4 +326,35 @@ void lt_tech3341_burst(float *out, int offset)
         out[j] = (float)acc;
     }
     free(x);
+}
+
+float **lt_load_music(const char *song, double start, double secs, long *n_out)
+{
+    const char *dir = lt_material_dir();
+    if (!dir) return NULL;
+    char path[4096 + 512];
+    snprintf(path, sizeof path, "%s/music/%s", dir, song);
+    lathe_audio_info info;
+    lathe_error err = {0};
+    lathe_reader *r = lathe_reader_open(path, &info, &err);
+    if (!r) return NULL;
+    if (info.channels != 2 || lathe_reader_seek(r, (long long)(start * info.rate), &err) != LATHE_OK) {
+        lathe_reader_close(r);
+        return NULL;
+    }
+    long n = (long)(secs * info.rate), got = 0;
+    float **b = lt_alloc(2, n);
+    while (got < n) {
+        float *o[2] = {b[0] + got, b[1] + got};
+        long k = lathe_reader_read(r, o, n - got, &err);
+        if (k <= 0) break;
+        got += k;
+    }
+    lathe_reader_close(r);
+    if (got < n) {
+        lt_free(b, 2);
+        return NULL;
+    }
+    *n_out = n;
+    return b;
 }

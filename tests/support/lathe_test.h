@@ -68,6 +68,11 @@ void lt_rmdir(const char *dir);
 /* Whether a program is on PATH. */
 int lt_have(const char *program);
 
+/* `secs` seconds of the stereo material song ../shared/material/music/SONG
+ * from `start` s, planar (free with lt_free(b, 2)); *n receives the frames.
+ * NULL when the material is missing or too short. */
+float **lt_load_music(const char *song, double start, double secs, long *n);
+
 /* ---- EBU Tech 3341 true-peak signals (48 kHz) ---- */
 
 /* Cases 15-19: a sine at rate/div, peak amp, phase in degrees, with 10 ms

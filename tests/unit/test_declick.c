@@ -17,38 +17,6 @@
 
 #define RATE 44100.0
 
-/* Loads `secs` seconds of a material song from `start` s into a planar
- * stereo buffer (44.1 kHz); NULL when the material is missing. */
-static float **load_music(const char *song, double start, double secs, long *n_out) {
-    const char *dir = lt_material_dir();
-    if (!dir) return NULL;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/music/%s", dir, song);
-    lathe_audio_info info;
-    lathe_error err = {0};
-    lathe_reader *r = lathe_reader_open(path, &info, &err);
-    if (!r) return NULL;
-    if (info.channels != 2 ||
-        lathe_reader_seek(r, (long long)(start * info.rate), &err) != LATHE_OK) {
-        lathe_reader_close(r);
-        return NULL;
-    }
-    long n = (long)(secs * info.rate), got = 0;
-    float **b = lt_alloc(2, n);
-    while (got < n) {
-        float *o[2] = {b[0] + got, b[1] + got};
-        long k = lathe_reader_read(r, o, n - got, &err);
-        if (k <= 0) break;
-        got += k;
-    }
-    lathe_reader_close(r);
-    if (got < n) {
-        lt_free(b, 2);
-        return NULL;
-    }
-    *n_out = n;
-    return b;
-}
 
 static double urand(uint64_t *s) {
     *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -74,7 +42,7 @@ static int repairs(const float *x, const float *y, long n, int L) {
 static void declick_removes_95_percent_of_50_clicks_per_channel(void **s) {
     (void)s;
     long n;
-    float **m = load_music("lincity-ng_02_robert-van-herk_city-blues.ogg", 30.0, 15.0, &n);
+    float **m = lt_load_music("lincity-ng_02_robert-van-herk_city-blues.ogg", 30.0, 15.0, &n);
     if (!m) skip();
     float **x = lt_alloc(2, n);
     enum { NCLICK = 50 };
@@ -141,7 +109,7 @@ static void declick_clean_music_under_1_false_detection_per_minute(void **s) {
     int false_det = 0;
     for (int sidx = 0; sidx < 3; sidx++) {
         long n;
-        float **m = load_music(songs[sidx], starts[sidx], 20.0, &n);
+        float **m = lt_load_music(songs[sidx], starts[sidx], 20.0, &n);
         if (!m) skip();
         float **y = lt_alloc(2, n);
         for (int c = 0; c < 2; c++) memcpy(y[c], m[c], sizeof(float) * n);

@@ -18,38 +18,6 @@
 
 #define RATE 44100.0
 
-/* Loads `secs` seconds of a material song from `start` s into a planar
- * stereo buffer (44.1 kHz); NULL when the material is missing. */
-static float **load_music(const char *song, double start, double secs, long *n_out) {
-    const char *dir = lt_material_dir();
-    if (!dir) return NULL;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/music/%s", dir, song);
-    lathe_audio_info info;
-    lathe_error err = {0};
-    lathe_reader *r = lathe_reader_open(path, &info, &err);
-    if (!r) return NULL;
-    if (info.channels != 2 ||
-        lathe_reader_seek(r, (long long)(start * info.rate), &err) != LATHE_OK) {
-        lathe_reader_close(r);
-        return NULL;
-    }
-    long n = (long)(secs * info.rate), got = 0;
-    float **b = lt_alloc(2, n);
-    while (got < n) {
-        float *o[2] = {b[0] + got, b[1] + got};
-        long k = lathe_reader_read(r, o, n - got, &err);
-        if (k <= 0) break;
-        got += k;
-    }
-    lathe_reader_close(r);
-    if (got < n) {
-        lt_free(b, 2);
-        return NULL;
-    }
-    *n_out = n;
-    return b;
-}
 
 static float clipf(float v, float c) {
     return v > c ? c : v < -c ? -c : v;
@@ -90,7 +58,7 @@ static void declip_sine_clipped_6_db_peaks_within_1_db(void **s) {
 static void declip_music_clipped_3_db_gets_closer_to_original(void **s) {
     (void)s;
     long n;
-    float **m = load_music("hedgewars_nature.ogg", 30.0, 8.0, &n);
+    float **m = lt_load_music("hedgewars_nature.ogg", 30.0, 8.0, &n);
     if (!m) skip();
     double pk = fmax(lt_peak(m[0], n), lt_peak(m[1], n));
     float c = (float)(pk * lt_undb(-3));

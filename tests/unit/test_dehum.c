@@ -20,38 +20,6 @@
 #define RATE 44100.0
 #define NLINES 11 /* 50 Hz plus 10 harmonics */
 
-/* Loads `secs` seconds of a material song from `start` s into a planar
- * stereo buffer (44.1 kHz); NULL when the material is missing. */
-static float **load_music(const char *song, double start, double secs, long *n_out) {
-    const char *dir = lt_material_dir();
-    if (!dir) return NULL;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/music/%s", dir, song);
-    lathe_audio_info info;
-    lathe_error err = {0};
-    lathe_reader *r = lathe_reader_open(path, &info, &err);
-    if (!r) return NULL;
-    if (info.channels != 2 ||
-        lathe_reader_seek(r, (long long)(start * info.rate), &err) != LATHE_OK) {
-        lathe_reader_close(r);
-        return NULL;
-    }
-    long n = (long)(secs * info.rate), got = 0;
-    float **b = lt_alloc(2, n);
-    while (got < n) {
-        float *o[2] = {b[0] + got, b[1] + got};
-        long k = lathe_reader_read(r, o, n - got, &err);
-        if (k <= 0) break;
-        got += k;
-    }
-    lathe_reader_close(r);
-    if (got < n) {
-        lt_free(b, 2);
-        return NULL;
-    }
-    *n_out = n;
-    return b;
-}
 
 static void welch8k(const float *x, long n, double *psd) {
     const int N = 8192;
@@ -80,7 +48,7 @@ typedef struct {
  * linearly by `drift` Hz over the excerpt) through dehum. */
 static int hum_through(double f0, double drift, int mains, int track, hum_result *res) {
     long n;
-    float **m = load_music("wesnoth_journeys_end.ogg", 60.0, 12.0, &n);
+    float **m = lt_load_music("wesnoth_journeys_end.ogg", 60.0, 12.0, &n);
     if (!m) return 0;
     float **x = lt_alloc(2, n);
     const double a = lt_undb(-30);

@@ -21,38 +21,6 @@
 
 #define RATE 44100.0
 
-/* Loads `secs` seconds of a material song from `start` s into a planar
- * stereo buffer (44.1 kHz); NULL when the material is missing. */
-static float **load_music(const char *song, double start, double secs, long *n_out) {
-    const char *dir = lt_material_dir();
-    if (!dir) return NULL;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/music/%s", dir, song);
-    lathe_audio_info info;
-    lathe_error err = {0};
-    lathe_reader *r = lathe_reader_open(path, &info, &err);
-    if (!r) return NULL;
-    if (info.channels != 2 ||
-        lathe_reader_seek(r, (long long)(start * info.rate), &err) != LATHE_OK) {
-        lathe_reader_close(r);
-        return NULL;
-    }
-    long n = (long)(secs * info.rate), got = 0;
-    float **b = lt_alloc(2, n);
-    while (got < n) {
-        float *o[2] = {b[0] + got, b[1] + got};
-        long k = lathe_reader_read(r, o, n - got, &err);
-        if (k <= 0) break;
-        got += k;
-    }
-    lathe_reader_close(r);
-    if (got < n) {
-        lt_free(b, 2);
-        return NULL;
-    }
-    *n_out = n;
-    return b;
-}
 
 /* Writes a profile of `noise` (2 channels, n frames) into dir/noise.prof. */
 static void make_profile(float **noise, long n, char *path, size_t len, char *dir, size_t dlen) {
@@ -121,7 +89,7 @@ typedef struct {
  * music is at least 20 dB above the noise. */
 static int music_through(const char *profile_mode, double amount, result *res) {
     long n;
-    float **m = load_music("lincity-ng_02_robert-van-herk_city-blues.ogg", 40.0, 12.0, &n);
+    float **m = lt_load_music("lincity-ng_02_robert-van-herk_city-blues.ogg", 40.0, 12.0, &n);
     if (!m) return 0;
     long s0 = (long)(2 * RATE), len = n - 4096 - s0;
     double pm = 0;
