@@ -54,50 +54,8 @@ static void write_text(const char *path, const char *text)
     fclose(f);
 }
 
-typedef struct {
-    double lufs, tp, rate;
-    int channels;
-    long long frames;
-    float **b;
-} measured;
-
-static measured measure(const char *path, int keep)
-{
-    measured m = {0};
-    lathe_error err;
-    lathe_audio_info info;
-    lathe_reader *r = lathe_reader_open(path, &info, &err);
-    if (!r) fail_msg("%s", err.msg);
-    m.rate = info.rate, m.channels = info.channels, m.frames = info.frames;
-    m.b = lt_alloc(info.channels, (long)info.frames + 1);
-    long got = 0;
-    while (got < info.frames) {
-        float *o[2] = {m.b[0] + got, info.channels > 1 ? m.b[1] + got : NULL};
-        long k = lathe_reader_read(r, o, (long)info.frames - got, &err);
-        if (k <= 0) break;
-        got += k;
-    }
-    lathe_reader_close(r);
-    assert_int_equal(got, info.frames);
-    ebur128_state *e = ebur128_init((unsigned)info.channels, (unsigned long)info.rate,
-                                    EBUR128_MODE_I | EBUR128_MODE_TRUE_PEAK);
-    float *il = malloc(sizeof(float) * (size_t)(got + 1) * (size_t)info.channels);
-    for (long i = 0; i < got; i++)
-        for (int c = 0; c < info.channels; c++) il[i * info.channels + c] = m.b[c][i];
-    ebur128_add_frames_float(e, il, (size_t)got);
-    ebur128_loudness_global(e, &m.lufs);
-    double tp = 0;
-    for (int c = 0; c < info.channels; c++) {
-        double p;
-        ebur128_true_peak(e, (unsigned)c, &p);
-        if (p > tp) tp = p;
-    }
-    m.tp = 20 * log10(tp);
-    ebur128_destroy(&e);
-    free(il);
-    if (!keep) lt_free(m.b, info.channels), m.b = NULL;
-    return m;
-}
+typedef lt_measured measured;
+#define measure lt_measure_file
 
 static lt_run_result album(const char *yaml, const char *out)
 {

@@ -73,6 +73,17 @@ int lt_have(const char *program);
  * NULL when the material is missing or too short. */
 float **lt_load_music(const char *song, double start, double secs, long *n);
 
+/* A file read whole and measured by libebur128 (the independent reference):
+ * integrated loudness and true peak (the largest of the channels). */
+typedef struct {
+    double lufs, tp;  /* LUFS, dBTP */
+    double rate;
+    int channels;
+    long long frames;
+    float **b;        /* the samples when kept (free with lt_free(b, channels)), else NULL */
+} lt_measured;
+lt_measured lt_measure_file(const char *path, int keep);
+
 /* ---- EBU Tech 3341 true-peak signals (48 kHz) ---- */
 
 /* Cases 15-19: a sine at rate/div, peak amp, phase in degrees, with 10 ms
