@@ -140,6 +140,36 @@ static void master_meets_every_preset_on_a_synthetic_mix(void **s)
     }
 }
 
+/* Every preset on the material too: an excerpt of a real song (the loud
+ * part of wesnoth_journeys_end, which clips at the source). */
+static void master_meets_every_preset_on_the_material(void **s)
+{
+    (void)s;
+    long n = 0;
+    float **b = lt_load_music("wesnoth_journeys_end.ogg", 60.0, dur(20), &n);
+    if (!b) skip();
+    char in[512], out[512];
+    snprintf(in, sizeof in, "%s/song.wav", dir);
+    write_file(in, b, 2, n, 44100);
+    lt_free(b, 2);
+    int nt = 0;
+    const lathe_target *t = lathe_targets(&nt);
+    for (int i = 0; i < nt; i++) {
+        snprintf(out, sizeof out, "%s/song-%s.flac", dir, t[i].name);
+        char args[64];
+        snprintf(args, sizeof args, "--target %s", t[i].name);
+        lt_run_result r = master(in, out, args);
+        if (r.status != 0) fail_msg("%s: exit %d: %s", t[i].name, r.status, r.err);
+        measured m = measure(out, 0);
+        print_message("  %-12s %7.2f LUFS (target %.1f) %6.2f dBTP (ceiling %.1f)\n", t[i].name, m.lufs,
+                      t[i].lufs, m.tp, t[i].ceiling_dbtp);
+        if (fabs(m.lufs - t[i].lufs) > 0.1) fail_msg("%s: %.3f LUFS, target %.1f", t[i].name, m.lufs, t[i].lufs);
+        if (m.tp > t[i].ceiling_dbtp)
+            fail_msg("%s: true peak %.3f dBTP over the ceiling %.1f", t[i].name, m.tp, t[i].ceiling_dbtp);
+        lt_run_free(&r);
+    }
+}
+
 static void master_mono_podcast_targets_minus_19_and_stays_mono(void **s)
 {
     (void)s;
@@ -655,6 +685,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(master_meets_every_preset_on_a_synthetic_mix),
+        cmocka_unit_test(master_meets_every_preset_on_the_material),
         cmocka_unit_test(master_mono_podcast_targets_minus_19_and_stays_mono),
         cmocka_unit_test(master_holds_the_ceiling_on_worst_cases),
         cmocka_unit_test(master_limiter_null_test_and_turning_down),
