@@ -394,6 +394,10 @@ static lathe_status master_one(ctx *C, int i, double lufs, double fixed, lathe_m
     lathe_diags md;
     memset(&md, 0, sizeof md);
     lathe_status st = lathe_master_render(r->src, r->mastered, &mo, mr, &md, C->err);
+    free(mr->reference); /* the album keeps no per-song reference plan */
+    mr->reference = NULL;
+    lathe_series_free(mr->series);
+    mr->series = NULL;
     if (md.count) {
         char line[700];
         lathe_error_set(C->err, LATHE_E_INVALID, "%s", lathe_diag_format(&md, 0, line, sizeof line));
