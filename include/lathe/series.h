@@ -22,7 +22,9 @@
 #ifndef LATHE_SERIES_H
 #define LATHE_SERIES_H
 
+#include "lathe/analysis.h"
 #include "lathe/error.h"
+#include "lathe/io.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -62,6 +64,12 @@ void lathe_series_finish(lathe_series *s);
  * lathe_series_hops are kept (a curve may be pushed before its audio).
  * LATHE_E_RANGE past LATHE_SERIES_MAX_GR names, LATHE_E_NOMEM. */
 lathe_status lathe_series_add_gr(lathe_series *s, const char *name, const float *gr_db, long n);
+
+/* One pass over a file: its analysis (an, may be NULL), its series
+ * (*series, finished; the caller frees it) and its format (info, may be
+ * NULL). Errors name the file. */
+lathe_status lathe_series_analyze_file(const char *path, lathe_series **series, lathe_analysis *an,
+                                       lathe_audio_info *info, lathe_error *err);
 
 /* ---- accessors ---- */
 double lathe_series_rate(const lathe_series *s);

@@ -25,6 +25,7 @@
 #include "analysis/kmeter.h"
 #include "analysis/truepeak.h"
 #include "dsp/fft.h"
+#include "lathe/analysis.h"
 #include "lathe/io.h"
 #include "lathe/series.h"
 
@@ -450,4 +451,48 @@ const float *lathe_series_gr(const lathe_series *s, int i, long *n)
     }
     if (n) *n = s->gr[i].v.n;
     return s->gr[i].v.v;
+}
+
+lathe_status lathe_series_analyze_file(const char *path, lathe_series **series, lathe_analysis *an,
+                                       lathe_audio_info *info, lathe_error *err)
+{
+    enum { BLOCK = 4096 };
+    *series = NULL;
+    lathe_audio_info inf;
+    lathe_reader *r = lathe_reader_open(path, &inf, err);
+    if (!r) return err->code ? err->code : LATHE_E_IO;
+    if (info) *info = inf;
+    lathe_status st = LATHE_OK;
+    lathe_analyzer *a = lathe_analyzer_new(inf.rate, inf.channels, err);
+    lathe_series *s = a ? lathe_series_new(inf.rate, inf.channels, err) : NULL;
+    float *mem = malloc(sizeof(float) * BLOCK * (size_t)inf.channels);
+    if (!a || !s || !mem) {
+        if (a && s) lathe_error_set(err, LATHE_E_NOMEM, "%s: out of memory", path);
+        st = LATHE_E_NOMEM;
+        goto out;
+    }
+    float *buf[LATHE_MAX_CHANNELS];
+    for (int c = 0; c < inf.channels; c++) buf[c] = mem + (size_t)c * BLOCK;
+    long n;
+    while ((n = lathe_reader_read(r, buf, BLOCK, err)) > 0) {
+        lathe_analyzer_add(a, (const float *const *)buf, n);
+        if (lathe_series_add(s, (const float *const *)buf, n) != LATHE_OK) {
+            st = lathe_error_set(err, LATHE_E_NOMEM, "%s: out of memory", path);
+            goto out;
+        }
+    }
+    if (n < 0) {
+        st = (lathe_status)n;
+        goto out;
+    }
+    if (an) lathe_analyzer_result(a, an);
+    lathe_series_finish(s);
+    *series = s;
+    s = NULL;
+out:
+    free(mem);
+    lathe_series_free(s);
+    lathe_analyzer_free(a);
+    lathe_reader_close(r);
+    return st;
 }

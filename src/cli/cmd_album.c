@@ -27,34 +27,6 @@ static void progress(void *user, const char *what, double f)
     cli_progress(what, f);
 }
 
-/* One pass over a file: its analysis and its series. */
-static lathe_series *file_series(const char *path, lathe_analysis *an, lathe_error *err)
-{
-    lathe_audio_info info;
-    lathe_reader *r = lathe_reader_open(path, &info, err);
-    if (!r) return NULL;
-    lathe_series *s = lathe_series_new(info.rate, info.channels, err);
-    lathe_analyzer *a = s ? lathe_analyzer_new(info.rate, info.channels, err) : NULL;
-    float *buf[LATHE_MAX_CHANNELS];
-    float *mem = malloc(sizeof(float) * 8192 * (size_t)info.channels);
-    for (int c = 0; mem && c < info.channels; c++) buf[c] = mem + (size_t)c * 8192;
-    long n;
-    while (a && mem && (n = lathe_reader_read(r, buf, 8192, err)) > 0) {
-        lathe_analyzer_add(a, (const float *const *)buf, n);
-        lathe_series_add(s, (const float *const *)buf, n);
-    }
-    if (a) lathe_analyzer_result(a, an);
-    if (s) lathe_series_finish(s);
-    if (!a || !mem) {
-        lathe_series_free(s);
-        s = NULL;
-        if (!mem) lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
-    }
-    lathe_analyzer_free(a);
-    free(mem);
-    lathe_reader_close(r);
-    return s;
-}
 
 /* The HTML report: an overview (every song's loudness, peak and range, the
  * album files), then each song before against after. */
@@ -106,17 +78,19 @@ static lathe_status write_report(const char *path, const char *album, const lath
     /* the continuous album file(s) */
     for (int g = 0; st == LATHE_OK && g < R->nsegments; g++) {
         lathe_analysis an;
-        lathe_series *s = file_series(R->segments[g].path, &an, err);
-        if (!s) return lathe_report_free(r), err->code;
+        lathe_series *s = NULL;
+        if ((st = lathe_series_analyze_file(R->segments[g].path, &s, &an, NULL, err)) != LATHE_OK)
+            return lathe_report_free(r), st;
         st = lathe_report_add_analysis(r, R->segments[g].path, &an, s, err);
         lathe_series_free(s);
     }
     /* each song, before and after */
     for (int i = 0; st == LATHE_OK && i < R->ntracks && i < a->nsongs; i++) {
         lathe_analysis ab, aa;
-        lathe_series *sa = file_series(R->tracks[i].path, &aa, err), *sb = NULL;
-        if (!sa) st = err->code;
-        else if (!a->songs[i].is_session) sb = file_series(a->songs[i].file, &ab, err);
+        lathe_series *sa = NULL, *sb = NULL;
+        st = lathe_series_analyze_file(R->tracks[i].path, &sa, &aa, NULL, err);
+        if (st == LATHE_OK && !a->songs[i].is_session)
+            st = lathe_series_analyze_file(a->songs[i].file, &sb, &ab, NULL, err);
         char label[400];
         snprintf(label, sizeof label, "%d. %s", R->tracks[i].number, R->tracks[i].title);
         if (st == LATHE_OK && sb) st = lathe_report_add_comparison(r, label, &ab, sb, &aa, sa, err);

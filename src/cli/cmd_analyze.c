@@ -52,47 +52,6 @@ typedef struct {
     pthread_cond_t cv;
 } pool;
 
-/* One pass over the file feeding the analyser and the report series. */
-static lathe_status analyze_with_series(job *j)
-{
-    enum { BLOCK = 4096 };
-    lathe_error *err = &j->err;
-    lathe_reader *r = lathe_reader_open(j->path, &j->info, err);
-    if (!r) return err->code ? err->code : LATHE_E_IO;
-    lathe_status st = LATHE_OK;
-    lathe_analyzer *a = lathe_analyzer_new(j->info.rate, j->info.channels, err);
-    lathe_series *s = a ? lathe_series_new(j->info.rate, j->info.channels, err) : NULL;
-    float *mem = malloc(sizeof(float) * BLOCK * (size_t)j->info.channels);
-    if (!a || !s || !mem) {
-        if (a && s) lathe_error_set(err, LATHE_E_NOMEM, "%s: out of memory", j->path);
-        st = LATHE_E_NOMEM;
-        goto out;
-    }
-    float *buf[LATHE_MAX_CHANNELS];
-    for (int c = 0; c < j->info.channels; c++) buf[c] = mem + (size_t)c * BLOCK;
-    long n;
-    while ((n = lathe_reader_read(r, buf, BLOCK, err)) > 0) {
-        lathe_analyzer_add(a, (const float *const *)buf, n);
-        if (lathe_series_add(s, (const float *const *)buf, n) != LATHE_OK) {
-            st = lathe_error_set(err, LATHE_E_NOMEM, "%s: out of memory", j->path);
-            goto out;
-        }
-    }
-    if (n < 0) {
-        st = (lathe_status)n;
-        goto out;
-    }
-    lathe_analyzer_result(a, &j->res);
-    lathe_series_finish(s);
-    j->series = s;
-    s = NULL;
-out:
-    free(mem);
-    lathe_series_free(s);
-    lathe_analyzer_free(a);
-    lathe_reader_close(r);
-    return st;
-}
 
 static void *worker(void *arg)
 {
@@ -104,7 +63,7 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&p->mu);
         if (i < 0) return NULL;
         job *j = &p->jobs[i];
-        j->st = j->want_series ? analyze_with_series(j)
+        j->st = j->want_series ? lathe_series_analyze_file(j->path, &j->series, &j->res, &j->info, &j->err)
                                : lathe_analyze_file(j->path, &j->res, &j->info, &j->err);
         pthread_mutex_lock(&p->mu);
         j->done = 1;

@@ -213,33 +213,15 @@ int cmd_master(int argc, char **argv)
     return rc;
 }
 
-/* The input's time series and spectra, for the report's "before". */
-static lathe_series *input_series(const char *in, lathe_error *err)
-{
-    lathe_audio_info info;
-    lathe_reader *r = lathe_reader_open(in, &info, err);
-    if (!r) return NULL;
-    lathe_series *s = lathe_series_new(info.rate, info.channels, err);
-    float *buf[LATHE_MAX_CHANNELS];
-    float *mem = malloc(sizeof(float) * 8192 * (size_t)info.channels);
-    for (int c = 0; mem && c < info.channels; c++) buf[c] = mem + (size_t)c * 8192;
-    long n;
-    while (s && mem && (n = lathe_reader_read(r, buf, 8192, err)) > 0)
-        if (lathe_series_add(s, (const float *const *)buf, n) != LATHE_OK) n = -1;
-    if (!mem) lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
-    free(mem);
-    lathe_reader_close(r);
-    if (s) lathe_series_finish(s);
-    return s;
-}
 
 /* The HTML report: before against after (loudness, waveform, spectrum,
  * gain reduction, stereo), the chain and the findings. */
 static lathe_status write_report(const char *path, const char *in, const char *out,
                                  const lathe_master_report *rep, int force, lathe_error *err)
 {
-    lathe_series *sb = input_series(in, err);
-    if (!sb) return err->code;
+    lathe_series *sb = NULL;
+    lathe_status rs = lathe_series_analyze_file(in, &sb, NULL, NULL, err);
+    if (rs != LATHE_OK) return rs;
     char title[600];
     snprintf(title, sizeof title, "lathe master: %s", out);
     lathe_report *r = lathe_report_new(title, err);

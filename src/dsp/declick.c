@@ -254,8 +254,7 @@ static void process(void *st, float *const *io, const float *const *key, int fra
             if (s->edits < 3) s->edits++; /* the past context holds audio from the third on */
             for (int c = 0; c < s->ch; c++) {
                 if (s->edits >= 3) edit_channel(s, b->buf[c]);
-                memcpy(b->outq[c], b->buf[c] + b->past, sizeof(float) * (size_t)b->seg);
-                memmove(b->buf[c], b->buf[c] + b->seg, sizeof(float) * (size_t)(b->total - b->seg));
+                lathe_segbuf_emit(b, c);
             }
             b->fill = 0;
         }

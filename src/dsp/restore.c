@@ -228,6 +228,11 @@ void lathe_segbuf_free(lathe_segbuf *s) {
     }
 }
 
+void lathe_segbuf_emit(lathe_segbuf *s, int c) {
+    memcpy(s->outq[c], s->buf[c] + s->past, sizeof(float) * (size_t)s->seg);
+    memmove(s->buf[c], s->buf[c] + s->seg, sizeof(float) * (size_t)(s->total - s->seg));
+}
+
 void lathe_segbuf_reset(lathe_segbuf *s) {
     for (int c = 0; c < s->channels; c++) {
         memset(s->buf[c], 0, sizeof(float) * (size_t)s->total);

@@ -79,5 +79,8 @@ lathe_status lathe_segbuf_init(lathe_segbuf *s, int channels, int past, int seg,
                                lathe_error *err);
 void lathe_segbuf_reset(lathe_segbuf *s);
 void lathe_segbuf_free(lathe_segbuf *s);
+/* Channel c's segment is finished (edited in place): it goes to outq and
+ * the frame moves on by one segment. Call for every channel, then fill = 0. */
+void lathe_segbuf_emit(lathe_segbuf *s, int c);
 
 #endif

@@ -65,36 +65,7 @@ static char *dupstr(const char *s)
 
 static void check_keys(loader *L, const lathe_yn *m, const char *const *valid)
 {
-    for (int i = 0; i < m->n; i += 2) {
-        const lathe_yn *k = m->kids[i];
-        if (k->kind != LATHE_YN_SCALAR) {
-            DIAG(L, k, "a key must be a plain name");
-            continue;
-        }
-        for (int j = 0; j < i; j += 2)
-            if (m->kids[j]->kind == LATHE_YN_SCALAR && strcmp(m->kids[j]->str, k->str) == 0) {
-                DIAG(L, k, "duplicate key '%s' (first given at line %d)", k->str, m->kids[j]->line);
-                break;
-            }
-        int ok = 0;
-        lathe_suggest sg;
-        lathe_suggest_init(&sg, k->str);
-        for (int v = 0; valid[v]; v++) {
-            if (strcmp(valid[v], k->str) == 0) ok = 1;
-            lathe_suggest_add(&sg, valid[v]);
-        }
-        if (ok) continue;
-        if (lathe_suggest_result(&sg)) {
-            DIAG(L, k, "unknown key '%s' (did you mean '%s'?)", k->str, lathe_suggest_result(&sg));
-        } else {
-            char list[400] = "";
-            for (int v = 0; valid[v]; v++) {
-                size_t u = strlen(list);
-                snprintf(list + u, sizeof list - u, "%s%s", v ? ", " : "", valid[v]);
-            }
-            DIAG(L, k, "unknown key '%s' (valid here: %s)", k->str, list);
-        }
-    }
+    lathe_yn_check_keys(L->d, m, valid);
 }
 
 static const lathe_yn *scalar(loader *L, const lathe_yn *v, const char *what)

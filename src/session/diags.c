@@ -110,3 +110,39 @@ const char *lathe_suggest_text(const lathe_suggest *s, char *buf, size_t len) {
         buf[0] = '\0';
     return buf;
 }
+
+/* Reports keys of map m that are not in `valid` (with the nearest valid
+ * name) and keys given twice. */
+void lathe_yn_check_keys(lathe_diags *d, const lathe_yn *m, const char *const *valid) {
+    for (int i = 0; i + 1 < m->n; i += 2) {
+        const lathe_yn *k = m->kids[i];
+        if (k->kind != LATHE_YN_SCALAR) {
+            lathe_diag_add(d, k->line, k->col, "a key must be a plain name, not %s", k->kind == LATHE_YN_SEQ ? "a list" : "a map");
+            continue;
+        }
+        for (int j = 0; j < i; j += 2)
+            if (m->kids[j]->kind == LATHE_YN_SCALAR && strcmp(m->kids[j]->str, k->str) == 0) {
+                lathe_diag_add(d, k->line, k->col, "duplicate key '%s' (first given at line %d)", k->str, m->kids[j]->line);
+                break;
+            }
+        if (!valid) continue;
+        int ok = 0;
+        lathe_suggest sg;
+        lathe_suggest_init(&sg, k->str);
+        for (int v = 0; valid[v]; v++) {
+            if (strcmp(valid[v], k->str) == 0) ok = 1;
+            lathe_suggest_add(&sg, valid[v]);
+        }
+        if (ok) continue;
+        if (lathe_suggest_result(&sg)) {
+            lathe_diag_add(d, k->line, k->col, "unknown key '%s' (did you mean '%s'?)", k->str, lathe_suggest_result(&sg));
+        } else {
+            char list[400] = "";
+            for (int v = 0; valid[v]; v++) {
+                size_t u = strlen(list);
+                snprintf(list + u, sizeof list - u, "%s%s", v ? ", " : "", valid[v]);
+            }
+            lathe_diag_add(d, k->line, k->col, "unknown key '%s' (valid here: %s)", k->str, list);
+        }
+    }
+}

@@ -89,40 +89,8 @@ static const char *kind_word(lathe_yn_kind k) {
     return k == LATHE_YN_SEQ ? "a list" : k == LATHE_YN_MAP ? "a map" : "a single value";
 }
 
-/* Reports keys of map m that are not in `valid` (with the nearest valid
- * name) and keys given twice. */
 static void check_keys(loader *L, const lathe_yn *m, const char *const *valid) {
-    for (int i = 0; i + 1 < m->n; i += 2) {
-        const lathe_yn *k = m->kids[i];
-        if (k->kind != LATHE_YN_SCALAR) {
-            DIAG(L, k, "a key must be a plain name, not %s", kind_word(k->kind));
-            continue;
-        }
-        for (int j = 0; j < i; j += 2)
-            if (m->kids[j]->kind == LATHE_YN_SCALAR && strcmp(m->kids[j]->str, k->str) == 0) {
-                DIAG(L, k, "duplicate key '%s' (first given at line %d)", k->str, m->kids[j]->line);
-                break;
-            }
-        if (!valid) continue;
-        int ok = 0;
-        lathe_suggest sg;
-        lathe_suggest_init(&sg, k->str);
-        for (int v = 0; valid[v]; v++) {
-            if (strcmp(valid[v], k->str) == 0) ok = 1;
-            lathe_suggest_add(&sg, valid[v]);
-        }
-        if (ok) continue;
-        if (lathe_suggest_result(&sg)) {
-            DIAG(L, k, "unknown key '%s' (did you mean '%s'?)", k->str, lathe_suggest_result(&sg));
-        } else {
-            char list[400] = "";
-            for (int v = 0; valid[v]; v++) {
-                size_t u = strlen(list);
-                snprintf(list + u, sizeof list - u, "%s%s", v ? ", " : "", valid[v]);
-            }
-            DIAG(L, k, "unknown key '%s' (valid here: %s)", k->str, list);
-        }
-    }
+    lathe_yn_check_keys(L->d, m, valid);
 }
 
 /* Type checks: a null value counts as absent (returns 0, no diagnostic). */

@@ -39,6 +39,9 @@ void lathe_diag_add(lathe_diags *d, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
+/* Reports keys of map m that are not in `valid` (NULL: any key), with the
+ * nearest valid name, and keys given twice. */
+void lathe_yn_check_keys(lathe_diags *d, const lathe_yn *m, const char *const *valid);
 /* Sorts by line, then column (stable: same place keeps the order found). */
 void lathe_diags_sort(lathe_diags *d);
 
