@@ -15,6 +15,7 @@
 #include "lathe/param.h"
 #include "lathe/reference.h"
 #include "lathe/targets.h"
+#include "master/encode.h"
 
 /* ---- the default chain, as data ---- */
 
@@ -178,57 +179,6 @@ static char *candidate_path(const char *out, lathe_file_type ft)
     const char *ext = lathe_file_type_from_path(out) == ft && dot ? dot : lathe_file_type_ext(ft);
     snprintf(p, n, "%.*s.%.*s.lathe-final%s", dirlen, out, stem, base, ext);
     return p;
-}
-
-/* ---- lossy delivery ---- */
-
-/* Encodes the float file pcm into `path` (type ft); the writer's own
- * temporary file is renamed onto path when complete. */
-static lathe_status encode_file(const char *pcm, const char *path, lathe_file_type ft,
-                                const lathe_codec_options *co, lathe_error *err)
-{
-    lathe_audio_info info;
-    lathe_reader *r = lathe_reader_open(pcm, &info, err);
-    if (!r) return err->code;
-    lathe_writer_spec spec = {ft, LATHE_SAMPLE_FLOAT32, info.rate, info.channels, 1};
-    lathe_writer *w = lathe_writer_open_codec(path, &spec, co, err);
-    enum { N = 8192 };
-    float *buf = malloc(sizeof(float) * N * (size_t)info.channels);
-    lathe_status st = w && buf ? LATHE_OK : w ? lathe_error_set(err, LATHE_E_NOMEM, "out of memory") : err->code;
-    float *ch[LATHE_MAX_CHANNELS];
-    for (int c = 0; buf && c < info.channels; c++) ch[c] = buf + (size_t)c * N;
-    while (st == LATHE_OK) {
-        long n = lathe_reader_read(r, ch, N, err);
-        if (n < 0) st = (lathe_status)n;
-        if (n <= 0) break;
-        st = lathe_writer_write(w, (const float *const *)ch, n, err);
-    }
-    lathe_reader_close(r);
-    free(buf);
-    if (st != LATHE_OK) {
-        lathe_writer_abort(w);
-        return st;
-    }
-    return lathe_writer_commit(w, err);
-}
-
-static void codec_name(char *buf, size_t len, lathe_file_type ft, const lathe_codec_options *co,
-                       int bits, int channels)
-{
-    switch (ft) {
-    case LATHE_FILE_MP3:
-        if (co->vbr) snprintf(buf, len, "MP3 VBR V%d", co->vbr_quality);
-        else snprintf(buf, len, "MP3 CBR %d kbps", co->bitrate_kbps ? co->bitrate_kbps : 320);
-        break;
-    case LATHE_FILE_OGG: snprintf(buf, len, "Ogg Vorbis q%.1f", 10 * (co->quality > 0 ? co->quality : 0.8)); break;
-    case LATHE_FILE_OPUS:
-        snprintf(buf, len, "Opus %d kbps", co->bitrate_kbps ? co->bitrate_kbps : 80 * channels);
-        break;
-    case LATHE_FILE_FLAC: snprintf(buf, len, "FLAC %d-bit", bits); break;
-    default:
-        snprintf(buf, len, "%s %s", ft == LATHE_FILE_AIFF ? "AIFF" : "WAV",
-                 bits == 32 ? "32-bit float" : bits == 16 ? "PCM 16-bit" : "PCM 24-bit");
-    }
 }
 
 /* ---- findings ---- */
@@ -500,7 +450,7 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
         status = lathe_error_set(err, LATHE_E_INVALID, "%s: FLAC holds 16 or 24-bit integers, not float", out);
         goto done;
     }
-    codec_name(rep->codec, sizeof rep->codec, ft, &opt->codec, rep->out_bits, rep->out_channels);
+    lathe_codec_name(rep->codec, sizeof rep->codec, ft, &opt->codec, rep->out_bits, rep->out_channels);
 
     /* stages: defaults, preset, chain file */
     for (int i = 0; i < NSTAGES; i++) {
@@ -816,7 +766,7 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
                 done_ok = 1;
             if (done_ok && lossy) {
                 /* codec-aware true peak: encode, decode, measure */
-                status = encode_file(pcm, cand, ft, &opt->codec, err);
+                status = lathe_encode_file(pcm, cand, ft, &opt->codec, err);
                 if (status != LATHE_OK) goto done;
                 lathe_analysis dec;
                 status = lathe_analyze_file_flags(cand, full_flags, &dec, NULL, err);
