@@ -210,6 +210,8 @@ long lathe_reader_read(lathe_reader *r, float *const *out, long n, lathe_error *
 {
     const int ch = r->sfi.channels;
     long done = 0;
+    /* every render reads through here: a cancelled one stops at its next block */
+    if (lathe_cancel_requested()) return lathe_error_set(err, LATHE_E_CANCELLED, "interrupted");
     while (done < n) {
         long want = n - done < READ_BLOCK ? n - done : READ_BLOCK;
         sf_count_t got;

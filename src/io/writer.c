@@ -152,6 +152,14 @@ static lathe_status set_codec(lathe_writer *w, const char *path, lathe_file_type
     return LATHE_OK;
 }
 
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) return strdup(".");
+    if (slash == path) return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
 lathe_status lathe_output_check(const char *out, const char *const *inputs, int ninputs,
                                 int overwrite, lathe_error *err)
 {
@@ -168,20 +176,24 @@ lathe_status lathe_output_check(const char *out, const char *const *inputs, int 
                                    out);
     }
     if (exists && S_ISDIR(so.st_mode))
-        return lathe_error_set(err, LATHE_E_IO, "%s: is a directory", out);
+        return lathe_error_set(err, LATHE_E_CREATE, "%s: is a directory", out);
     if (exists && !overwrite)
         return lathe_error_set(err, LATHE_E_EXISTS,
                                "%s: exists (use --force to overwrite it)", out);
-    return LATHE_OK;
+    /* the folder, checked before any work (a render would fail only at its end) */
+    char *dir = dir_of(out);
+    struct stat sd;
+    lathe_status st = LATHE_OK;
+    if (!dir)
+        st = lathe_error_set(err, LATHE_E_NOMEM, "%s: out of memory", out);
+    else if (stat(dir, &sd) != 0 || !S_ISDIR(sd.st_mode))
+        st = lathe_error_set(err, LATHE_E_CREATE, "%s: folder %s does not exist", out, dir);
+    else if (access(dir, W_OK | X_OK) != 0)
+        st = lathe_error_set(err, LATHE_E_CREATE, "%s: folder %s is not writable", out, dir);
+    free(dir);
+    return st;
 }
 
-static char *dir_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash) return strdup(".");
-    if (slash == path) return strdup("/");
-    return strndup(path, (size_t)(slash - path));
-}
 
 lathe_writer *lathe_writer_open(const char *path, const lathe_writer_spec *spec,
                                 lathe_error *err)
@@ -233,7 +245,7 @@ lathe_writer *lathe_writer_open_codec(const char *path, const lathe_writer_spec 
     char *dir = dir_of(path);
     struct stat sd;
     if (!dir || stat(dir, &sd) != 0 || !S_ISDIR(sd.st_mode)) {
-        lathe_error_set(err, LATHE_E_IO, "%s: folder %s does not exist", path, dir ? dir : "?");
+        lathe_error_set(err, LATHE_E_CREATE, "%s: folder %s does not exist", path, dir ? dir : "?");
         free(dir);
         return NULL;
     }
@@ -265,7 +277,7 @@ lathe_writer *lathe_writer_open_codec(const char *path, const lathe_writer_spec 
     free(dir);
     int fd = mkstemp(w->tmp);
     if (fd < 0) {
-        lathe_error_set(err, LATHE_E_IO, "%s: cannot create a file in its folder: %s", path,
+        lathe_error_set(err, LATHE_E_CREATE, "%s: cannot create a file in its folder: %s", path,
                         strerror(errno));
         free(w->tmp);
         w->tmp = NULL;
@@ -314,6 +326,9 @@ lathe_writer *lathe_writer_open_codec(const char *path, const lathe_writer_spec 
 lathe_status lathe_writer_write(lathe_writer *w, const float *const *in, long n, lathe_error *err)
 {
     const int ch = w->channels;
+    /* every render writes through here: a cancelled one fails, and its error
+     * path aborts the writer, which unlinks the temporary file */
+    if (lathe_cancel_requested()) return lathe_error_set(err, LATHE_E_CANCELLED, "interrupted");
     for (long off = 0; off < n;) {
         long m = n - off < WRITE_BLOCK ? n - off : WRITE_BLOCK;
         sf_count_t put;

@@ -52,6 +52,8 @@ const char *lathe_status_str(lathe_status code)
     case LATHE_E_EXISTS: return "output exists";
     case LATHE_E_SAME: return "output is an input";
     case LATHE_E_DATA: return "bad sample data";
+    case LATHE_E_CANCELLED: return "interrupted";
+    case LATHE_E_CREATE: return "output cannot be created";
     }
     return "unknown error";
 }
