@@ -151,9 +151,49 @@ static lathe_status refill(lathe_source *s, lathe_error *err)
     return LATHE_OK;
 }
 
+/* The direct path (the file's rate and channel count are the timeline's):
+ * the reader decodes straight into the caller's buffer, no FIFO, no copies.
+ * Only what the file does not cover is zeroed. s->next is the timeline frame
+ * of the file's next frame. */
+static lathe_status read_direct(lathe_source *s, long long pos, float *const *out, int n,
+                                lathe_error *err)
+{
+    long long end = s->start + s->length;
+    long long from = pos > s->start ? pos : s->start, to = pos + n < end ? pos + n : end;
+    long got = 0;
+    if (from < to) {
+        /* frames before `from` that the file has not given yet (a negative start, or a
+         * caller that skipped ahead) are decoded and dropped */
+        while (!s->eof && s->next < from) {
+            long want = from - s->next < CHUNK ? (long)(from - s->next) : CHUNK;
+            long k = lathe_reader_read(s->r, s->in, want, err);
+            if (k < 0) return (lathe_status)k;
+            if (k < want) s->eof = 1;
+            s->next += k;
+        }
+        if (!s->eof && s->next == from) {
+            float *o[2] = {out[0] + (from - pos), s->ch > 1 ? out[1] + (from - pos) : NULL};
+            got = lathe_reader_read(s->r, o, (long)(to - from), err);
+            if (got < 0) return (lathe_status)got;
+            if (got < to - from) s->eof = 1; /* shorter than the header said: silence on */
+            s->next += got;
+        }
+    }
+    /* zero what lies outside [from, from + got) */
+    long head = from > pos ? (long)(from - pos) : 0;
+    if (head > n || from >= to) head = n;
+    long tail_at = head + got;
+    for (int c = 0; c < s->ch; c++) {
+        if (head) memset(out[c], 0, (size_t)head * sizeof(float));
+        if (tail_at < n) memset(out[c] + tail_at, 0, (size_t)(n - tail_at) * sizeof(float));
+    }
+    return LATHE_OK;
+}
+
 lathe_status lathe_source_read(lathe_source *s, long long pos, float *const *out, int n,
                                lathe_error *err)
 {
+    if (!s->soxr && s->info.channels == s->ch) return read_direct(s, pos, out, n, err);
     for (int c = 0; c < s->ch; c++) memset(out[c], 0, (size_t)n * sizeof(float));
     long long end = s->start + s->length;
     if (pos + n <= s->start || pos >= end) return LATHE_OK;
