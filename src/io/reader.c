@@ -117,6 +117,99 @@ static int truncated(SNDFILE *sf, long long *claimed, long long *actual)
     return 0;
 }
 
+/* A data chunk whose size is too small (a placeholder of 0, a wrong count):
+ * libsndfile reads only what the chunk claims and stops parsing at the
+ * bytes after it ("Unknown chunk marker ... at position P"), so most of the
+ * audio would be silently ignored.  Returns 1 with the claimed size and the
+ * unparsed rest when that rest is larger than the claimed audio. */
+static int short_data_chunk(SNDFILE *sf, long long *claimed, long long *rest)
+{
+    char log[8192];
+    sf_command(sf, SFC_GET_LOG_INFO, log, sizeof log);
+    long long length = -1, data = -1;
+    for (char *line = log; line && *line;) {
+        char *next = strchr(line, '\n');
+        if (next) *next++ = '\0';
+        long long v;
+        const char *at = strstr(line, "at position ");
+        if (sscanf(line, "Length : %lld", &v) == 1) length = v;
+        else if (strncmp(line, "data : ", 7) == 0 && !strstr(line, "should be") &&
+                 sscanf(line + 7, "%lld", &v) == 1)
+            data = v;
+        else if (data >= 0 && length > 0 && at && sscanf(at + 12, "%lld", &v) == 1 &&
+                 length - v > data) {
+            *claimed = data, *rest = length - v;
+            return 1;
+        }
+        line = next;
+    }
+    return 0;
+}
+
+static unsigned le16(const unsigned char *p) { return p[0] | (unsigned)p[1] << 8; }
+static unsigned long le32(const unsigned char *p)
+{
+    return p[0] | (unsigned long)p[1] << 8 | (unsigned long)p[2] << 16 | (unsigned long)p[3] << 24;
+}
+
+/* libsndfile refused the file: say what is wrong in the user's terms.  A
+ * file that starts like a WAV, AIFF, FLAC or Ogg file is a damaged one (its
+ * "fmt " fields are named when they are the problem); anything else is not
+ * audio. */
+static void open_error(const char *path, long long size, lathe_error *err)
+{
+    unsigned char h[512];
+    size_t n = 0;
+    FILE *f = fopen(path, "rb");
+    if (f) n = fread(h, 1, sizeof h, f), fclose(f);
+    const char *kind = NULL;
+    if (n >= 12 && (!memcmp(h, "RIFF", 4) || !memcmp(h, "RF64", 4)) && !memcmp(h + 8, "WAVE", 4))
+        kind = "WAV";
+    else if (n >= 12 && !memcmp(h, "FORM", 4) && (!memcmp(h + 8, "AIFF", 4) || !memcmp(h + 8, "AIFC", 4)))
+        kind = "AIFF";
+    else if (n >= 4 && !memcmp(h, "fLaC", 4)) kind = "FLAC";
+    else if (n >= 4 && !memcmp(h, "OggS", 4)) kind = "Ogg";
+    else if (n >= 4 && (!memcmp(h, "RIFF", 4) || !memcmp(h, "RF64", 4) || !memcmp(h, "FORM", 4)))
+        kind = !memcmp(h, "FORM", 4) ? "AIFF" : "WAV";
+    if (kind && !strcmp(kind, "WAV")) {
+        /* walk the chunks to "fmt " (within the bytes read) */
+        for (size_t at = 12; at + 8 <= n;) {
+            unsigned long len = le32(h + at + 4);
+            if (!memcmp(h + at, "fmt ", 4) && len >= 16 && at + 24 <= n) {
+                const unsigned char *fmt = h + at + 8;
+                unsigned ch = le16(fmt + 2), bits = le16(fmt + 14);
+                unsigned long rate = le32(fmt + 4);
+                if (ch == 0) {
+                    lathe_error_set(err, LATHE_E_FORMAT, "%s: 0 channels (lathe reads 1 to %d)", path,
+                                    LATHE_MAX_CHANNELS);
+                    return;
+                }
+                if (rate < 8000 || rate > 384000) {
+                    lathe_error_set(err, LATHE_E_FORMAT,
+                                    "%s: sample rate %lu Hz (lathe reads 8000 to 384000 Hz)", path, rate);
+                    return;
+                }
+                if (bits == 0 || bits > 64) {
+                    lathe_error_set(err, LATHE_E_FORMAT,
+                                    "%s: damaged WAV header (%u bits per sample)", path, bits);
+                    return;
+                }
+                break;
+            }
+            if (len > n) break;
+            at += 8 + len + (len & 1);
+        }
+    }
+    if (kind)
+        lathe_error_set(err, LATHE_E_FORMAT,
+                        "%s: damaged or truncated %s file (%lld bytes; libsndfile: %s)", path, kind,
+                        size, sf_strerror(NULL));
+    else
+        lathe_error_set(err, LATHE_E_FORMAT,
+                        "%s: not an audio file lathe can read (libsndfile: %s)", path,
+                        sf_strerror(NULL));
+}
+
 lathe_reader *lathe_reader_open(const char *path, lathe_audio_info *info, lathe_error *err)
 {
     struct stat st;
@@ -149,9 +242,7 @@ lathe_reader *lathe_reader_open(const char *path, lathe_audio_info *info, lathe_
     }
     r->sf = sf_open(path, SFM_READ, &r->sfi);
     if (!r->sf) {
-        lathe_error_set(err, LATHE_E_FORMAT,
-                        "%s: not an audio file lathe can read (libsndfile: %s)", path,
-                        sf_strerror(NULL));
+        open_error(path, (long long)st.st_size, err);
         free(r);
         return NULL;
     }
@@ -160,6 +251,13 @@ lathe_reader *lathe_reader_open(const char *path, lathe_audio_info *info, lathe_
         lathe_error_set(err, LATHE_E_FORMAT,
                         "%s: truncated file (the header promises %lld bytes of audio, the file "
                         "holds %lld)",
+                        path, claimed, actual);
+        goto fail;
+    }
+    if (short_data_chunk(r->sf, &claimed, &actual)) {
+        lathe_error_set(err, LATHE_E_FORMAT,
+                        "%s: wrong data chunk size (the header says %lld bytes of audio, %lld "
+                        "bytes that are not a chunk follow it)",
                         path, claimed, actual);
         goto fail;
     }
@@ -206,6 +304,27 @@ static void format_time(char *buf, size_t len, double t)
     snprintf(buf, len, "%d:%06.3f", m, t - 60.0 * m);
 }
 
+/* A decoding error or an early end, at the frame where it happened: a file
+ * whose header promised more frames is truncated or damaged. */
+static long read_error(lathe_reader *r, long got, lathe_error *err)
+{
+    char t[32], why[256];
+    long long at = r->pos + got;
+    format_time(t, sizeof t, (double)at / r->sfi.samplerate);
+    const char *e = sf_error(r->sf) != SF_ERR_NO_ERROR ? sf_strerror(r->sf) : "";
+    if (!strncmp(e, "Error : ", 8)) e += 8; /* libsndfile's prefix says nothing */
+    snprintf(why, sizeof why, "%s", e);
+    size_t L = strlen(why);
+    if (L && why[L - 1] == '.') why[L - 1] = '\0';
+    if (r->sfi.frames > 0 && r->sfi.frames < (1LL << 50) && at < r->sfi.frames)
+        return lathe_error_set(err, LATHE_E_FORMAT,
+                               "%s: truncated or damaged file: the audio stops at %s (frame %lld of "
+                               "the %lld the header promises)%s%s",
+                               r->path, t, at, (long long)r->sfi.frames, *why ? ": " : "", why);
+    return lathe_error_set(err, LATHE_E_FORMAT, "%s: damaged audio at %s (frame %lld)%s%s", r->path, t,
+                           at, *why ? ": " : "", why);
+}
+
 long lathe_reader_read(lathe_reader *r, float *const *out, long n, lathe_error *err)
 {
     const int ch = r->sfi.channels;
@@ -244,11 +363,16 @@ long lathe_reader_read(lathe_reader *r, float *const *out, long n, lathe_error *
             }
         }
         if (got < 0 || sf_error(r->sf) != SF_ERR_NO_ERROR)
-            return lathe_error_set(err, LATHE_E_FORMAT, "%s: read error at frame %lld: %s",
-                                   r->path, r->pos, sf_strerror(r->sf));
+            return read_error(r, got > 0 ? got : 0, err);
         r->pos += got;
         done += got;
-        if (got < want) break;
+        if (got < want) {
+            /* FLAC's STREAMINFO counts the frames exactly: ending early is a cut file */
+            if ((r->sfi.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_FLAC && r->sfi.frames > 0 &&
+                r->pos < r->sfi.frames)
+                return read_error(r, 0, err);
+            break;
+        }
     }
     return done;
 }
