@@ -54,6 +54,18 @@ lathe_yn *lathe_yn_get(const lathe_yn *m, const char *k) {
 
 #define MAX_DEPTH 64
 
+/* libyaml reports a tab in the indentation as "found character that cannot
+ * start any token": 1 when the problem line is indented with a tab or the
+ * problem character is one, so the message can say so. */
+static int tab_at(const char *text, size_t len, size_t line, size_t col) {
+    size_t i = 0;
+    for (size_t l = 0; l < line && i < len; i++)
+        if (text[i] == '\n') l++;
+    for (size_t c = 0; i < len && (text[i] == ' ' || text[i] == '\t'); i++, c++)
+        if (text[i] == '\t' && c <= col) return 1;
+    return 0;
+}
+
 lathe_yn *lathe_yaml_tree(const char *text, size_t len, lathe_diags *d, int *empty) {
     yaml_parser_t p;
     yaml_event_t ev;
@@ -69,7 +81,10 @@ lathe_yn *lathe_yaml_tree(const char *text, size_t len, lathe_diags *d, int *emp
     while (!done) {
         if (!yaml_parser_parse(&p, &ev)) {
             const char *problem = p.problem ? p.problem : "cannot be parsed";
-            if (p.context)
+            if (tab_at(text, len, p.problem_mark.line, p.problem_mark.column))
+                lathe_diag_add(d, (int)p.problem_mark.line + 1, (int)p.problem_mark.column + 1,
+                               "YAML syntax error: a tab character; YAML indents with spaces only");
+            else if (p.context)
                 lathe_diag_add(d, (int)p.problem_mark.line + 1, (int)p.problem_mark.column + 1,
                                "YAML syntax error: %s (%s at line %d)", problem, p.context,
                                (int)p.context_mark.line + 1);
