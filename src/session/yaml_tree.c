@@ -102,7 +102,7 @@ lathe_yn *lathe_yaml_tree(const char *text, size_t len, lathe_diags *d, int *emp
         case YAML_DOCUMENT_START_EVENT:
             if (++docs == 2)
                 lathe_diag_add(d, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
-                               "a session file holds one YAML document; this is a second one");
+                               "a lathe YAML file holds one document; this is a second one");
             break;
         case YAML_SCALAR_EVENT:
             node = yn_new(LATHE_YN_SCALAR, &ev.start_mark);
@@ -125,7 +125,7 @@ lathe_yn *lathe_yaml_tree(const char *text, size_t len, lathe_diags *d, int *emp
         case YAML_ALIAS_EVENT:
             lathe_diag_add(
                 d, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
-                "YAML aliases (*%s) are not supported in session files; write the value out",
+                "YAML aliases (*%s) are not supported in lathe files; write the value out",
                 (const char *)ev.data.alias.anchor);
             node = yn_new(LATHE_YN_SCALAR, &ev.start_mark);
             if (node && !(node->str = calloc(1, 1))) free(node), node = NULL;
