@@ -6,16 +6,18 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build
 ASAN     ?= build-asan
+FUZZ     ?= build-fuzz
+FUZZ_SECONDS ?= 300
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 
 # Debian 12 packages: to build, to test, to make the demo song.
-PKGS_BUILD = cmake make gcc g++ pkg-config libsndfile1-dev libebur128-dev libsoxr-dev \
+PKGS_BUILD = cmake make gcc g++ pkg-config libsndfile1-dev libflac-dev libebur128-dev libsoxr-dev \
              libfftw3-dev libyaml-dev libcmocka-dev libcairo2-dev libtag1-dev
-PKGS_TEST  = ffmpeg sox flac chromium chromium-driver
+PKGS_TEST  = ffmpeg sox flac chromium chromium-driver clang libclang-rt-14-dev
 PKGS_DEMO  = fluidsynth fluid-soundfont-gm espeak-ng
 PKGS       = $(PKGS_BUILD) $(PKGS_TEST) $(PKGS_DEMO)
 
-.PHONY: all deps build demo check test test-asan bench install clean docs format
+.PHONY: all deps build demo check test test-asan bench install clean docs format fuzz fuzz-smoke fuzz-build
 
 all: build
 
@@ -53,6 +55,21 @@ check: deps
 	cmake --build $(ASAN) -j $(JOBS) -- --no-print-directory
 	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  LATHE_SANITIZED=1 ctest --output-on-failure -j $(JOBS)
+	$(MAKE) fuzz-smoke
+
+# libFuzzer targets (docs/fuzzing.md): clang, ASan, UBSan, in $(FUZZ).
+fuzz-build: deps
+	cmake -S . -B $(FUZZ) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	  -DCMAKE_BUILD_TYPE=Debug -DLATHE_FUZZ=ON -DLATHE_TESTS=OFF >/dev/null
+	cmake --build $(FUZZ) -j $(JOBS) --target fuzzers -- --no-print-directory
+
+# FUZZ_SECONDS per target; new inputs and crashes go to fuzz/out/.
+fuzz: fuzz-build
+	bash fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS)
+
+# The committed corpus and 10 s of mutation per target; fails on any crash or leak.
+fuzz-smoke: fuzz-build
+	bash fuzz/run.sh $(FUZZ) 10 --smoke
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -72,4 +89,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) $(FUZZ)

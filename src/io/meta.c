@@ -91,8 +91,8 @@ static lathe_status unknown_key(const char *key, lathe_error *err) {
     }
     /* A suggestion only when it is plausibly a typo (at most a third of the
      * name differs) or one name begins with the other ("isrc_code"). */
-    size_t len = strlen(lathe_meta_keys[best]);
-    int near = bestd <= 3 && (size_t)bestd * 3 <= len + 1;
+    /* best stays -1 when every distance gives up (keys over 63 bytes) */
+    int near = best >= 0 && bestd <= 3 && (size_t)bestd * 3 <= strlen(lathe_meta_keys[best]) + 1;
     for (int k = 0; !near && k < NKEYS; k++) {
         size_t a = strlen(key), b = strlen(lathe_meta_keys[k]);
         size_t n = a < b ? a : b;

@@ -1102,6 +1102,8 @@ static void parse_stage(loader *L, lathe_stage *st, const lathe_yn *kn, const la
     dummy.kind = LATHE_NODE_MASTER;
     parse_entry_params(L, &dummy, L->s->master, &ce, vn);
     st->state = ce.bypass ? 0 : 1;
+    /* a stage named twice (a duplicate key, diagnosed by check_keys) keeps the last */
+    lathe_stages_free(st, 1);
     st->given = ce.values, st->strings = ce.strings;
     ce.values = NULL, ce.strings = NULL;
     free_chain_entry(&ce);
