@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "lathe/error.h"
+#include "lathe/io.h"
 #include "lathe/master.h"
 #include "lathe/meta.h"
 #include "lathe/session.h"
@@ -72,7 +73,9 @@ typedef struct {
                                   its loudness is the album target unless lufs is given */
     char *tone_target;         /* or a built-in tone target (neutral, warm, bright) */
     double ref_amount;         /* tone and width amount, 0..1 (default 1) */
-    char *format;              /* "wav", "flac", "aiff"; NULL = the preset's */
+    char *format;              /* "wav", "flac", "aiff", "mp3", "ogg", "opus"; NULL = the
+                                  preset's when lossless, else wav */
+    lathe_codec_options codec; /* lossy encoder settings (bitrate, vbr, quality); zero = defaults */
     char *dither;              /* NULL = auto */
     int track_mode;            /* loudness: track (1) or album (0, default) */
     int master;                /* 1 (default): master every song; 0: sequence the files as they are */
@@ -113,6 +116,13 @@ typedef struct {
     double lufs, true_peak_dbtp, lra_lu; /* the song's file as written */
     double xfade_dip_db;    /* gain dip in the crossfade into this song (0: none) */
     double xfade_peak_dbtp; /* true peak of the crossfade before the dip (NAN: no crossfade) */
+    /* lossy outputs: the song file's decoded true peak at the first encode
+     * and as delivered, the encodes it took, and the limiter ceiling the
+     * song was mastered with at the end (lowered when an encode of the song
+     * file or of its part of the album file went over the ceiling); NAN/0
+     * for lossless outputs */
+    double codec_tp_first_dbtp, codec_tp_final_dbtp, limiter_ceiling_dbtp;
+    int encodes;
     lathe_master_warning warnings[8];
     int nwarnings;
 } lathe_album_track;
@@ -121,13 +131,19 @@ typedef struct {
     char path[1024];
     char side;
     long long frames;
-    double lufs, true_peak_dbtp;
+    double lufs, true_peak_dbtp; /* lossy: measured on the decoded file */
+    double codec_tp_first_dbtp, codec_tp_final_dbtp; /* lossy: decoded true peak, first and last encode */
+    int encodes;
 } lathe_album_segment;
 
 typedef struct {
     char target[32];
     double target_lufs, ceiling_dbtp, rate;
     int bits, track_mode, cd;
+    char format[8];        /* "wav", "flac", "aiff", "mp3", "ogg", "opus" */
+    char codec[48];        /* e.g. "MP3 CBR 320 kbps", "Opus 160 kbps", "WAV PCM 24-bit" */
+    int lossy;             /* 1 for mp3, ogg, opus: codec-aware true peak (docs/album.md) */
+    int codec_passes;      /* lossy: encode passes over the album (1 when nothing went over) */
     double album_gain_db;  /* album mode: the loudest song's solved drive */
     double album_lufs, album_peak; /* album loudness tags (linear peak) */
     lathe_album_track *tracks;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* lathe album ALBUM.yaml -o OUTDIR [--meta KEY=VALUE]... [--threads N]
+ *             [--format wav|flac|aiff|mp3|ogg|opus] [--bitrate KBPS] [--vbr] [--quality Q]
  *             [--report FILE.html] [--force] [--json] [--quiet]
  * Masters and sequences an album (lathe/album.h, docs/album.md): one file
  * per song, the continuous album file, a CUE sheet and a JSON summary. */
@@ -18,6 +19,7 @@
 
 static const char use[] =
     "usage: lathe album ALBUM.yaml -o OUTDIR [--meta KEY=VALUE]... [--threads N]\n"
+    "                   [--format wav|flac|aiff|mp3|ogg|opus] [--bitrate KBPS] [--vbr] [--quality Q]\n"
     "                   [--report FILE.html] [--force] [--json] [--quiet]\n"
     "       lathe album --check ALBUM.yaml\n";
 
@@ -109,7 +111,8 @@ static void print_report(const lathe_album_report *r)
     char a[32], b[32], c[32];
     printf("album: %d track%s, %s target %.1f LUFS, ceiling %.1f dBTP, %.0f Hz %s, loudness %s\n", r->ntracks,
            r->ntracks == 1 ? "" : "s", r->target, r->target_lufs, r->ceiling_dbtp, r->rate,
-           r->bits == 32 ? "32-bit float" : r->bits == 16 ? "16-bit" : "24-bit", r->track_mode ? "track" : "album");
+           r->lossy ? r->codec : r->bits == 32 ? "32-bit float" : r->bits == 16 ? "16-bit" : "24-bit",
+           r->track_mode ? "track" : "album");
     if (isfinite(r->album_gain_db)) printf("  album drive %+.2f dB (set by the loudest song)\n", r->album_gain_db);
     for (int i = 0; i < r->ntracks; i++) {
         const lathe_album_track *t = &r->tracks[i];
@@ -119,15 +122,27 @@ static void print_report(const lathe_album_report *r)
         printf("  %2d %-28.28s %s  %7s LUFS %7s dBTP  drive %s dB%s\n", t->number, t->title,
                cli_duration((double)t->frames / r->rate, a, sizeof a), cli_db(t->lufs, b, sizeof b),
                cli_db(t->true_peak_dbtp, c, sizeof c), g, t->solved ? " (solved)" : "");
+        if (r->lossy && t->encodes > 0) {
+            if (t->encodes > 1)
+                printf("     %s: decoded %.2f dBTP at the first encode, over the ceiling; limiter ceiling lowered to "
+                       "%.2f dBTP: %.2f dBTP after %d encodes\n",
+                       r->codec, t->codec_tp_first_dbtp, t->limiter_ceiling_dbtp, t->codec_tp_final_dbtp, t->encodes);
+            else
+                printf("     %s: decoded %.2f dBTP\n", r->codec, t->codec_tp_final_dbtp);
+        }
         if (t->xfade_dip_db > 0)
             printf("     crossfade peaked at %.2f dBTP: lowered by up to %.2f dB in the overlap\n", t->xfade_peak_dbtp,
                    t->xfade_dip_db);
         for (int w = 0; w < t->nwarnings; w++) printf("     warning: %s\n", t->warnings[w].text);
     }
-    for (int g = 0; g < r->nsegments; g++)
+    for (int g = 0; g < r->nsegments; g++) {
         printf("  %s: %s, %s LUFS, %s dBTP\n", r->segments[g].path,
                cli_duration((double)r->segments[g].frames / r->rate, a, sizeof a),
                cli_db(r->segments[g].lufs, b, sizeof b), cli_db(r->segments[g].true_peak_dbtp, c, sizeof c));
+        if (r->lossy && r->segments[g].encodes > 1)
+            printf("     decoded %.2f dBTP at the first encode, %.2f dBTP after %d encodes\n",
+                   r->segments[g].codec_tp_first_dbtp, r->segments[g].codec_tp_final_dbtp, r->segments[g].encodes);
+    }
     printf("  album loudness %s LUFS; %s, %s\n", cli_db(r->album_lufs, a, sizeof a), r->cue_path, r->json_path);
     for (int w = 0; w < r->nwarnings; w++) printf("warning: %s\n", r->warnings[w].text);
 }
@@ -143,16 +158,22 @@ int cmd_album(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {"check", no_argument, NULL, 'c'},
                                          {"report", required_argument, NULL, 'R'},
+                                         {"format", required_argument, NULL, 'F'},
+                                         {"bitrate", required_argument, NULL, 'B'},
+                                         {"vbr", no_argument, NULL, 'V'},
+                                         {"quality", required_argument, NULL, 'Q'},
                                          {NULL, 0, NULL, 0}};
     lathe_album_options o;
     memset(&o, 0, sizeof o);
-    const char *out = NULL, *report = NULL;
+    const char *out = NULL, *report = NULL, *format = NULL;
+    lathe_codec_options codec;
+    memset(&codec, 0, sizeof codec);
     int json = 0, quiet = 0, check = 0, c;
     const char *metas[64];
     int nmeta = 0;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":o:m:t:fjqhcR:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:m:t:fjqhcR:F:B:VQ:", opts, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'o': out = optarg; break;
@@ -174,6 +195,25 @@ int cmd_album(int argc, char **argv)
             if (!dot || (strcasecmp(dot, ".html") && strcasecmp(dot, ".htm")))
                 return cli_usage_error("album", use, "--report wants a .html file, not '%s'", optarg);
             report = optarg;
+            break;
+        }
+        case 'F':
+            if (lathe_file_type_from_name(optarg) == LATHE_FILE_AUTO)
+                return cli_usage_error("album", use, "--format takes wav, flac, aiff, mp3, ogg or opus, not '%s'",
+                                       optarg);
+            format = optarg;
+            break;
+        case 'B':
+            codec.bitrate_kbps = (int)strtol(optarg, &end, 10);
+            if (*end || codec.bitrate_kbps < 6 || codec.bitrate_kbps > 512)
+                return cli_usage_error("album", use, "--bitrate takes 6 to 512 kbps, not '%s'", optarg);
+            break;
+        case 'V': codec.vbr = 1; break;
+        case 'Q': {
+            double v = strtod(optarg, &end);
+            if (*end || !(v >= 0.1 && v <= 10))
+                return cli_usage_error("album", use, "--quality takes 0.1 to 10 (Vorbis), not '%s'", optarg);
+            codec.quality = v / 10;
             break;
         }
         case 'h': fputs(use, stdout); return EXIT_OK;
@@ -214,6 +254,17 @@ int cmd_album(int argc, char **argv)
         return EXIT_OK;
     }
     lathe_error err;
+    if (codec.vbr && codec.bitrate_kbps) {
+        lathe_album_free(a);
+        return cli_usage_error("album", use, "--vbr (V0) and --bitrate exclude each other");
+    }
+    if (format) {
+        /* --format wins over the album file's; so do the codec options */
+        const char *name = lathe_file_type_name(lathe_file_type_from_name(format));
+        free(a->format);
+        a->format = strdup(name);
+    }
+    if (codec.bitrate_kbps || codec.vbr || codec.quality > 0) a->codec = codec;
     for (int i = 0; i < nmeta; i++)
         if (lathe_meta_parse_arg(&a->meta, metas[i], &err) != LATHE_OK) {
             lathe_album_free(a);

@@ -38,6 +38,7 @@
 #include "lathe/param.h"
 #include "lathe/proc.h"
 #include "lathe/targets.h"
+#include "master/encode.h"
 #include "report/json.h"
 #include "session/session_internal.h"
 
@@ -59,6 +60,11 @@ typedef struct {
     lathe_fade_curve cin, cout, cxin, cxout;
     double dip_db;      /* gain dip over the crossfade into this song */
     long long start, end; /* in its segment */
+    /* lossy outputs */
+    char pcm[1100];     /* the song file as float, in the work folder: what is encoded */
+    double ceil_run;    /* the limiter ceiling it is mastered with (NAN: its ceiling) */
+    double enc_in_tp;   /* true peak of the encoder's input (the float song file) */
+    int dirty;          /* (re)mastered since its file was last written */
 } song_run;
 
 typedef struct {
@@ -76,6 +82,11 @@ typedef struct {
     song_run *runs;
     char seg_tmp[2][1100];
     int seg_done[2];
+    lathe_file_type ft; /* output type */
+    int lossy;          /* mp3, ogg, opus: float files in the work folder, encoded, decoded, measured */
+    char seg_pcm[2][1100];
+    int loudest;        /* album mode: the song that set the drive G (-1: track mode) */
+    double G;
     char cue_tmp[1100], json_tmp[1100];
     int cue_done, json_done;
 } ctx;
@@ -257,7 +268,8 @@ static lathe_status out_open(ctx *C, out_stream *s, const char *tmp)
     memset(s, 0, sizeof *s);
     lathe_writer_spec spec;
     memset(&spec, 0, sizeof spec);
-    spec.type = lathe_file_type_from_path(C->ext[0] == 'w' ? "x.wav" : C->ext[0] == 'f' ? "x.flac" : "x.aiff");
+    /* lossy: a float WAV in the work folder, encoded once finished */
+    spec.type = C->lossy ? LATHE_FILE_WAV : C->ft;
     spec.sample = C->bits == 16 ? LATHE_SAMPLE_PCM16 : C->bits == 24 ? LATHE_SAMPLE_PCM24 : LATHE_SAMPLE_FLOAT32;
     spec.rate = C->rate, spec.channels = C->channels, spec.overwrite = 1;
     s->w = lathe_writer_open(tmp, &spec, C->err);
@@ -365,6 +377,13 @@ static lathe_status upmix(ctx *C, song_run *r, int i)
     return LATHE_OK;
 }
 
+/* The song's true-peak ceiling (its own, else the album's). */
+static double song_ceiling(const ctx *C, int i)
+{
+    double c = C->a->songs[i].ceiling_dbtp;
+    return isfinite(c) ? c : C->rep->ceiling_dbtp;
+}
+
 static lathe_status master_one(ctx *C, int i, double lufs, double fixed, lathe_master_report *mr)
 {
     const lathe_album *a = C->a;
@@ -374,7 +393,7 @@ static lathe_status master_one(ctx *C, int i, double lufs, double fixed, lathe_m
     memset(&mo, 0, sizeof mo);
     mo.target = C->tg->name;
     mo.lufs = lufs;
-    mo.ceiling_dbtp = isfinite(s->ceiling_dbtp) ? s->ceiling_dbtp : C->rep->ceiling_dbtp;
+    mo.ceiling_dbtp = isfinite(r->ceil_run) ? r->ceil_run : song_ceiling(C, i);
     mo.rate = C->rate;
     mo.bits = 32;
     mo.chain_path = s->chain ? s->chain : a->chain;
@@ -394,6 +413,7 @@ static lathe_status master_one(ctx *C, int i, double lufs, double fixed, lathe_m
     lathe_diags md;
     memset(&md, 0, sizeof md);
     lathe_status st = lathe_master_render(r->src, r->mastered, &mo, mr, &md, C->err);
+    r->dirty = 1;
     free(mr->reference); /* the album keeps no per-song reference plan */
     mr->reference = NULL;
     lathe_series_free(mr->series);
@@ -418,6 +438,7 @@ static void keep_master(ctx *C, int i, const lathe_master_report *mr, double tar
     t->gain_db = mr->gain_db;
     t->target_lufs = target;
     t->solved = solved;
+    t->limiter_ceiling_dbtp = mr->limiter_ceiling_dbtp;
     t->nwarnings = 0;
     for (int w = 0; w < mr->nwarnings && t->nwarnings < 8; w++) t->warnings[t->nwarnings++] = mr->warnings[w];
 }
@@ -436,6 +457,7 @@ static lathe_status make_masters(ctx *C)
         }
         return LATHE_OK;
     }
+    C->loudest = -1;
     if (a->track_mode) {
         for (int i = 0; i < n; i++) {
             double T = isfinite(a->songs[i].lufs) ? a->songs[i].lufs : R->target_lufs;
@@ -466,6 +488,7 @@ static lathe_status make_masters(ctx *C)
     if ((st = master_one(C, k, R->target_lufs, NAN, &mr)) != LATHE_OK) goto out;
     keep_master(C, k, &mr, R->target_lufs, 1);
     const double G = mr.gain_db;
+    C->loudest = k, C->G = G;
     /* the others are placed by the loudest song's measured output (the
      * solve lands within 0.05 LU of the target, not on it) */
     const double Lk = isfinite(mr.after.integrated_lufs) ? mr.after.integrated_lufs : R->target_lufs;
@@ -489,6 +512,33 @@ static lathe_status make_masters(ctx *C)
 out:
     free(L);
     return st;
+}
+
+/* Masters song i again (its limiter ceiling lowered: lossy outputs) with the
+ * plan it had: track mode and the loudest song solve onto their targets;
+ * the others take the album's drive G and are solved onto their place when
+ * that misses it by more than 0.05 LU (as make_masters). */
+static lathe_status remaster(ctx *C, int i)
+{
+    lathe_album_track *t = &C->rep->tracks[i];
+    lathe_master_report mr;
+    lathe_status st;
+    double T = t->target_lufs;
+    if (C->a->track_mode || i == C->loudest) {
+        if ((st = master_one(C, i, T, NAN, &mr)) != LATHE_OK) return st;
+        keep_master(C, i, &mr, T, 1);
+        if (i == C->loudest) C->rep->album_gain_db = mr.gain_db;
+        return LATHE_OK;
+    }
+    const int placed = isfinite(T) && T > -70;
+    if ((st = master_one(C, i, placed ? T : C->rep->target_lufs, C->G, &mr)) != LATHE_OK) return st;
+    int solved = 0;
+    if (placed && fabs(mr.after.integrated_lufs - T) > 0.05) {
+        if ((st = master_one(C, i, T, NAN, &mr)) != LATHE_OK) return st;
+        solved = 1;
+    }
+    keep_master(C, i, &mr, T, solved);
+    return LATHE_OK;
 }
 
 /* Lengths, fades, positions; the Red Book and crossfade checks on the real lengths. */
@@ -581,9 +631,13 @@ static void plan(ctx *C)
 static lathe_status crossfade_dips(ctx *C)
 {
     const int ch = C->channels;
-    const double aim = C->rep->ceiling_dbtp - 0.1;
     for (int i = 1; i < C->a->nsongs; i++) {
         song_run *r = &C->runs[i], *p = &C->runs[i - 1];
+        /* under the album's ceiling, and under either song's lowered one
+         * (lossy: an encode of the overlap went over) */
+        double aim = C->rep->ceiling_dbtp - 0.1;
+        if (isfinite(r->ceil_run)) aim = fmin(aim, r->ceil_run - 0.1);
+        if (isfinite(p->ceil_run)) aim = fmin(aim, p->ceil_run - 0.1);
         C->rep->tracks[i].xfade_peak_dbtp = NAN;
         if (r->xin <= 0) continue;
         long long X = r->xin;
@@ -650,10 +704,12 @@ static lathe_status write_songs(ctx *C)
     for (int i = 0; i < C->a->nsongs && st == LATHE_OK; i++) {
         song_run *r = &C->runs[i];
         lathe_album_track *t = &C->rep->tracks[i];
+        if (!r->dirty) continue; /* lossy passes: only the songs mastered again */
         tmp_name(C, r->final, r->tmp, sizeof r->tmp);
+        if (C->lossy) pathf(r->pcm, sizeof r->pcm, "%s/song-%02d.wav", C->work, i + 1);
         out_stream os;
         src_reader sr = {0};
-        st = out_open(C, &os, r->tmp);
+        st = out_open(C, &os, C->lossy ? r->pcm : r->tmp);
         if (st == LATHE_OK) st = src_open(&sr, r->mastered, C->err);
         long long total = C->rep->cd ? ceil_to(r->len, 588) : r->len;
         for (long long k = 0; k < total && st == LATHE_OK; k += BLOCK) {
@@ -675,11 +731,25 @@ static lathe_status write_songs(ctx *C)
             lathe_analysis an;
             lathe_analyzer_result(os.an, &an);
             t->lufs = an.integrated_lufs, t->true_peak_dbtp = an.true_peak_dbtp, t->lra_lu = an.loudness_range_lu;
+            r->enc_in_tp = an.true_peak_dbtp;
             st = lathe_writer_commit(os.w, C->err);
             os.w = NULL;
-            if (st == LATHE_OK) r->tmp_done = 1;
+            if (st == LATHE_OK && !C->lossy) r->tmp_done = 1;
         }
         out_free(&os);
+        if (st == LATHE_OK && C->lossy) {
+            /* codec-aware true peak: encode, decode, measure what was written */
+            st = lathe_encode_file(r->pcm, r->tmp, C->ft, &C->a->codec, C->err);
+            if (st == LATHE_OK) r->tmp_done = 1;
+            lathe_analysis an;
+            if (st == LATHE_OK) st = lathe_analyze_file_flags(r->tmp, 0, &an, NULL, C->err);
+            if (st == LATHE_OK) {
+                t->lufs = an.integrated_lufs, t->true_peak_dbtp = an.true_peak_dbtp, t->lra_lu = an.loudness_range_lu;
+                if (t->encodes++ == 0) t->codec_tp_first_dbtp = an.true_peak_dbtp;
+                t->codec_tp_final_dbtp = an.true_peak_dbtp;
+            }
+        }
+        if (st == LATHE_OK) r->dirty = 0;
         if (C->o && C->o->progress) C->o->progress(C->o->user, "writing songs", (i + 1.0) / C->a->nsongs);
     }
     free(store);
@@ -698,7 +768,9 @@ static lathe_status write_segment(ctx *C, int g)
     src_reader *rd = calloc((size_t)n, sizeof *rd);
     out_stream os;
     memset(&os, 0, sizeof os);
-    lathe_status st = rd ? out_open(C, &os, C->seg_tmp[g]) : lathe_error_set(C->err, LATHE_E_NOMEM, "out of memory");
+    if (C->lossy) pathf(C->seg_pcm[g], sizeof C->seg_pcm[g], "%s/album-%d.wav", C->work, g);
+    lathe_status st = rd ? out_open(C, &os, C->lossy ? C->seg_pcm[g] : C->seg_tmp[g])
+                         : lathe_error_set(C->err, LATHE_E_NOMEM, "out of memory");
     for (long long k = 0; k < S->frames && st == LATHE_OK; k += BLOCK) {
         long nb = (long)(S->frames - k < BLOCK ? S->frames - k : BLOCK);
         for (int c = 0; c < ch; c++) memset(acc[c], 0, sizeof(float) * (size_t)nb);
@@ -742,11 +814,92 @@ static lathe_status write_segment(ctx *C, int g)
         S->lufs = an.integrated_lufs, S->true_peak_dbtp = an.true_peak_dbtp;
         st = lathe_writer_commit(os.w, C->err);
         os.w = NULL;
-        if (st == LATHE_OK) C->seg_done[g] = 1;
+        if (st == LATHE_OK && !C->lossy) C->seg_done[g] = 1;
     }
     out_free(&os);
     free(store);
+    if (st == LATHE_OK && C->lossy) {
+        st = lathe_encode_file(C->seg_pcm[g], C->seg_tmp[g], C->ft, &C->a->codec, C->err);
+        if (st == LATHE_OK) C->seg_done[g] = 1;
+        lathe_analysis an;
+        if (st == LATHE_OK) st = lathe_analyze_file_flags(C->seg_tmp[g], 0, &an, NULL, C->err);
+        if (st == LATHE_OK) {
+            S->lufs = an.integrated_lufs, S->true_peak_dbtp = an.true_peak_dbtp;
+            if (S->encodes++ == 0) S->codec_tp_first_dbtp = an.true_peak_dbtp;
+            S->codec_tp_final_dbtp = an.true_peak_dbtp;
+        }
+    }
     return st;
+}
+
+/* ---- codec-aware true peak (lossy outputs) ---- */
+
+/* An encode over the ceiling lowers the song's limiter ceiling by the
+ * overshoot and this margin, as lathe master does (encoders do not scale
+ * linearly); at most CODEC_PASSES encodes of the album. */
+#define CODEC_MARGIN_DB 0.1
+#define CODEC_PASSES 6
+/* Frames either side of a song that count as its part of the album file:
+ * a codec spreads a transient over its transform (MP3: 1152-sample
+ * granules, Vorbis up to 2048, Opus 960) and pre-echo reaches before it. */
+#define CODEC_REACH 2048
+
+/* Lowers song i's limiter ceiling for a decoded true peak `dec` over its
+ * ceiling, where the encoder's input peaked at `in`: by the overshoot, or
+ * further when the codec's own expansion (dec - in) says so. */
+static void lower_ceiling(ctx *C, int i, double dec, double in)
+{
+    song_run *r = &C->runs[i];
+    double ceil = song_ceiling(C, i), cur = isfinite(r->ceil_run) ? r->ceil_run : ceil;
+    double expand = isfinite(in) ? dec - in : 0;
+    double next = fmin(cur - (dec - ceil), ceil - expand) - CODEC_MARGIN_DB;
+    if (!isfinite(r->ceil_run) || next < r->ceil_run) r->ceil_run = next;
+    r->dirty = 1;
+}
+
+/* After an encode pass: every decoded file (song files; each song's part of
+ * the album file, crossfades included) against its ceiling. Songs over it
+ * get a lower limiter ceiling (dirty: mastered and encoded again); returns
+ * how many, or a negative status. */
+static int codec_check(ctx *C)
+{
+    const lathe_album *a = C->a;
+    lathe_album_report *R = C->rep;
+    int n = a->nsongs;
+    for (int i = 0; i < n; i++) C->runs[i].dirty = 0;
+    for (int i = 0; i < n; i++)
+        if (R->tracks[i].codec_tp_final_dbtp > song_ceiling(C, i))
+            lower_ceiling(C, i, R->tracks[i].codec_tp_final_dbtp, C->runs[i].enc_in_tp);
+    long long *st = malloc(sizeof(long long) * (size_t)n * 2);
+    double *dec = malloc(sizeof(double) * (size_t)n * 2);
+    if (!st || !dec) {
+        free(st), free(dec);
+        return lathe_error_set(C->err, LATHE_E_NOMEM, "out of memory");
+    }
+    long long *en = st + n;
+    double *pin = dec + n;
+    lathe_status rs = LATHE_OK;
+    for (int g = 0; g < R->nsegments && rs == LATHE_OK; g++) {
+        double lowest = R->ceiling_dbtp;
+        for (int i = 0; i < n; i++)
+            if (R->tracks[i].segment == g) lowest = fmin(lowest, song_ceiling(C, i));
+        if (!(R->segments[g].true_peak_dbtp > lowest)) continue;
+        /* which songs: the decoded file and the encoder's input, per song */
+        for (int i = 0; i < n; i++) {
+            int in = R->tracks[i].segment == g;
+            st[i] = in ? C->runs[i].start - CODEC_REACH : 0;
+            en[i] = in ? C->runs[i].end + CODEC_REACH : 0;
+        }
+        rs = lathe_range_true_peaks(C->seg_tmp[g], n, st, en, dec, C->err);
+        if (rs == LATHE_OK) rs = lathe_range_true_peaks(C->seg_pcm[g], n, st, en, pin, C->err);
+        for (int i = 0; rs == LATHE_OK && i < n; i++)
+            if (R->tracks[i].segment == g && dec[i] > song_ceiling(C, i)) lower_ceiling(C, i, dec[i], pin[i]);
+    }
+    free(st), free(dec);
+    if (rs != LATHE_OK) return rs;
+    int over = 0;
+    for (int i = 0; i < n; i++) over += C->runs[i].dirty;
+    return over;
 }
 
 /* Album loudness: every song's file measured as one programme (ReplayGain 2.0 album gain). */
@@ -818,10 +971,12 @@ static lathe_status write_cue(ctx *C, const lathe_meta *songm)
         const lathe_meta *m = &songm[i];
         if (t->segment != seg) {
             seg = t->segment;
-            const char *ext = C->ext;
+            /* CDRWIN's types are BINARY, MOTOROLA, AIFF, WAVE and MP3; for
+             * every other audio file (FLAC, Ogg Vorbis, Opus) players read
+             * WAVE as "audio, decoded by its extension" (docs/album.md) */
             fprintf(f, "FILE ");
             cue_text(f, base_of(R->segments[seg].path));
-            fprintf(f, " %s\n", strcmp(ext, "aiff") == 0 ? "AIFF" : "WAVE");
+            fprintf(f, " %s\n", C->ft == LATHE_FILE_AIFF ? "AIFF" : C->ft == LATHE_FILE_MP3 ? "MP3" : "WAVE");
         }
         fprintf(f, "  TRACK %02d AUDIO\n", i + 1);
         if (m->title) fprintf(f, "    TITLE "), cue_text(f, m->title), fputc('\n', f);
@@ -846,6 +1001,9 @@ void lathe_album_report_json(const lathe_album_report *R, FILE *f)
     lathe_json_str(&j, "loudness", R->track_mode ? "track" : "album");
     lathe_json_num(&j, "sample_rate", R->rate, 0);
     lathe_json_int(&j, "bits", R->bits);
+    lathe_json_str(&j, "format", R->format);
+    lathe_json_str(&j, "codec", R->codec);
+    if (R->lossy) lathe_json_int(&j, "codec_passes", R->codec_passes);
     lathe_json_num(&j, "album_gain_db", R->album_gain_db, 3);
     lathe_json_num(&j, "album_lufs", R->album_lufs, 2);
     lathe_json_num(&j, "album_peak", R->album_peak, 6);
@@ -859,6 +1017,11 @@ void lathe_album_report_json(const lathe_album_report *R, FILE *f)
         lathe_json_num(&j, "duration_s", (double)R->segments[g].frames / R->rate, 3);
         lathe_json_num(&j, "integrated_lufs", R->segments[g].lufs, 2);
         lathe_json_num(&j, "true_peak_dbtp", R->segments[g].true_peak_dbtp, 2);
+        if (R->lossy) {
+            lathe_json_num(&j, "codec_true_peak_first_dbtp", R->segments[g].codec_tp_first_dbtp, 2);
+            lathe_json_num(&j, "codec_true_peak_final_dbtp", R->segments[g].codec_tp_final_dbtp, 2);
+            lathe_json_int(&j, "encodes", R->segments[g].encodes);
+        }
         lathe_json_end(&j);
     }
     lathe_json_end(&j);
@@ -883,6 +1046,12 @@ void lathe_album_report_json(const lathe_album_report *R, FILE *f)
         lathe_json_num(&j, "loudness_range_lu", t->lra_lu, 2);
         lathe_json_num(&j, "crossfade_peak_dbtp", t->xfade_peak_dbtp, 2);
         lathe_json_num(&j, "crossfade_dip_db", t->xfade_dip_db, 2);
+        if (R->lossy) {
+            lathe_json_num(&j, "codec_true_peak_first_dbtp", t->codec_tp_first_dbtp, 2);
+            lathe_json_num(&j, "codec_true_peak_final_dbtp", t->codec_tp_final_dbtp, 2);
+            lathe_json_int(&j, "encodes", t->encodes);
+            lathe_json_num(&j, "limiter_ceiling_dbtp", t->limiter_ceiling_dbtp, 2);
+        }
         lathe_json_array(&j, "warnings");
         for (int w = 0; w < t->nwarnings; w++) {
             lathe_json_object(&j, NULL);
@@ -920,12 +1089,14 @@ static void rm_work(ctx *C)
     /* masters are numbered by song; more than 99 songs only when not a CD */
     for (int i = 0; i < C->a->nsongs; i++) {
         char p[1200];
-        const char *names[] = {"mix", "stereo", "master"};
-        for (int k = 0; k < 3; k++) {
+        const char *names[] = {"mix", "stereo", "master", "song"};
+        for (int k = 0; k < 4; k++) {
             snprintf(p, sizeof p, "%s/%s-%02d.wav", C->work, names[k], i + 1);
             unlink(p);
         }
     }
+    for (int g = 0; g < 2; g++)
+        if (C->seg_pcm[g][0]) unlink(C->seg_pcm[g]);
     rmdir(C->work);
     C->work[0] = '\0';
 }
@@ -946,6 +1117,7 @@ lathe_status lathe_album_render(const lathe_album *a, const char *outdir, const 
     ctx C;
     memset(&C, 0, sizeof C);
     C.a = a, C.o = opt, C.rep = R, C.d = d, C.err = err;
+    C.loudest = -1, C.G = NAN;
     lathe_meta *songm = NULL;
     lathe_meta albm;
     memset(&albm, 0, sizeof albm);
@@ -970,14 +1142,50 @@ lathe_status lathe_album_render(const lathe_album *a, const char *outdir, const 
     R->ceiling_dbtp = isfinite(a->ceiling_dbtp) ? a->ceiling_dbtp : C.tg->ceiling_dbtp;
     R->track_mode = a->track_mode;
     R->album_gain_db = NAN;
-    const char *fmt = a->format ? a->format : C.tg->format;
-    if (!fmt || (strcmp(fmt, "wav") && strcmp(fmt, "flac") && strcmp(fmt, "aiff"))) fmt = "wav";
+    /* the format: the album's; else the preset's when it is lossless (a
+     * lossy preset format, podcast's mp3, gives wav unless asked for) */
+    C.ft = a->format ? lathe_file_type_from_name(a->format) : LATHE_FILE_AUTO;
+    if (C.ft == LATHE_FILE_AUTO && C.tg->format) {
+        C.ft = lathe_file_type_from_name(C.tg->format);
+        if (lathe_file_type_lossy(C.ft)) C.ft = LATHE_FILE_AUTO;
+    }
+    if (C.ft == LATHE_FILE_AUTO) C.ft = LATHE_FILE_WAV;
+    C.lossy = lathe_file_type_lossy(C.ft);
+    const char *fmt = lathe_file_type_name(C.ft);
     snprintf(C.ext, sizeof C.ext, "%s", fmt);
+    snprintf(R->format, sizeof R->format, "%s", fmt);
+    R->lossy = C.lossy;
     C.bits = a->bits ? a->bits : C.tg->bits ? C.tg->bits : 24;
     if (strcmp(fmt, "flac") == 0 && C.bits == 32) C.bits = 24;
     C.rate = a->rate > 0 ? a->rate : C.tg->rate;
     if (R->cd && ((a->rate > 0 && a->rate != 44100) || (a->bits && a->bits != 16)))
         return lathe_error_set(err, LATHE_E_INVALID, "the cd preset is 44.1 kHz 16-bit (rate and bits cannot change)");
+    const lathe_codec_options *co = &a->codec;
+    const int codec_given = co->bitrate_kbps || co->vbr || co->quality > 0;
+    if (R->cd && C.lossy)
+        return lathe_error_set(err, LATHE_E_INVALID, "the cd preset writes 16-bit PCM (wav, flac or aiff), not %s", fmt);
+    if (C.lossy && a->bits)
+        return lathe_error_set(err, LATHE_E_INVALID,
+                               "bits: %s is encoded from 32-bit float masters (leave bits out)", fmt);
+    if (!C.lossy && codec_given)
+        return lathe_error_set(err, LATHE_E_INVALID, "bitrate, vbr and quality are for mp3, ogg and opus, not %s", fmt);
+    if (C.ft != LATHE_FILE_MP3 && co->vbr)
+        return lathe_error_set(err, LATHE_E_INVALID, "vbr is for mp3 (LAME's V0..V9), not %s", fmt);
+    if (C.ft != LATHE_FILE_OGG && co->quality > 0)
+        return lathe_error_set(err, LATHE_E_INVALID, "quality is for ogg (Vorbis 0.1..10), not %s", fmt);
+    if (C.ft == LATHE_FILE_OGG && co->bitrate_kbps)
+        return lathe_error_set(err, LATHE_E_INVALID, "bitrate: Vorbis takes a quality (quality: 0.1..10), not a bitrate");
+    if (C.ft == LATHE_FILE_MP3 && co->bitrate_kbps && (co->bitrate_kbps < 32 || co->bitrate_kbps > 320))
+        return lathe_error_set(err, LATHE_E_INVALID, "bitrate: MP3 takes 32 to 320 kbps, not %d", co->bitrate_kbps);
+    if (C.ft == LATHE_FILE_OPUS) {
+        /* Opus decodes at 48 kHz (RFC 7845 5.1: the input rate is only a hint) */
+        if (a->rate > 0 && a->rate != 48000)
+            return lathe_error_set(err, LATHE_E_INVALID, "rate: an Opus album is at 48000 Hz, not %.0f Hz", a->rate);
+        C.rate = 48000;
+    }
+    if (C.ft == LATHE_FILE_MP3 && a->rate > 0 && a->rate != 32000 && a->rate != 44100 && a->rate != 48000)
+        return lathe_error_set(err, LATHE_E_INVALID, "rate: an MP3 album is at 32000, 44100 or 48000 Hz, not %.0f Hz",
+                               a->rate);
 
     C.runs = calloc((size_t)a->nsongs, sizeof *C.runs);
     R->tracks = calloc((size_t)a->nsongs, sizeof *R->tracks);
@@ -987,11 +1195,17 @@ lathe_status lathe_album_render(const lathe_album *a, const char *outdir, const 
         goto fail;
     }
     R->ntracks = a->nsongs;
+    for (int i = 0; i < a->nsongs; i++) {
+        C.runs[i].ceil_run = C.runs[i].enc_in_tp = NAN;
+        R->tracks[i].codec_tp_first_dbtp = R->tracks[i].codec_tp_final_dbtp = NAN;
+        R->tracks[i].limiter_ceiling_dbtp = NAN;
+    }
+    for (int g = 0; g < 2; g++) R->segments[g].codec_tp_first_dbtp = R->segments[g].codec_tp_final_dbtp = NAN;
 
     /* names and metadata */
     made_dir = mkdir(outdir, 0777) == 0;
     if (!made_dir && errno != EEXIST) {
-        st = lathe_error_set(err, LATHE_E_IO, "%s: cannot create the folder: %s", outdir, strerror(errno));
+        st = lathe_error_set(err, LATHE_E_CREATE, "%s: cannot create the folder: %s", outdir, strerror(errno));
         goto fail;
     }
     struct stat sb;
@@ -1061,12 +1275,23 @@ lathe_status lathe_album_render(const lathe_album *a, const char *outdir, const 
         }
     }
     if (C.channels > 2) C.channels = 2;
+    if (C.ft == LATHE_FILE_MP3 && C.rate != 32000 && C.rate != 44100 && C.rate != 48000)
+        C.rate = fmod(C.rate, 11025.0) == 0 ? 44100 : C.rate < 32000 ? 32000 : 48000; /* MPEG-1 Layer III rates */
+    if (C.ft == LATHE_FILE_OPUS && co->bitrate_kbps &&
+        (co->bitrate_kbps < 6 * C.channels || co->bitrate_kbps > 256 * C.channels)) {
+        st = lathe_error_set(err, LATHE_E_INVALID, "bitrate: Opus takes %d to %d kbps for %d channel%s, not %d",
+                             6 * C.channels, 256 * C.channels, C.channels, C.channels == 1 ? "" : "s",
+                             co->bitrate_kbps);
+        goto fail;
+    }
+    lathe_codec_name(R->codec, sizeof R->codec, C.ft, co, C.lossy ? 32 : C.bits, C.channels);
     for (int i = 0; i < a->nsongs && C.channels == 2 && a->master; i++) {
         lathe_audio_info info;
         lathe_reader *r = lathe_reader_open(C.runs[i].src, &info, err);
         lathe_reader_close(r);
         if (r && info.channels == 1 && (st = upmix(&C, &C.runs[i], i)) != LATHE_OK) goto fail;
     }
+    if (C.lossy) C.bits = 32; /* encoded from float: no dither, no quantisation before the codec */
     R->rate = C.rate, R->bits = C.bits;
     C.F = fmod(C.rate, 75.0) == 0 ? (long long)(C.rate / 75.0) : 1;
     if (C.F == 1) warn(R, "cue-frames", "%.0f Hz is not a multiple of 75: CUE times are rounded to 1/75 s", C.rate);
@@ -1088,10 +1313,54 @@ lathe_status lathe_album_render(const lathe_album *a, const char *outdir, const 
         lathe_error_set(err, st, "the album breaks %d rule%s", d->count, d->count == 1 ? "" : "s");
         goto fail;
     }
-    if ((st = crossfade_dips(&C)) != LATHE_OK) goto fail;
-    if ((st = write_songs(&C)) != LATHE_OK) goto fail;
-    for (int g = 0; g < R->nsegments; g++)
-        if ((st = write_segment(&C, g)) != LATHE_OK) goto fail;
+    /* write (lossy: encode, decode, measure) until no file is over its
+     * ceiling; a song over it, in its own file or in the album file, is
+     * mastered again with a lower limiter ceiling */
+    for (int i = 0; i < a->nsongs; i++) C.runs[i].dirty = 1;
+    for (;;) {
+        if ((st = crossfade_dips(&C)) != LATHE_OK) goto fail;
+        if ((st = write_songs(&C)) != LATHE_OK) goto fail;
+        for (int g = 0; g < R->nsegments; g++)
+            if ((st = write_segment(&C, g)) != LATHE_OK) goto fail;
+        if (!C.lossy) break;
+        R->codec_passes++;
+        int over = codec_check(&C);
+        if (over < 0) {
+            st = (lathe_status)over;
+            goto fail;
+        }
+        if (over == 0) break;
+        int worst = -1;
+        for (int i = 0; i < a->nsongs; i++)
+            if (C.runs[i].dirty && (worst < 0 || R->tracks[i].codec_tp_final_dbtp > R->tracks[worst].codec_tp_final_dbtp))
+                worst = i;
+        if (!a->master || R->codec_passes >= CODEC_PASSES) {
+            st = lathe_error_set(err, LATHE_E_INVALID,
+                                 "song %d: the %s encoder takes it over its ceiling of %.2f dBTP (%.2f dBTP decoded in "
+                                 "its file)%s",
+                                 worst + 1, fmt, song_ceiling(&C, worst), R->tracks[worst].codec_tp_final_dbtp,
+                                 a->master ? ", still after lowering the limiter's ceiling"
+                                           : "; with master: off lathe cannot lower it (lower the ceiling or master)");
+            goto fail;
+        }
+        for (int i = 0; i < a->nsongs; i++) {
+            if (!C.runs[i].dirty) continue;
+            long long len = C.runs[i].len;
+            if ((st = remaster(&C, i)) != LATHE_OK) goto fail;
+            lathe_audio_info info;
+            lathe_reader *rd = lathe_reader_open(C.runs[i].mastered, &info, err);
+            if (!rd) {
+                st = err->code;
+                goto fail;
+            }
+            lathe_reader_close(rd);
+            if (info.frames != len) {
+                st = lathe_error_set(err, LATHE_E_INVALID, "song %d: its length changed when mastered again", i + 1);
+                goto fail;
+            }
+        }
+        if (C.o && C.o->progress) C.o->progress(C.o->user, "encoding again", 0);
+    }
     if ((st = album_loudness(&C)) != LATHE_OK) goto fail;
 
     /* tags */

@@ -18,7 +18,8 @@
 
 static const char *const K_TOP[] = {"target", "lufs",    "ceiling", "rate", "bits", "chain",
                                     "format", "dither",  "loudness", "master", "gap", "name",
-                                    "meta",   "songs",   "reference", "tone_target", "amount", NULL};
+                                    "meta",   "songs",   "reference", "tone_target", "amount",
+                                    "bitrate", "vbr",    "quality", NULL};
 static const char *const K_SONG[] = {"file", "session",   "meta", "gap",  "fade_in", "fade_out",
                                      "crossfade", "side", "lufs", "ceiling", "chain", NULL};
 static const char *const K_FADE[] = {"length", "curve", NULL};
@@ -431,9 +432,29 @@ lathe_album *lathe_album_parse(const char *text, size_t len, const char *path, l
         static const char *const pct[] = {"%", NULL};
         if (number(&L, lathe_yn_get(root, "amount"), "amount", pct, 0, 100, &amt)) a->ref_amount = amt / 100;
     }
-    static const char *const formats[] = {"wav", "flac", "aiff", NULL};
+    static const char *const formats[] = {"wav", "flac", "aiff", "mp3", "ogg", "opus", NULL};
     int fi;
     if (pick(&L, lathe_yn_get(root, "format"), "format", formats, &fi)) a->format = dupstr(formats[fi]);
+    /* the lossy encoders' settings, as lathe master's --bitrate, --vbr and
+     * --quality; whether they fit the format is checked when rendering
+     * (--format may change it) */
+    static const char *const kbps[] = {"kbps", NULL};
+    double br = 0;
+    if (number(&L, lathe_yn_get(root, "bitrate"), "bitrate", kbps, 6, 512, &br)) {
+        if (br != floor(br)) DIAG(&L, lathe_yn_get(root, "bitrate"), "bitrate: a whole number of kbps");
+        else a->codec.bitrate_kbps = (int)br;
+    }
+    static const char *const vbrs[] = {"off", "on", "false", "true", "no", "yes", "V0", "V1", "V2", "V3",
+                                       "V4",  "V5", "V6",    "V7",   "V8", "V9",  NULL};
+    int vi;
+    if (pick(&L, lathe_yn_get(root, "vbr"), "vbr", vbrs, &vi)) {
+        a->codec.vbr = vi >= 6 || (vi & 1);
+        a->codec.vbr_quality = vi >= 6 ? vi - 6 : 0;
+    }
+    if (a->codec.vbr && a->codec.bitrate_kbps)
+        DIAG(&L, lathe_yn_get(root, "vbr"), "vbr and bitrate exclude each other (VBR sets the quality, not a rate)");
+    double q = 0;
+    if (number(&L, lathe_yn_get(root, "quality"), "quality", NULL, 0.1, 10, &q)) a->codec.quality = q / 10;
     if ((v = scalar(&L, lathe_yn_get(root, "dither"), "dither"))) a->dither = dupstr(v->str);
     static const char *const modes[] = {"album", "track", NULL};
     int mi;

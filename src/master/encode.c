@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Lossy delivery shared by lathe master and lathe album: encoding a float
  * render through lathe's writer, and the codec's name for the reports. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "analysis/truepeak.h"
 #include "master/encode.h"
 
 /* Encodes the float file pcm into `path` (type ft); the writer's own
@@ -55,4 +57,56 @@ void lathe_codec_name(char *buf, size_t len, lathe_file_type ft, const lathe_cod
         snprintf(buf, len, "%s %s", ft == LATHE_FILE_AIFF ? "AIFF" : "WAV",
                  bits == 32 ? "32-bit float" : bits == 16 ? "PCM 16-bit" : "PCM 24-bit");
     }
+}
+
+lathe_status lathe_range_true_peaks(const char *path, int n, const long long *start, const long long *end,
+                                    double *peak_db, lathe_error *err)
+{
+    lathe_audio_info info;
+    lathe_reader *r = lathe_reader_open(path, &info, err);
+    if (!r) return err->code;
+    enum { N = LATHE_TP_BLOCK };
+    const int ch = info.channels, lat = lathe_tp_latency();
+    lathe_tp_design d;
+    lathe_tp_design_init(&d, info.rate);
+    /* the channels' interpolators, their blocks and per-sample maxima */
+    lathe_tp_chan *tp = malloc(sizeof *tp * (size_t)ch);
+    float *store = malloc(sizeof(float) * N * (size_t)ch * 2);
+    double *lin = calloc((size_t)n, sizeof *lin);
+    lathe_status st = tp && store && lin ? LATHE_OK : lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+    float *in[LATHE_MAX_CHANNELS], *mx[LATHE_MAX_CHANNELS];
+    for (int c = 0; st == LATHE_OK && c < ch; c++) {
+        lathe_tp_chan_init(&tp[c], &d);
+        in[c] = store + (size_t)c * N, mx[c] = store + (size_t)(ch + c) * N;
+    }
+    long long pos = 0; /* input frames fed so far */
+    int tail = 0;      /* zeros fed after the end, to flush the interpolator's delay */
+    while (st == LATHE_OK && tail < lat) {
+        long k = lathe_reader_read(r, in, N, err);
+        if (k < 0) {
+            st = (lathe_status)k;
+            break;
+        }
+        if (k == 0) {
+            k = lat;
+            for (int c = 0; c < ch; c++)
+                for (long j = 0; j < k; j++) in[c][j] = 0.0f;
+            tail = lat;
+        }
+        for (int c = 0; c < ch; c++) lathe_tp_chan_run(&tp[c], in[c], (int)k, mx[c]);
+        /* mx[c][j] belongs to input frame pos + j - lat */
+        for (long j = 0; j < k; j++) {
+            long long f = pos + j - lat;
+            if (f < 0) continue;
+            float m = 0;
+            for (int c = 0; c < ch; c++) m = mx[c][j] > m ? mx[c][j] : m;
+            for (int i = 0; i < n; i++)
+                if (f >= start[i] && f < end[i] && m > lin[i]) lin[i] = m;
+        }
+        pos += k;
+    }
+    lathe_reader_close(r);
+    for (int i = 0; st == LATHE_OK && i < n; i++) peak_db[i] = lin[i] > 0 ? 20 * log10(lin[i]) : -INFINITY;
+    free(tp), free(store), free(lin);
+    return st;
 }

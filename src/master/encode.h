@@ -22,4 +22,12 @@ lathe_status lathe_encode_file(const char *pcm, const char *path, lathe_file_typ
 void lathe_codec_name(char *buf, size_t len, lathe_file_type ft, const lathe_codec_options *co,
                       int bits, int channels);
 
+/* True peak (dBTP, the analyser's 4x interpolator, ITU-R BS.1770-4 Annex 2)
+ * of each frame range [start[i], end[i]) of the file at path, over all
+ * channels, into peak_db[i] (-inf for a silent or empty range). Ranges may
+ * overlap. For finding which song of an album file an encoder pushed over
+ * the ceiling. */
+lathe_status lathe_range_true_peaks(const char *path, int n, const long long *start, const long long *end,
+                                    double *peak_db, lathe_error *err);
+
 #endif
