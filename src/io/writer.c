@@ -323,6 +323,17 @@ lathe_writer *lathe_writer_open_codec(const char *path, const lathe_writer_spec 
     return w;
 }
 
+/* The system's reason when there is one ("No space left on device", "File
+ * too large" under a size limit), else libsndfile's without its prefix. */
+static lathe_status write_failed(const lathe_writer *w, lathe_error *err)
+{
+    int e = errno;
+    const char *why = sf_strerror(w->sf);
+    if (e == ENOSPC || e == EFBIG || e == EDQUOT || e == EIO || e == EROFS) why = strerror(e);
+    else if (!strncmp(why, "System error : ", 15)) why += 15;
+    return lathe_error_set(err, LATHE_E_IO, "%s: write failed: %s", w->path, why);
+}
+
 lathe_status lathe_writer_write(lathe_writer *w, const float *const *in, long n, lathe_error *err)
 {
     const int ch = w->channels;
@@ -366,9 +377,7 @@ lathe_status lathe_writer_write(lathe_writer *w, const float *const *in, long n,
             w->clipped += clipped;
             put = sf_writef_int(w->sf, o, m);
         }
-        if (put != m)
-            return lathe_error_set(err, LATHE_E_IO, "%s: write failed: %s", w->path,
-                                   sf_strerror(w->sf));
+        if (put != m) return write_failed(w, err);
         off += m;
     }
     return LATHE_OK;
@@ -392,13 +401,23 @@ static void writer_free(lathe_writer *w)
     free(w);
 }
 
+/* Finishing failed (the last blocks or the header did not reach the disk). */
+static lathe_status commit_failed(const lathe_writer *w, lathe_error *err)
+{
+    int e = errno;
+    return lathe_error_set(err, LATHE_E_IO, "%s: write failed: %s", w->path,
+                           e == ENOSPC || e == EFBIG || e == EDQUOT || e == EIO || e == EROFS
+                               ? strerror(e)
+                               : "the file could not be finished (disk full?)");
+}
+
 lathe_status lathe_writer_commit(lathe_writer *w, lathe_error *err)
 {
     lathe_status st = LATHE_OK;
     sf_write_sync(w->sf);
     int sferr = sf_error(w->sf);
     if (sf_close(w->sf) != 0 || sferr != SF_ERR_NO_ERROR) {
-        st = lathe_error_set(err, LATHE_E_IO, "%s: write failed (disk full?)", w->path);
+        st = commit_failed(w, err);
     } else if (rename(w->tmp, w->path) != 0) {
         st = lathe_error_set(err, LATHE_E_IO, "%s: cannot move the finished file into place: %s",
                              w->path, strerror(errno));
@@ -416,7 +435,7 @@ lathe_status lathe_writer_commit_tagged(lathe_writer *w, const lathe_meta *m, la
     sf_write_sync(w->sf);
     int sferr = sf_error(w->sf);
     if (sf_close(w->sf) != 0 || sferr != SF_ERR_NO_ERROR)
-        st = lathe_error_set(err, LATHE_E_IO, "%s: write failed (disk full?)", w->path);
+        st = commit_failed(w, err);
     w->sf = NULL;
     if (st == LATHE_OK) st = lathe_tags_write_named(w->tmp, w->path, m, err);
     if (st == LATHE_OK && rename(w->tmp, w->path) != 0)

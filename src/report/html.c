@@ -288,11 +288,12 @@ lathe_status lathe_report_write(const lathe_report *r, const char *path, int ove
         fprintf(f, "%s%s%s</main>\n</body>\n</html>\n", tail1, tail2, tail3);
     }
     free(head.d);
-    if (fflush(f) != 0 || ferror(f)) bad = 1;
-    if (fclose(f) != 0) bad = 1;
+    int werr = 0; /* the reason a full disk or a size limit gives */
+    if (fflush(f) != 0 || ferror(f)) bad = 1, werr = errno;
+    if (fclose(f) != 0) bad = 1, werr = werr ? werr : errno;
     if (bad || rename(tmp, path) != 0) {
         st = lathe_error_set(err, LATHE_E_IO, "%s: cannot write: %s", path,
-                             bad ? "write failed" : strerror(errno));
+                             bad ? (werr ? strerror(werr) : "write failed") : strerror(errno));
         unlink(tmp);
         free(tmp);
         return st;
