@@ -5,7 +5,9 @@
  * scaled by 2^-31, so a b-bit sample s becomes exactly s / 2^(b-1): the
  * writer's inverse makes round trips bit-exact.  (libsndfile's own
  * int->float path divides by 0x8000 but multiplies back by 0x7FFF, which is
- * not.)  Float and lossy codecs are read as float and checked for NaN/Inf. */
+ * not.)  Float and lossy codecs are read as float and checked for NaN/Inf.
+ * Native FLAC files (8/16/24-bit) go to io/flac.c, libFLAC directly: the same
+ * samples with two copies and an interleave less. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 
 #include <sndfile.h>
 
+#include "io/flac.h"
 #include "lathe/io.h"
 
 #define READ_BLOCK 4096
@@ -26,6 +29,7 @@ struct lathe_reader {
     long long pos; /* frames read so far (for error times) */
     char *path;
     void *buf; /* interleaved READ_BLOCK frames, int32 or float */
+    lathe_flac *flac; /* native FLAC: decoded by io/flac.c (sf and buf unused) */
 };
 
 static int is_float_major(int sub)
@@ -210,6 +214,33 @@ static void open_error(const char *path, long long size, lathe_error *err)
                         sf_strerror(NULL));
 }
 
+static lathe_reader *open_flac(const char *path, lathe_audio_info *info, lathe_error *err)
+{
+    lathe_audio_info fi;
+    lathe_reader *r = calloc(1, sizeof *r);
+    if (!r || !(r->path = strdup(path))) {
+        free(r);
+        lathe_error_set(err, LATHE_E_NOMEM, "%s: out of memory", path);
+        return NULL;
+    }
+    if (!(r->flac = lathe_flac_open(path, &fi, err))) goto fail;
+    if (fi.rate < 8000 || fi.rate > 384000) {
+        lathe_error_set(err, LATHE_E_FORMAT,
+                        "%s: sample rate %d Hz (lathe reads 8000 to 384000 Hz)", path,
+                        (int)fi.rate);
+        goto fail;
+    }
+    r->sfi.channels = fi.channels;
+    r->sfi.samplerate = (int)fi.rate;
+    if (info) *info = fi;
+    return r;
+fail:
+    lathe_flac_close(r->flac);
+    free(r->path);
+    free(r);
+    return NULL;
+}
+
 lathe_reader *lathe_reader_open(const char *path, lathe_audio_info *info, lathe_error *err)
 {
     struct stat st;
@@ -234,6 +265,7 @@ lathe_reader *lathe_reader_open(const char *path, lathe_audio_info *info, lathe_
         return NULL;
     }
     fclose(probe);
+    if (lathe_flac_probe(path)) return open_flac(path, info, err);
 
     lathe_reader *r = calloc(1, sizeof *r);
     if (!r) {
@@ -334,7 +366,12 @@ long lathe_reader_read(lathe_reader *r, float *const *out, long n, lathe_error *
     while (done < n) {
         long want = n - done < READ_BLOCK ? n - done : READ_BLOCK;
         sf_count_t got;
-        if (r->int_path) {
+        if (r->flac) {
+            float *o[LATHE_MAX_CHANNELS];
+            for (int c = 0; c < ch; c++) o[c] = out[c] + done;
+            got = lathe_flac_read(r->flac, o, want, err);
+            if (got < 0) return (long)got;
+        } else if (r->int_path) {
             const int *in = r->buf;
             got = sf_readf_int(r->sf, r->buf, want);
             const float scale = 1.0f / 2147483648.0f;
@@ -362,7 +399,7 @@ long lathe_reader_read(lathe_reader *r, float *const *out, long n, lathe_error *
                 for (sf_count_t i = 0; i < got; i++) o[i] = in[i * ch + c];
             }
         }
-        if (got < 0 || sf_error(r->sf) != SF_ERR_NO_ERROR)
+        if (!r->flac && (got < 0 || sf_error(r->sf) != SF_ERR_NO_ERROR))
             return read_error(r, got > 0 ? got : 0, err);
         r->pos += got;
         done += got;
@@ -379,6 +416,11 @@ long lathe_reader_read(lathe_reader *r, float *const *out, long n, lathe_error *
 
 lathe_status lathe_reader_seek(lathe_reader *r, long long frame, lathe_error *err)
 {
+    if (r->flac) {
+        lathe_status st = lathe_flac_seek(r->flac, frame, err);
+        if (st == LATHE_OK) r->pos = frame;
+        return st;
+    }
     if (sf_seek(r->sf, frame, SEEK_SET) < 0)
         return lathe_error_set(err, LATHE_E_IO, "%s: cannot seek to frame %lld", r->path, frame);
     r->pos = frame;
@@ -393,7 +435,8 @@ const char *lathe_reader_path(const lathe_reader *r)
 void lathe_reader_close(lathe_reader *r)
 {
     if (!r) return;
-    sf_close(r->sf);
+    if (r->sf) sf_close(r->sf);
+    lathe_flac_close(r->flac);
     free(r->path);
     free(r->buf);
     free(r);
