@@ -66,9 +66,12 @@ typedef struct {
                                    is given or OUT is FLAC, MP3, Ogg or Opus; -1: never */
     int want_series;            /* 1: fill report.series (for HTML reports) */
     /* reference mastering (docs/reference.md): a reference track, or a
-     * built-in tone target ("neutral", "warm", "bright"); NULL = none.
-     * ref_options NULL = lathe_ref_options_default. An explicit target or
-     * lufs wins over the reference's loudness. */
+     * built-in tone target ("neutral", "warm", "bright"); NULL = the chain
+     * file's `reference:` (if any), else none.  ref_options: the caller's
+     * settings; they win over the chain file's, which win over
+     * lathe_ref_options_default; a NaN field or match 0 is "not given"
+     * (NULL: nothing given).  An explicit target or lufs wins over the
+     * reference's loudness. */
     const char *reference;
     const char *tone_target;
     const lathe_ref_options *ref_options;
@@ -127,6 +130,11 @@ typedef struct {
     /* the reference plan (tables and plot arrays for the report), or NULL;
      * owned by the caller of lathe_master_render: free() it */
     lathe_ref_master_plan *reference;
+    /* where the time went (wall seconds): the input's analysis (with a
+     * reference: both files' analyses and the plan), the render of the
+     * stages before the drive (0 when there is none), and the loudness
+     * solve (every render of drive + limiter, encodes and checks) */
+    double time_analysis_s, time_chain_s, time_solve_s;
 } lathe_master_report;
 
 /* Masters `in` to `out` (format by opt->format or the extension: WAV,

@@ -17,7 +17,9 @@
 
 #include <stdio.h>
 
+#include "lathe/analysis.h"
 #include "lathe/error.h"
+#include "lathe/io.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -69,14 +71,28 @@ typedef struct lathe_ref_analyzer lathe_ref_analyzer;
  * loudness counts every channel (BS.1770 weights). Free with
  * lathe_ref_analyzer_free. */
 lathe_ref_analyzer *lathe_ref_analyzer_new(double rate, int channels, lathe_error *err);
+/* Flags of the loudness analyzer inside (LATHE_ANALYZE_*, lathe/analysis.h),
+ * before the first add; default 0. */
+void lathe_ref_analyzer_set_flags(lathe_ref_analyzer *a, unsigned flags);
 void lathe_ref_analyzer_add(lathe_ref_analyzer *a, const float *const *in, long n);
 /* The analysis of everything added (call once, at the end). out is large
  * (~70 KB): allocate it on the heap. */
 void lathe_ref_analyzer_result(lathe_ref_analyzer *a, lathe_ref_analysis *out);
+/* The same, and the loudness analyzer's full result into *full (NULL:
+ * not wanted): the lathe_analysis lathe_analyze_file_flags gives for the
+ * same samples and flags. */
+void lathe_ref_analyzer_result_full(lathe_ref_analyzer *a, lathe_ref_analysis *out,
+                                    lathe_analysis *full);
 void lathe_ref_analyzer_free(lathe_ref_analyzer *a); /* NULL-safe */
 
 /* Reads and analyses a whole file (any rate, any length) in blocks. */
 lathe_status lathe_ref_analyze_file(const char *path, lathe_ref_analysis *out, lathe_error *err);
+/* The same in the one pass, with the loudness analysis (analyzer flags as
+ * lathe_analyze_file_flags) into *full and the stream's format into *info
+ * (either may be NULL): the master reads its input once for both. */
+lathe_status lathe_ref_analyze_file_flags(const char *path, unsigned flags, lathe_ref_analysis *out,
+                                          lathe_analysis *full, lathe_audio_info *info,
+                                          lathe_error *err);
 
 /* ---- built-in tone targets (src/master/tone_targets.c) ---- */
 

@@ -147,6 +147,11 @@ static void print_json(const lathe_master_report *r, const char *in, const char 
     lathe_json_num(&j, "multiband_mean_db", r->multiband_mean_db, 2);
     lathe_json_bool(&j, "limited", r->limited);
     lathe_json_bool(&j, "turned_down", r->turned_down);
+    lathe_json_object(&j, "time_s");
+    lathe_json_num(&j, "analysis", r->time_analysis_s, 3);
+    lathe_json_num(&j, "chain", r->time_chain_s, 3);
+    lathe_json_num(&j, "solve", r->time_solve_s, 3);
+    lathe_json_end(&j);
     lathe_json_array(&j, "chain");
     for (int i = 0; i < r->nstages; i++) {
         lathe_json_object(&j, NULL);
@@ -312,8 +317,12 @@ static int run(int argc, char **argv, lathe_meta *meta)
     lathe_master_options o;
     memset(&o, 0, sizeof o);
     o.lufs = NAN, o.ceiling_dbtp = NAN, o.fixed_gain_db = NAN;
+    /* the reference flags given; the rest comes from the chain file's
+     * reference: map, else the defaults (NaN and match 0: not given) */
     lathe_ref_options ro;
     lathe_ref_options_default(&ro);
+    ro.match = 0;
+    ro.amount_tone = ro.amount_width = ro.amount_dynamics = ro.max_eq_db = ro.max_width_db = NAN;
     const char *out = NULL;
     int json = 0, quiet = 0, c;
     opterr = 0;
@@ -403,6 +412,8 @@ static int run(int argc, char **argv, lathe_meta *meta)
                 else if (!strcmp(t, "dynamics")) ro.match |= LATHE_REF_MATCH_DYNAMICS;
                 else return cli_usage_error("master", use, "--match: unknown dimension '%s' (loudness, tone, width, dynamics)", t);
             }
+            if (!ro.match)
+                return cli_usage_error("master", use, "--match needs one or more of loudness, tone, width, dynamics");
             break;
         }
         case 1003: case 1004: case 1005: case 1006: {

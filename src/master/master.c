@@ -3,10 +3,12 @@
  * and the findings.  See lathe/master.h for the design. */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lathe/engine.h"
@@ -15,6 +17,7 @@
 #include "lathe/param.h"
 #include "lathe/reference.h"
 #include "lathe/targets.h"
+#include "session/session_internal.h"
 #include "master/encode.h"
 
 /* ---- the default chain, as data ---- */
@@ -57,6 +60,47 @@ static const stage_def STAGES[] = {
 #define NSTAGES ((int)(sizeof STAGES / sizeof STAGES[0]))
 enum { S_HIGHPASS, S_EQ, S_MATCH, S_GLUE, S_MULTIBAND, S_DEESSER, S_STEREO, S_SATURATE, S_REVERB,
        S_LIMITER, S_DITHER };
+
+/* ---- the reference settings of a chain file, as a parameter table ----
+ * `reference:` in a chain file is read like a stage: a map of these
+ * parameters (units, ranges and "did you mean" from the one parser), or a
+ * path alone.  They mirror the command line (--reference, --tone-target,
+ * --match, --amount[-tone|-width|-dynamics], --max-eq), which wins. */
+static const char *const REF_TONE_TARGETS[] = {"neutral", "warm", "bright", NULL};
+static const char *const REF_PHASES[] = {"linear", "minimum", NULL};
+static const lathe_param_desc REF_PARAMS[] = {
+    {"file", "", "the reference track (a path relative to the chain file)", 0, 0, 0,
+     LATHE_PARAM_STRING, NULL, 0},
+    {"tone_target", "", "a built-in tone target instead of a track", 0, 2, 0, LATHE_PARAM_CHOICE,
+     REF_TONE_TARGETS, 0},
+    {"match.loudness", "", "match the integrated loudness", 0, 1, 1, LATHE_PARAM_BOOL, NULL, 0},
+    {"match.tone", "", "match the mid spectrum's shape", 0, 1, 1, LATHE_PARAM_BOOL, NULL, 0},
+    {"match.width", "", "match side/mid per band", 0, 1, 1, LATHE_PARAM_BOOL, NULL, 0},
+    {"match.dynamics", "", "compress toward the reference's PLR", 0, 1, 0, LATHE_PARAM_BOOL, NULL, 0},
+    {"amount", "%", "every correction's amount", 0, 100, 100, LATHE_PARAM_NUMBER, NULL, 0},
+    {"amount_tone", "%", "the tone correction's amount", 0, 100, 100, LATHE_PARAM_NUMBER, NULL, 0},
+    {"amount_width", "%", "the width change's amount", 0, 100, 100, LATHE_PARAM_NUMBER, NULL, 0},
+    {"amount_dynamics", "%", "the compression's amount", 0, 100, 100, LATHE_PARAM_NUMBER, NULL, 0},
+    {"max_eq", "dB", "limit of each band's tone correction", 0, 24, 6, LATHE_PARAM_NUMBER, NULL, 0},
+    {"max_width", "dB", "limit of each band's width change", 0, 24, 6, LATHE_PARAM_NUMBER, NULL, 0},
+    {"phase", "", "the match stage's FIR: linear or minimum phase", 0, 1, 0, LATHE_PARAM_CHOICE,
+     REF_PHASES, 0},
+};
+enum { R_FILE, R_TONE, R_M_LOUD, R_M_TONE, R_M_WIDTH, R_M_DYN, R_AMOUNT, R_AMOUNT_TONE,
+       R_AMOUNT_WIDTH, R_AMOUNT_DYN, R_MAX_EQ, R_MAX_WIDTH, R_PHASE, R_N };
+static const lathe_proc_desc REF_DESC = {
+    "reference", "reference mastering settings (docs/reference.md)", REF_PARAMS, R_N, 0,
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+
+/* The reference settings in force: the chain file's, under the caller's. */
+typedef struct {
+    int given;            /* the chain file has a reference: map (on) */
+    char *file;           /* its file, resolved (owned) */
+    int tone;             /* its tone target (index), or -1 */
+    int phase;            /* its phase (0 linear, 1 minimum), or -1 */
+    double v[R_N];        /* its values, NAN where not given */
+    int line, col;        /* where `reference:` is */
+} chain_ref;
 
 typedef struct {
     const lathe_proc_desc *desc; /* NULL when the processor is not built in */
@@ -319,27 +363,59 @@ static void describe(lathe_master_stage *ms, const char *name, const lathe_proc_
     }
 }
 
-/* Reference mastering: analyse the input and the reference (or take a tone
- * target), plan, and set the match stage, the loudness target and (when
- * asked) the glue toward the reference's PLR. */
-static lathe_status plan_reference(const char *in, const lathe_master_options *opt, stage *st,
-                                   lathe_master_report *rep, lathe_error *err)
+static double now_s(void)
 {
-    lathe_ref_options ro;
-    if (opt->ref_options)
-        ro = *opt->ref_options;
-    else
-        lathe_ref_options_default(&ro);
-    if (opt->target || isfinite(opt->lufs)) ro.match &= ~(unsigned)LATHE_REF_MATCH_LOUDNESS;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* One file's reference analysis, for a second thread. */
+typedef struct {
+    const char *path;
+    lathe_ref_analysis *out;
+    lathe_status st;
+    lathe_error err;
+} ref_job;
+
+static void *ref_job_run(void *p)
+{
+    ref_job *j = p;
+    j->st = lathe_ref_analyze_file(j->path, j->out, &j->err);
+    return NULL;
+}
+
+/* Reference mastering: analyse the input (its `before` analysis comes from
+ * the same pass: the file is read once) and the reference (at the same time
+ * on a second thread, unless one thread is asked for), or take a tone
+ * target; plan; set the match stage, the loudness target and (when asked)
+ * the glue toward the reference's PLR. A silent input returns LATHE_OK
+ * without a plan (the caller reports it). */
+static lathe_status plan_reference(const char *in, const char *ref_path, const char *tone_target,
+                                   const lathe_ref_options *ro, int phase, unsigned before_flags,
+                                   int threads, stage *st, lathe_master_report *rep, lathe_error *err)
+{
     lathe_ref_analysis *mix = malloc(sizeof *mix), *ref = malloc(sizeof *ref);
     lathe_ref_master_plan *plan = calloc(1, sizeof *plan);
     lathe_status s = LATHE_OK;
     if (!mix || !ref || !plan) s = lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
-    if (s == LATHE_OK) s = lathe_ref_analyze_file(in, mix, err);
-    if (s == LATHE_OK)
-        s = opt->reference ? lathe_ref_analyze_file(opt->reference, ref, err)
-                           : lathe_ref_tone_target(opt->tone_target, mix, ref, err);
-    if (s == LATHE_OK) s = lathe_ref_plan(mix, ref, &ro, plan, err);
+    ref_job job = {ref_path, ref, LATHE_OK, {0}};
+    pthread_t th;
+    int threaded = 0;
+    if (s == LATHE_OK && ref_path && threads != 1)
+        threaded = pthread_create(&th, NULL, ref_job_run, &job) == 0;
+    if (s == LATHE_OK) s = lathe_ref_analyze_file_flags(in, before_flags, mix, &rep->before, NULL, err);
+    if (threaded)
+        pthread_join(th, NULL);
+    else if (s == LATHE_OK && ref_path)
+        ref_job_run(&job);
+    if (s == LATHE_OK && ref_path && job.st != LATHE_OK) {
+        *err = job.err;
+        s = job.st;
+    }
+    if (s == LATHE_OK && !isfinite(rep->before.integrated_lufs)) goto out; /* silent */
+    if (s == LATHE_OK && !ref_path) s = lathe_ref_tone_target(tone_target, mix, ref, err);
+    if (s == LATHE_OK) s = lathe_ref_plan(mix, ref, ro, plan, err);
     if (s == LATHE_OK) {
         if (plan->use_match && st[S_MATCH].desc) {
             int idx[2 * LATHE_REF_BANDS + 2];
@@ -348,6 +424,8 @@ static lathe_status plan_reference(const char *in, const lathe_master_options *o
             for (int i = 0; i < n; i++) st[S_MATCH].values[idx[i]] = v[i];
             st[S_MATCH].on = 1;
         }
+        int pi = st[S_MATCH].desc ? lathe_proc_param_index(st[S_MATCH].desc, "phase") : -1;
+        if (phase >= 0 && pi >= 0) st[S_MATCH].values[pi] = phase;
         if (isfinite(plan->target_lufs)) rep->target_lufs = plan->target_lufs;
         if (plan->use_dynamics && st[S_GLUE].desc) {
             st[S_GLUE].on = 1;
@@ -357,10 +435,62 @@ static lathe_status plan_reference(const char *in, const lathe_master_options *o
         rep->reference = plan;
         plan = NULL;
     }
+out:
     free(mix);
     free(ref);
     free(plan);
     return s;
+}
+
+/* The chain file's reference: map, from its pseudo-stage (lathe_stage). */
+static void chain_ref_take(chain_ref *cr, lathe_stage *fs)
+{
+    for (int q = 0; q < R_N; q++) cr->v[q] = NAN;
+    cr->tone = cr->phase = -1;
+    cr->line = fs->line, cr->col = fs->col;
+    if (fs->state != 1) return;
+    cr->given = 1;
+    for (int q = 0; fs->given && q < R_N; q++) cr->v[q] = fs->given[q];
+    if (!isnan(cr->v[R_TONE])) cr->tone = (int)cr->v[R_TONE];
+    if (!isnan(cr->v[R_PHASE])) cr->phase = (int)cr->v[R_PHASE];
+    if (fs->strings && fs->strings[R_FILE]) {
+        cr->file = fs->strings[R_FILE];
+        fs->strings[R_FILE] = NULL;
+    }
+}
+
+/* The reference options in force: defaults, then the chain file's, then
+ * the caller's (its NaN fields and match 0 are "not given"). */
+static void ref_options_merge(const chain_ref *cr, const lathe_ref_options *caller, lathe_ref_options *ro)
+{
+    lathe_ref_options_default(ro);
+    const double *v = cr->v;
+    if (!isnan(v[R_M_LOUD])) {
+        ro->match = 0;
+        static const unsigned bits[] = {LATHE_REF_MATCH_LOUDNESS, LATHE_REF_MATCH_TONE,
+                                        LATHE_REF_MATCH_WIDTH, LATHE_REF_MATCH_DYNAMICS};
+        for (int i = 0; i < 4; i++)
+            if (v[R_M_LOUD + i] > 0) ro->match |= bits[i];
+    }
+    /* the specific amounts win over `amount`, wherever they are written */
+    if (!isnan(v[R_AMOUNT])) ro->amount_tone = ro->amount_width = ro->amount_dynamics = v[R_AMOUNT] / 100;
+    if (!isnan(v[R_AMOUNT_TONE])) ro->amount_tone = v[R_AMOUNT_TONE] / 100;
+    if (!isnan(v[R_AMOUNT_WIDTH])) ro->amount_width = v[R_AMOUNT_WIDTH] / 100;
+    if (!isnan(v[R_AMOUNT_DYN])) ro->amount_dynamics = v[R_AMOUNT_DYN] / 100;
+    if (!isnan(v[R_MAX_EQ])) ro->max_eq_db = v[R_MAX_EQ];
+    if (!isnan(v[R_MAX_WIDTH])) ro->max_width_db = v[R_MAX_WIDTH];
+    if (!caller) return;
+    if (caller->match) ro->match = caller->match;
+    const double *const from[] = {&caller->amount_tone, &caller->amount_width, &caller->amount_dynamics,
+                                  &caller->max_eq_db,   &caller->max_width_db, &caller->max_dyn_db,
+                                  &caller->target_lufs, &caller->warn_db,      &caller->lo_hz,
+                                  &caller->hi_hz};
+    double *const to[] = {&ro->amount_tone, &ro->amount_width, &ro->amount_dynamics,
+                          &ro->max_eq_db,   &ro->max_width_db, &ro->max_dyn_db,
+                          &ro->target_lufs, &ro->warn_db,      &ro->lo_hz,
+                          &ro->hi_hz};
+    for (size_t i = 0; i < sizeof to / sizeof to[0]; i++)
+        if (!isnan(*from[i])) *to[i] = *from[i];
 }
 
 lathe_status lathe_master_render(const char *in, const char *out, const lathe_master_options *opt,
@@ -388,6 +518,10 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
     memset(&mr, 0, sizeof mr);
     lathe_series *pre_series = NULL;
     memset(tail, 0, sizeof tail);
+    chain_ref cref;
+    memset(&cref, 0, sizeof cref);
+    for (int q = 0; q < R_N; q++) cref.v[q] = NAN;
+    cref.tone = cref.phase = -1;
     lathe_status status = LATHE_OK;
 
     /* target */
@@ -403,13 +537,16 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
     /* the output may be written; the input is readable and what it is */
     status = lathe_output_check(out, &in, 1, opt->overwrite, err);
     if (status != LATHE_OK) goto done;
+    /* the format now, the analysis once the chain (and its reference
+     * settings) is known: with a reference it comes from the same pass */
     lathe_audio_info info;
-    status = lathe_analyze_file_flags(in, LATHE_ANALYZE_BANDS | (vinyl ? LATHE_ANALYZE_HF : 0),
-                                      &rep->before, &info, err);
-    if (status != LATHE_OK) goto done;
-    if (!isfinite(rep->before.integrated_lufs)) {
-        status = lathe_error_set(err, LATHE_E_INVALID, "%s: the input is silent (no gated loudness)", in);
-        goto done;
+    {
+        lathe_reader *r = lathe_reader_open(in, &info, err);
+        if (!r) {
+            status = err->code;
+            goto done;
+        }
+        lathe_reader_close(r);
     }
     const int mono = info.channels == 1;
     rep->out_channels = mono ? 1 : 2;
@@ -476,7 +613,7 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
         set_text(&st[S_LIMITER], "lookahead", "5 ms", err);
     }
     if (opt->chain_path) {
-        lathe_stage fs[NSTAGES];
+        lathe_stage fs[NSTAGES + 1];
         int nfs = 0, map[NSTAGES];
         for (int i = 0; i < NSTAGES; i++) {
             if (!st[i].desc) continue;
@@ -484,6 +621,11 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
             fs[nfs].name = STAGES[i].name, fs[nfs].desc = st[i].desc;
             map[nfs++] = i;
         }
+        /* the reference settings ride along as one more "stage" */
+        const int fref = nfs;
+        memset(&fs[nfs], 0, sizeof fs[nfs]);
+        fs[nfs].name = "reference", fs[nfs].desc = &REF_DESC;
+        nfs++;
         lathe_diags local_d;
         custom = lathe_chain_file_load(opt->chain_path, fs, nfs, diags ? diags : &local_d);
         if (!custom) {
@@ -491,8 +633,24 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
             status = lathe_error_set(err, LATHE_E_INVALID, "%s: invalid chain file", opt->chain_path);
             goto done;
         }
+        chain_ref_take(&cref, &fs[fref]);
+        /* a source for the settings: its own, or the caller's */
+        const char *why = NULL;
+        if (cref.file && cref.tone >= 0)
+            why = "reference: file and tone_target exclude each other";
+        else if (cref.given && !cref.file && cref.tone < 0 && !opt->reference && !opt->tone_target)
+            why = "reference: settings but no file or tone_target to match (give one here, or "
+                  "--reference / --tone-target)";
+        if (why) {
+            lathe_diags *dd = diags ? diags : &local_d;
+            lathe_diag_add(dd, cref.line, cref.col, "%s", why);
+            if (!diags) lathe_diags_free(&local_d);
+            lathe_stages_free(fs, nfs);
+            status = lathe_error_set(err, LATHE_E_INVALID, "%s: invalid chain file", opt->chain_path);
+            goto done;
+        }
         if (!diags) lathe_diags_free(&local_d);
-        for (int f = 0; f < nfs; f++) {
+        for (int f = 0; f < fref; f++) {
             stage *s = &st[map[f]];
             if (fs[f].state < 0) continue;
             s->on = fs[f].state;
@@ -511,9 +669,29 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
         }
         lathe_stages_free(fs, nfs);
     }
-    if (opt->reference || opt->tone_target) {
-        status = plan_reference(in, opt, st, rep, err);
-        if (status != LATHE_OK) goto done;
+    /* the input's analysis; with a reference (the caller's wins over the
+     * chain file's) the reference plan's pass gives it */
+    const unsigned before_flags = LATHE_ANALYZE_BANDS | (vinyl ? LATHE_ANALYZE_HF : 0);
+    const char *ref_path = opt->reference, *tone_target = opt->tone_target;
+    if (!ref_path && !tone_target) {
+        ref_path = cref.file;
+        tone_target = cref.tone >= 0 ? REF_TONE_TARGETS[cref.tone] : NULL;
+    }
+    double t0 = now_s();
+    if (ref_path || tone_target) {
+        lathe_ref_options ro;
+        ref_options_merge(&cref, opt->ref_options, &ro);
+        if (opt->target || isfinite(opt->lufs)) ro.match &= ~(unsigned)LATHE_REF_MATCH_LOUDNESS;
+        status = plan_reference(in, ref_path, tone_target, &ro, cref.phase, before_flags, opt->threads,
+                                st, rep, err);
+    } else {
+        status = lathe_analyze_file_flags(in, before_flags, &rep->before, NULL, err);
+    }
+    rep->time_analysis_s = now_s() - t0;
+    if (status != LATHE_OK) goto done;
+    if (!isfinite(rep->before.integrated_lufs)) {
+        status = lathe_error_set(err, LATHE_E_INVALID, "%s: the input is silent (no gated loudness)", in);
+        goto done;
     }
     /* the glue's threshold follows the programme: 5 dB under its integrated
      * loudness, which at 2:1 gives a mean reduction of 1-2 dB over a song
@@ -615,7 +793,9 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
             }
             mo.series = pre_series;
         }
+        t0 = now_s();
         status = lathe_mix_render(s, cache, &mo, &mr, err);
+        rep->time_chain_s = now_s() - t0;
         mo.series = NULL;
         s->nodes[1].chain = NULL, s->nodes[1].nchain = 0;
         lathe_session_free(s);
@@ -714,6 +894,7 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
         status = lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
         goto done;
     }
+    t0 = now_s();
     for (int it = 0; it < 16 && !done_ok; it++) {
         if (lim >= 0) tail[lim].values[ci] = ceil_run;
         const int write = linear || it > 0;
@@ -807,6 +988,7 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
         if (g > gmax) g = gmax;
         linear = 0;
     }
+    rep->time_solve_s = now_s() - t0;
     if (!done_ok && status == LATHE_OK && (access(cand, F_OK) != 0 || (lossy && !encoded_last))) {
         status = lathe_error_set(err, LATHE_E_INVALID, "%s: the loudness solve did not converge", out);
         goto done;
@@ -875,6 +1057,7 @@ done:
         rep->reference = NULL;
     }
     lathe_meta_free(&tags);
+    free(cref.file);
     if (pcm) {
         unlink(pcm);
         free(pcm);

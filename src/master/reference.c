@@ -238,6 +238,30 @@ static void block_end(lathe_ref_analyzer *a) {
     a->bfill = 0;
 }
 
+void lathe_ref_analyzer_set_flags(lathe_ref_analyzer *a, unsigned flags) {
+    lathe_analyzer_set_flags(a->an, flags);
+}
+
+/* Mid and side of in[0..1][from, from + n) into the rings at ringpos (the
+ * caller keeps the run inside the ring); non-finite samples count as 0. */
+static void to_rings(lathe_ref_analyzer *a, const float *const *in, long from, long n) {
+    float *rm = a->ring[0] + a->ringpos, *rs = a->ring[1] + a->ringpos;
+    const float *x0 = in[0] + from;
+    if (a->channels > 1) {
+        const float *x1 = in[1] + from;
+        for (long i = 0; i < n; i++) {
+            float l = isfinite(x0[i]) ? x0[i] : 0.0f, r = isfinite(x1[i]) ? x1[i] : 0.0f;
+            rm[i] = 0.5f * (l + r);
+            rs[i] = 0.5f * (l - r);
+        }
+    } else {
+        for (long i = 0; i < n; i++) {
+            rm[i] = isfinite(x0[i]) ? x0[i] : 0.0f;
+            rs[i] = 0.0f;
+        }
+    }
+}
+
 void lathe_ref_analyzer_add(lathe_ref_analyzer *a, const float *const *in, long n) {
     long off = 0;
     while (off < n) {
@@ -252,18 +276,23 @@ void lathe_ref_analyzer_add(lathe_ref_analyzer *a, const float *const *in, long 
                                       a->channels > 6 ? in[6] + off : NULL,
                                       a->channels > 7 ? in[7] + off : NULL},
                            m);
-        for (long i = 0; i < m; i++) {
-            float l = in[0][off + i], r = a->channels > 1 ? in[1][off + i] : l;
-            if (!isfinite(l)) l = 0;
-            if (!isfinite(r)) r = 0;
-            a->ring[0][a->ringpos] = a->channels > 1 ? 0.5f * (l + r) : l;
-            a->ring[1][a->ringpos] = 0.5f * (l - r);
-            if (++a->ringpos == a->nfft) a->ringpos = 0;
-            a->fed++;
-            if (++a->since == a->hop) {
+        /* runs up to the next frame or the end of the ring, whichever
+         * comes first (the same values as sample by sample, in loops the
+         * compiler can vectorise) */
+        for (long i = 0; i < m;) {
+            long run = m - i;
+            if (run > a->hop - a->since) run = a->hop - a->since;
+            if (run > a->nfft - a->ringpos) run = a->nfft - a->ringpos;
+            to_rings(a, in, off + i, run);
+            a->ringpos += run;
+            if (a->ringpos == a->nfft) a->ringpos = 0;
+            a->fed += run;
+            a->since += run;
+            if (a->since == a->hop) {
                 a->since = 0;
                 if (a->fed >= a->nfft) do_frame(a);
             }
+            i += run;
         }
         a->bfill += m;
         off += m;
@@ -276,6 +305,11 @@ static double to_db(double p) {
 }
 
 void lathe_ref_analyzer_result(lathe_ref_analyzer *a, lathe_ref_analysis *out) {
+    lathe_ref_analyzer_result_full(a, out, NULL);
+}
+
+void lathe_ref_analyzer_result_full(lathe_ref_analyzer *a, lathe_ref_analysis *out,
+                                    lathe_analysis *full) {
     /* the last blocks: pending and partial, labelled by the last value */
     if (a->have_pending) block_to_hist(a, 0, a->last_st);
     a->have_pending = 0;
@@ -283,6 +317,7 @@ void lathe_ref_analyzer_result(lathe_ref_analyzer *a, lathe_ref_analysis *out) {
     block_clear(a, 1);
     lathe_analysis an;
     lathe_analyzer_result(a->an, &an);
+    if (full) *full = an;
     memset(out, 0, sizeof *out);
     out->rate = a->rate;
     out->channels = a->channels;
@@ -343,9 +378,16 @@ void lathe_ref_analyzer_result(lathe_ref_analyzer *a, lathe_ref_analysis *out) {
 }
 
 lathe_status lathe_ref_analyze_file(const char *path, lathe_ref_analysis *out, lathe_error *err) {
+    return lathe_ref_analyze_file_flags(path, 0, out, NULL, NULL, err);
+}
+
+lathe_status lathe_ref_analyze_file_flags(const char *path, unsigned flags, lathe_ref_analysis *out,
+                                          lathe_analysis *full, lathe_audio_info *info_out,
+                                          lathe_error *err) {
     lathe_audio_info info;
     lathe_reader *r = lathe_reader_open(path, &info, err);
     if (!r) return err ? err->code : LATHE_E_IO;
+    if (info_out) *info_out = info;
     lathe_ref_analyzer *a = lathe_ref_analyzer_new(info.rate, info.channels, err);
     enum { CHUNK = 8192 };
     float *buf = malloc(sizeof(float) * CHUNK * (size_t)info.channels);
@@ -356,6 +398,7 @@ lathe_status lathe_ref_analyze_file(const char *path, lathe_ref_analysis *out, l
         lathe_reader_close(r);
         return LATHE_E_NOMEM;
     }
+    lathe_ref_analyzer_set_flags(a, flags);
     float *ch[LATHE_MAX_CHANNELS];
     for (int c = 0; c < info.channels; c++)
         ch[c] = buf + (size_t)c * CHUNK;
@@ -369,7 +412,7 @@ lathe_status lathe_ref_analyze_file(const char *path, lathe_ref_analysis *out, l
         if (got == 0) break;
         lathe_ref_analyzer_add(a, (const float *const *)ch, got);
     }
-    if (st == LATHE_OK) lathe_ref_analyzer_result(a, out);
+    if (st == LATHE_OK) lathe_ref_analyzer_result_full(a, out, full);
     lathe_ref_analyzer_free(a);
     free(buf);
     lathe_reader_close(r);

@@ -280,6 +280,85 @@ static void parse_group(loader *L, lathe_chain_entry *ce, const char *key, const
     }
 }
 
+/* A set of switches: the descriptor has on/off params named "<key>.<name>"
+ * with no digit before the dot (the master's reference settings have
+ * "match.loudness", "match.tone", ...).  Such a key takes the list of the
+ * names that are on, as the command line's --match does: [loudness, tone],
+ * "loudness, tone" or one name; the others are off. */
+static int flag_group(const lathe_proc_desc *d, const char *key) {
+    size_t n = strlen(key);
+    if (n == 0 || (key[n - 1] >= '0' && key[n - 1] <= '9')) return 0;
+    for (int i = 0; i < d->nparams; i++)
+        if (d->params[i].kind == LATHE_PARAM_BOOL && strncmp(d->params[i].name, key, n) == 0 &&
+            d->params[i].name[n] == '.')
+            return 1;
+    return 0;
+}
+
+static void set_flag(loader *L, lathe_chain_entry *ce, const char *key, const lathe_yn *at,
+                     const char *name, size_t len) {
+    const lathe_proc_desc *d = ce->desc;
+    size_t n = strlen(key);
+    char full[128];
+    snprintf(full, sizeof full, "%s.%.*s", key, (int)len, name);
+    int idx = lathe_proc_param_index(d, full);
+    if (idx >= 0 && d->params[idx].kind == LATHE_PARAM_BOOL) {
+        ce->values[idx] = 1;
+        return;
+    }
+    char word[64], list[200] = "", sug[160];
+    snprintf(word, sizeof word, "%.*s", (int)len, name);
+    lathe_suggest sg;
+    lathe_suggest_init(&sg, word);
+    for (int q = 0; q < d->nparams; q++) {
+        const char *nm = d->params[q].name;
+        if (d->params[q].kind != LATHE_PARAM_BOOL || strncmp(nm, key, n) != 0 || nm[n] != '.')
+            continue;
+        lathe_suggest_add(&sg, nm + n + 1);
+        size_t u = strlen(list);
+        snprintf(list + u, sizeof list - u, "%s%s", u ? ", " : "", nm + n + 1);
+    }
+    DIAG(L, at, "%s: %s: '%s' is not one of: %s%s", ce->label, key, word, list,
+         lathe_suggest_text(&sg, sug, sizeof sug));
+}
+
+static void parse_flags(loader *L, lathe_chain_entry *ce, const char *key, const lathe_yn *v) {
+    const lathe_proc_desc *d = ce->desc;
+    size_t n = strlen(key);
+    if (lathe_yn_is_null(v)) return;
+    if (v->kind == LATHE_YN_MAP) {
+        DIAG(L, v, "%s: '%s' takes a list of names, e.g. [loudness, tone], not a map", ce->label,
+             key);
+        return;
+    }
+    for (int q = 0; q < d->nparams; q++)
+        if (d->params[q].kind == LATHE_PARAM_BOOL && strncmp(d->params[q].name, key, n) == 0 &&
+            d->params[q].name[n] == '.')
+            ce->values[q] = 0;
+    int count = v->kind == LATHE_YN_SEQ ? v->n : 1;
+    for (int i = 0; i < count; i++) {
+        const lathe_yn *it = v->kind == LATHE_YN_SEQ ? v->kids[i] : v;
+        if (it->kind != LATHE_YN_SCALAR) {
+            DIAG(L, it, "%s: each entry of '%s' must be a name, not %s", ce->label, key,
+                 kind_word(it->kind));
+            continue;
+        }
+        /* "loudness, tone" as one value: split at commas */
+        for (const char *p = it->str; *p;) {
+            while (*p == ' ' || *p == ',')
+                p++;
+            const char *e = p;
+            while (*e && *e != ',')
+                e++;
+            const char *t = e;
+            while (t > p && t[-1] == ' ')
+                t--;
+            if (t > p) set_flag(L, ce, key, it, p, (size_t)(t - p));
+            p = e;
+        }
+    }
+}
+
 static void parse_entry_params(loader *L, lathe_node *nd, int self, lathe_chain_entry *ce,
                                const lathe_yn *m) {
     const lathe_proc_desc *d = ce->desc;
@@ -325,6 +404,8 @@ static void parse_entry_params(loader *L, lathe_node *nd, int self, lathe_chain_
             add_edge(L, src, self, vn);
         } else if (lathe_proc_param_index(d, key) >= 0) {
             set_param(L, ce, lathe_proc_param_index(d, key), vn);
+        } else if (flag_group(d, key)) {
+            parse_flags(L, ce, key, vn);
         } else if (group_stem(d, key, stem, sizeof stem)) {
             if (vn->kind != LATHE_YN_SEQ) {
                 if (!lathe_yn_is_null(vn))
@@ -341,6 +422,21 @@ static void parse_entry_params(loader *L, lathe_node *nd, int self, lathe_chain_
                 lathe_suggest_add(&sg, d->params[q].name);
             lathe_suggest_add(&sg, "bypass");
             if (lathe_proc_takes_key(d)) lathe_suggest_add(&sg, "key");
+            /* the switch sets ("match" of "match.tone") */
+            char flags[4][32];
+            int nflags = 0;
+            for (int q = 0; q < d->nparams && nflags < 4; q++) {
+                const char *nm = d->params[q].name, *dot = strchr(nm, '.');
+                size_t sl = dot ? (size_t)(dot - nm) : 0;
+                if (!sl || sl >= sizeof flags[0] || (dot[-1] >= '0' && dot[-1] <= '9')) continue;
+                int dup = 0;
+                for (int z = 0; z < nflags; z++)
+                    dup |= strncmp(flags[z], nm, sl) == 0 && !flags[z][sl];
+                if (dup) continue;
+                memcpy(flags[nflags], nm, sl);
+                flags[nflags][sl] = '\0';
+                lathe_suggest_add(&sg, flags[nflags++]);
+            }
             /* the plural group keys ("bands") */
             char seen[8][64];
             int nseen = 0;
@@ -1076,12 +1172,23 @@ static void parse_stage(loader *L, lathe_stage *st, const lathe_yn *kn, const la
         st->state = 1;
         return;
     }
+    /* A stage with a file (the reference settings) takes the path alone as
+     * well: `reference: song.flac` is `reference: { file: song.flac }`. */
+    int file_idx = lathe_proc_param_index(st->desc, "file");
+    if (file_idx >= 0 && st->desc->params[file_idx].kind != LATHE_PARAM_STRING) file_idx = -1;
+    int shorthand = 0;
     if (vn->kind == LATHE_YN_SCALAR) {
-        int on = 0;
-        if (parse_bool(L, vn, st->name, &on)) st->state = on;
-        return;
+        lathe_param_desc b = {st->name, "", "", 0, 1, 0, LATHE_PARAM_BOOL, NULL, 0};
+        double x;
+        lathe_error e = {0};
+        if (file_idx < 0 || lathe_param_parse(&b, vn->str, NULL, &x, &e) == LATHE_OK) {
+            int on = 0;
+            if (parse_bool(L, vn, st->name, &on)) st->state = on;
+            return;
+        }
+        shorthand = 1;
     }
-    if (vn->kind != LATHE_YN_MAP) {
+    if (!shorthand && vn->kind != LATHE_YN_MAP) {
         DIAG(L, vn, "stage '%s' takes on, off or a map of %s parameters, not %s", st->name,
              st->desc->name, kind_word(vn->kind));
         return;
@@ -1100,7 +1207,10 @@ static void parse_stage(loader *L, lathe_stage *st, const lathe_yn *kn, const la
         ce.values[q] = NAN;
     lathe_node dummy = {0};
     dummy.kind = LATHE_NODE_MASTER;
-    parse_entry_params(L, &dummy, L->s->master, &ce, vn);
+    if (shorthand)
+        set_param(L, &ce, file_idx, vn);
+    else
+        parse_entry_params(L, &dummy, L->s->master, &ce, vn);
     st->state = ce.bypass ? 0 : 1;
     /* a stage named twice (a duplicate key, diagnosed by check_keys) keeps the last */
     lathe_stages_free(st, 1);
