@@ -202,9 +202,21 @@ void lathe_dyn_detect(lathe_dyn_detector *d, const float *const *src, int frames
     const double scale = rms ? 0.5 * LATHE_DYN_DB_PER_LOG2 : LATHE_DYN_DB_PER_LOG2;
     const double fl = rms ? FLOOR_LIN * FLOOR_LIN : FLOOR_LIN;
     const double cl = rms ? CEIL_LIN * CEIL_LIN : CEIL_LIN;
+    if (link >= 1.0 && one_hold) {
+        /* row 0 holds the max over channels already: one row to dB, in a loop
+         * without a channel loop inside (it vectorises), then copied */
+        double *l0 = d->level;
+        for (int i = 0; i < frames; i++) {
+            const double v = l0[i] > fl ? l0[i] : fl;
+            l0[i] = scale * lathe_dyn_log2(v < cl ? v : cl);
+        }
+        for (int c = 1; c < nch; c++)
+            memcpy(d->level + (size_t)c * mb, l0, (size_t)frames * sizeof *l0);
+        return;
+    }
     if (link >= 1.0) {
         /* one level for all: the loudest channel's (max in linear = max in dB) */
-        const int rows = one_hold ? 1 : nch; /* one_hold: row 0 is the max already */
+        const int rows = nch;
         for (int i = 0; i < frames; i++) {
             double mx = fl;
             for (int c = 0; c < rows; c++) {
