@@ -414,6 +414,7 @@ int cmd_clean(int argc, char **argv) {
             if (st == LATHE_OK) st = lathe_report_write(rp, report, force, &err);
             lathe_report_free(rp);
         }
+        lathe_report_release_caches(); /* cairo's font faces: as mix, master and album do */
         if (st != LATHE_OK) {
             cli_error("%s", err.msg);
             rc = cli_exit_for_output(st);
