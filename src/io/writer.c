@@ -32,12 +32,14 @@
 #include <sndfile.h>
 
 #include "lathe/io.h"
+#include "io/ogg.h"
 
 #define WRITE_BLOCK 4096
 
 struct lathe_writer {
     SNDFILE *sf;
     int channels, bits, is_float, lossy;
+    int ogg; /* Ogg Vorbis/Opus: the serial is made deterministic at commit (ogg.c) */
     long long clipped;
     char *path, *tmp;
     void *buf;
@@ -260,6 +262,7 @@ lathe_writer *lathe_writer_open_codec(const char *path, const lathe_writer_spec 
     w->bits = sample == LATHE_SAMPLE_PCM16 ? 16 : sample == LATHE_SAMPLE_PCM24 ? 24 : 32;
     w->is_float = sample == LATHE_SAMPLE_FLOAT32;
     w->lossy = lossy;
+    w->ogg = type == LATHE_FILE_OGG || type == LATHE_FILE_OPUS;
     if (lossy) w->bits = 0;
     w->path = strdup(path);
     /* The temporary name: hidden, beside the target, unique. */
@@ -418,6 +421,8 @@ lathe_status lathe_writer_commit(lathe_writer *w, lathe_error *err)
     int sferr = sf_error(w->sf);
     if (sf_close(w->sf) != 0 || sferr != SF_ERR_NO_ERROR) {
         st = commit_failed(w, err);
+    } else if (w->ogg && (st = lathe_ogg_fix_serial(w->tmp, w->path, err)) != LATHE_OK) {
+        /* st and err set */
     } else if (rename(w->tmp, w->path) != 0) {
         st = lathe_error_set(err, LATHE_E_IO, "%s: cannot move the finished file into place: %s",
                              w->path, strerror(errno));
@@ -437,6 +442,7 @@ lathe_status lathe_writer_commit_tagged(lathe_writer *w, const lathe_meta *m, la
     if (sf_close(w->sf) != 0 || sferr != SF_ERR_NO_ERROR)
         st = commit_failed(w, err);
     w->sf = NULL;
+    if (st == LATHE_OK && w->ogg) st = lathe_ogg_fix_serial(w->tmp, w->path, err);
     if (st == LATHE_OK) st = lathe_tags_write_named(w->tmp, w->path, m, err);
     if (st == LATHE_OK && rename(w->tmp, w->path) != 0)
         st = lathe_error_set(err, LATHE_E_IO, "%s: cannot move the finished file into place: %s",
