@@ -13,11 +13,11 @@ JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 # Debian 12 packages: to build, to test, to make the demo song.
 PKGS_BUILD = cmake make gcc g++ pkg-config libsndfile1-dev libflac-dev libebur128-dev libsoxr-dev \
              libfftw3-dev libyaml-dev libcmocka-dev libcairo2-dev libtag1-dev
-PKGS_TEST  = ffmpeg sox flac chromium chromium-driver clang libclang-rt-14-dev
+PKGS_TEST  = ffmpeg sox flac chromium chromium-driver clang libclang-rt-14-dev valgrind
 PKGS_DEMO  = fluidsynth fluid-soundfont-gm espeak-ng
 PKGS       = $(PKGS_BUILD) $(PKGS_TEST) $(PKGS_DEMO)
 
-.PHONY: all deps build demo check test test-asan bench install clean docs format fuzz fuzz-smoke fuzz-build
+.PHONY: all deps build demo check test test-asan bench install clean docs format fuzz fuzz-smoke fuzz-build valgrind
 
 all: build
 
@@ -70,6 +70,14 @@ fuzz: fuzz-build
 # The committed corpus and 10 s of mutation per target; fails on any crash or leak.
 fuzz-smoke: fuzz-build
 	bash fuzz/run.sh $(FUZZ) 10 --smoke
+
+# The CLI end-to-end tests with every lathe under valgrind memcheck (docs/testing.md):
+# a Debug tree without sanitizers, since valgrind cannot run ASan binaries. Slow (tens of minutes).
+VALGRIND ?= build-valgrind
+valgrind: deps
+	cmake -S . -B $(VALGRIND) -DCMAKE_BUILD_TYPE=Debug -DLATHE_WERROR=ON -DLATHE_SANITIZE=OFF >/dev/null
+	cmake --build $(VALGRIND) -j $(JOBS) -- --no-print-directory
+	bash tests/valgrind/run.sh $(VALGRIND)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
