@@ -45,7 +45,8 @@ static int teardown(void **s)
     return 0;
 }
 
-/* Under the sanitizers the songs are shorter: the same checks. */
+/* Under the sanitizers (5-10x slower) the songs are shorter and one format
+ * per test runs: the same checks. */
 static int sanitized(void)
 {
 #if defined(__SANITIZE_ADDRESS__)
@@ -245,7 +246,7 @@ static void album_lossy_files_round_trip_with_tags_cue_and_lengths(void **s)
     (void)s;
     if (!tools()) return;
     const double rate = 44100;
-    const long n = (long)((sanitized() ? 4.5 : 8.0) * rate);
+    const long n = (long)((sanitized() ? 3.0 : 8.0) * rate);
     const double fr[3][2] = {{220, 1375}, {330, 2750}, {262, 1760}};
     for (int k = 0; k < 3; k++) {
         float **b = tones(n, rate, fr[k][0], fr[k][1]);
@@ -263,6 +264,7 @@ static void album_lossy_files_round_trip_with_tags_cue_and_lengths(void **s)
                      "  - file: song2.wav\n    meta: { title: Second }\n"
                      "  - file: song3.wav\n    meta: { title: Third }\n    crossfade: { length: 1 }\n");
     for (int f = 0; f < 3; f++) {
+        if (sanitized() && f != 2) continue; /* one format under the sanitizers (Opus: the resampled one) */
         char out[512];
         snprintf(out, sizeof out, "%s/out-%s", dir, FORMATS[f]);
         lt_run_result r = lt_run("'%s' album '%s' -o '%s' --format %s --json", lt_lathe_exe(), yaml, out, FORMATS[f]);
@@ -376,7 +378,7 @@ static void album_lossy_overshoot_lowers_the_ceiling_and_encodes_again(void **s)
     (void)s;
     if (!tools()) return;
     const double rate = 44100;
-    const long n = (long)((sanitized() ? 3.0 : 6.0) * rate);
+    const long n = (long)((sanitized() ? 2.0 : 6.0) * rate);
     for (int k = 0; k < 2; k++) {
         float **b = hot(n, rate, 0x1234ULL + (uint64_t)k * 77);
         char name[32];
