@@ -333,8 +333,12 @@ static void describe(lathe_master_stage *ms, const char *name, const lathe_proc_
     ms->settings[0] = '\0';
     if (strcmp(d->name, "match") == 0) {
         /* 62 band gains: the reference plan's table says them better */
-        snprintf(ms->settings, sizeof ms->settings, "tone and width per 1/3 octave from the reference plan "
-                                                    "(its table)");
+        int pi = lathe_proc_param_index(d, "phase");
+        char ph[32] = "";
+        if (pi >= 0 && v[pi] != d->params[pi].def) lathe_param_format(&d->params[pi], v[pi], ph, sizeof ph);
+        snprintf(ms->settings, sizeof ms->settings,
+                 "tone and width per 1/3 octave from the reference plan (its table)%s%s", *ph ? ", phase: " : "",
+                 ph);
         return;
     }
     size_t u = 0;
@@ -424,8 +428,12 @@ static lathe_status plan_reference(const char *in, const char *ref_path, const c
             for (int i = 0; i < n; i++) st[S_MATCH].values[idx[i]] = v[i];
             st[S_MATCH].on = 1;
         }
+        /* the phase by name: the match processor lists its choices its own way */
         int pi = st[S_MATCH].desc ? lathe_proc_param_index(st[S_MATCH].desc, "phase") : -1;
-        if (phase >= 0 && pi >= 0) st[S_MATCH].values[pi] = phase;
+        lathe_error perr;
+        if (phase >= 0 && pi >= 0)
+            lathe_param_parse(&st[S_MATCH].desc->params[pi], REF_PHASES[phase], NULL, &st[S_MATCH].values[pi],
+                              &perr);
         if (isfinite(plan->target_lufs)) rep->target_lufs = plan->target_lufs;
         if (plan->use_dynamics && st[S_GLUE].desc) {
             st[S_GLUE].on = 1;

@@ -681,6 +681,82 @@ static void master_reference_flags(void **s)
     lt_run_free(&r);
 }
 
+/* The reference settings in a chain file give the same bytes as the same
+ * settings by flags (file relative to the chain file, phase through the
+ * match stage); flags win over the file; the file's mistakes are
+ * diagnosed at their line and column. */
+static void master_reference_in_the_chain_file_as_by_flags(void **s)
+{
+    (void)s;
+    const double rate = 48000;
+    const long n = (long)(dur(10) * rate);
+    char mix[512], ref[512], sub[512], chain[512], phase[512], a[512], b[512], args[2400];
+    snprintf(mix, sizeof mix, "%s/cref-mix.wav", dir);
+    snprintf(ref, sizeof ref, "%s/cref-ref.wav", dir);
+    snprintf(sub, sizeof sub, "%s/chains", dir);
+    snprintf(chain, sizeof chain, "%s/chains/ref.yaml", dir);
+    snprintf(phase, sizeof phase, "%s/chains/phase.yaml", dir);
+    snprintf(a, sizeof a, "%s/cref-a.wav", dir);
+    snprintf(b, sizeof b, "%s/cref-b.wav", dir);
+    mkdir(sub, 0755);
+    float **x = musicish(n, rate, 0.05);
+    write_file(mix, x, 2, n, rate);
+    for (int c = 0; c < 2; c++)
+        for (long i = n - 1; i > 0; i--) x[c][i] = 3.0f * (x[c][i] + 0.6f * (x[c][i] - x[c][i - 1]));
+    write_file(ref, x, 2, n, rate);
+    lt_free(x, 2);
+
+    write_chain(chain, "glue: { ratio: 1.5 }\n"
+                       "reference:\n"
+                       "  file: ../cref-ref.wav\n"
+                       "  match: [loudness, tone, width]\n"
+                       "  amount: 60 %\n"
+                       "  amount_width: 30 %\n"
+                       "  max_eq: 4 dB\n"
+                       "  phase: minimum\n");
+    write_chain(phase, "glue: { ratio: 1.5 }\nmatch: { phase: minimum }\n");
+    snprintf(args, sizeof args, "--chain '%s'", chain);
+    lt_run_result r = master(mix, a, args);
+    if (r.status) fail_msg("exit %d: %s", r.status, r.err);
+    assert_non_null(strstr(r.out, "\"stage\": \"match\""));
+    assert_non_null(strstr(r.out, "phase: minimum"));
+    lt_run_free(&r);
+    snprintf(args, sizeof args,
+             "--chain '%s' --reference '%s' --match loudness,tone,width --amount 60 --amount-width 30 "
+             "--max-eq 4",
+             phase, ref);
+    r = master(mix, b, args);
+    if (r.status) fail_msg("exit %d: %s", r.status, r.err);
+    lt_run_free(&r);
+    assert_true(same_bytes(a, b));
+
+    /* flags win: the file says amount 0 % and another file; --amount-tone 60
+     * and --reference make it run a again (its width 30 % stays the file's) */
+    write_chain(chain, "glue: { ratio: 1.5 }\nreference: { file: ../cref-mix.wav, amount: 0 %, max_eq: 4 dB, "
+                       "amount_width: 30 %, phase: minimum }\n");
+    snprintf(args, sizeof args, "--chain '%s' --reference '%s' --amount-tone 60", chain, ref);
+    r = master(mix, b, args);
+    if (r.status) fail_msg("exit %d: %s", r.status, r.err);
+    lt_run_free(&r);
+    assert_true(same_bytes(a, b));
+
+    write_chain(chain, "reference:\n  file: ../nowhere.wav\n  match: [tone, widht]\n  amount: 130 %\n"
+                       "  maxeq: 3 dB\n");
+    r = lt_run("'%s' master '%s' -o '%s/never.wav' --chain '%s'", lt_lathe_exe(), mix, dir, chain);
+    char want[4096];
+    snprintf(want, sizeof want,
+             "%s:2:9: reference: file: %s/chains/../nowhere.wav: no such file\n"
+             "%s:3:17: reference: match: 'widht' is not one of: loudness, tone, width, dynamics (did "
+             "you mean 'width'?)\n"
+             "%s:4:11: reference: amount: 130 %% is out of range (0 %% to 100 %%)\n"
+             "%s:5:3: reference has no parameter 'maxeq' (did you mean 'max_eq'?)\n",
+             chain, dir, chain, chain, chain);
+    print_message("  stderr:\n%s", r.err);
+    assert_int_equal(r.status, 65);
+    assert_string_equal(r.err, want);
+    lt_run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -697,6 +773,7 @@ int main(void)
         cmocka_unit_test(master_material_under_the_ceiling_by_ffmpeg),
         cmocka_unit_test(master_report_compares_before_and_after),
         cmocka_unit_test(master_reference_flags),
+        cmocka_unit_test(master_reference_in_the_chain_file_as_by_flags),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -11,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dsp/fft.h"
 #include "lathe/io.h"
 #include "lathe/master.h"
 #include "lathe/reference.h"
+#include "lathe/session.h"
 
 #define NB LATHE_REF_BANDS
 
@@ -678,9 +680,138 @@ static void ref_master_reaches_reference_loudness_and_tone(void **state) {
     lt_free(ref, 2);
     lt_rmdir(dir);
 }
+
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* A chain file's reference: map: every problem at its line and column, in
+ * the one parser's words; then its settings reach the plan (a file relative
+ * to the chain file, match tone only, amount_tone 50 %: half the limited
+ * difference, no width, no loudness target), and the caller's settings win
+ * over the file's. */
+static void ref_chain_file_settings_and_errors(void **state) {
+    (void)state;
+    char dir[256], mixp[300], refp[300], outp[300], chain[300], sub[300];
+    assert_non_null(lt_tmpdir(dir, sizeof dir));
+    snprintf(mixp, sizeof mixp, "%s/mix.wav", dir);
+    snprintf(sub, sizeof sub, "%s/refs", dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    snprintf(refp, sizeof refp, "%s/refs/ref.wav", dir);
+    snprintf(outp, sizeof outp, "%s/out.wav", dir);
+    snprintf(chain, sizeof chain, "%s/chain.yaml", dir);
+    const double rate = 48000;
+    const long n = getenv("LATHE_SANITIZED") ? 1L << 17 : 1L << 18;
+    tilt_arg tm = {1.5}, tr = {0};
+    width_arg w = {-12, 0}, wr = {-6, 0};
+    float **mix = make_stereo(n, rate, &tm, &w, 0.05, 31);
+    float **ref = make_stereo(n, rate, &tr, &wr, 0.2, 32);
+    write_wav(mixp, mix, n, rate);
+    write_wav(refp, ref, n, rate);
+    lathe_master_options o;
+    memset(&o, 0, sizeof o);
+    o.lufs = o.ceiling_dbtp = o.fixed_gain_db = NAN;
+    o.overwrite = 1;
+    o.chain_path = chain;
+    lathe_master_report rep;
+    lathe_diags d;
+    lathe_error err;
+    char line[1200], want[1200];
+
+    write_text(chain, "glue: { ratio: 1.5 }\n"
+                      "reference:\n"
+                      "  file: nothere.wav\n"
+                      "  match: [loudness, tonne]\n"
+                      "  amout: 50 %\n"
+                      "  amount_width: 150 %\n"
+                      "  max_eq: 30 dB\n"
+                      "  tone_target: wram\n"
+                      "  phase: linearr\n");
+    assert_int_equal(lathe_master_render(mixp, outp, &o, &rep, &d, &err), LATHE_E_INVALID);
+    static const char *const msgs[] = {
+        "%s:3:9: reference: file: %s/nothere.wav: no such file",
+        "%s:4:21: reference: match: 'tonne' is not one of: loudness, tone, width, dynamics (did you "
+        "mean 'tone'?)",
+        "%s:5:3: reference has no parameter 'amout' (did you mean 'amount'?)",
+        "%s:6:17: reference: amount_width: 150 %% is out of range (0 %% to 100 %%)",
+        "%s:7:11: reference: max_eq: 30 dB is out of range (0 dB to 24 dB)",
+        "%s:8:16: reference: tone_target: 'wram' is not one of: neutral, warm, bright",
+        "%s:9:10: reference: phase: 'linearr' is not one of: linear, minimum",
+    };
+    assert_int_equal(d.count, 7);
+    for (int i = 0; i < 7; i++) {
+        snprintf(want, sizeof want, msgs[i], chain, dir);
+        assert_string_equal(lathe_diag_format(&d, i, line, sizeof line), want);
+    }
+    lathe_diags_free(&d);
+    assert_int_equal(access(outp, F_OK), -1);
+
+    write_text(chain, "reference: { tone_target: warm, file: refs/ref.wav }\n");
+    assert_int_equal(lathe_master_render(mixp, outp, &o, &rep, &d, &err), LATHE_E_INVALID);
+    assert_int_equal(d.count, 1);
+    snprintf(want, sizeof want, "%s:1:1: reference: file and tone_target exclude each other", chain);
+    assert_string_equal(lathe_diag_format(&d, 0, line, sizeof line), want);
+    lathe_diags_free(&d);
+    write_text(chain, "reference: { amount: 50 % }\n");
+    assert_int_equal(lathe_master_render(mixp, outp, &o, &rep, &d, &err), LATHE_E_INVALID);
+    assert_int_equal(d.count, 1);
+    assert_non_null(strstr(d.items[0].msg, "settings but no file or tone_target"));
+    lathe_diags_free(&d);
+
+    /* the settings reach the plan */
+    lathe_ref_analysis *am = analyse(mix, n, rate), *ar = analyse(ref, n, rate);
+    lathe_ref_options ro;
+    lathe_ref_options_default(&ro);
+    ro.match = LATHE_REF_MATCH_TONE;
+    ro.amount_tone = 0.5;
+    ro.max_eq_db = 4;
+    lathe_ref_master_plan *want_plan = malloc(sizeof *want_plan);
+    assert_int_equal(lathe_ref_plan(am, ar, &ro, want_plan, NULL), LATHE_OK);
+    write_text(chain, "reference:\n  file: refs/ref.wav\n  match: tone\n  amount: 100 %\n"
+                      "  amount_tone: 50 %\n  max_eq: 4 dB\n");
+    if (lathe_master_render(mixp, outp, &o, &rep, &d, &err) != LATHE_OK) fail_msg("%s", err.msg);
+    lathe_diags_free(&d);
+    assert_non_null(rep.reference);
+    int half = 0;
+    for (int k = 0; k < NB; k++) {
+        assert_true(fabs(rep.reference->tone_db[k] - want_plan->tone_db[k]) < 1e-9);
+        assert_true(rep.reference->width_db[k] == 0);
+        half |= fabs(rep.reference->tone_db[k]) > 0.5;
+    }
+    assert_true(half); /* the mix is 1.5 dB/oct off: there is a correction */
+    assert_true(isnan(rep.reference->target_lufs));
+    free(rep.reference);
+    /* the caller's amount wins over the file's */
+    lathe_ref_options caller;
+    lathe_ref_options_default(&caller);
+    caller.match = 0;
+    caller.amount_tone = 1;
+    caller.amount_width = caller.amount_dynamics = caller.max_eq_db = caller.max_width_db = NAN;
+    o.ref_options = &caller;
+    ro.amount_tone = 1;
+    assert_int_equal(lathe_ref_plan(am, ar, &ro, want_plan, NULL), LATHE_OK);
+    if (lathe_master_render(mixp, outp, &o, &rep, &d, &err) != LATHE_OK) fail_msg("%s", err.msg);
+    lathe_diags_free(&d);
+    for (int k = 0; k < NB; k++)
+        assert_true(fabs(rep.reference->tone_db[k] - want_plan->tone_db[k]) < 1e-9);
+    free(rep.reference);
+    free(want_plan);
+    free(am);
+    free(ar);
+    lt_free(mix, 2);
+    lt_free(ref, 2);
+    lt_rmdir(dir);
+}
 #else
 /* lathe_master_render has no reference option yet (wiring: docs/reference.md) */
 static void ref_master_reaches_reference_loudness_and_tone(void **state) {
+    (void)state;
+    skip();
+}
+static void ref_chain_file_settings_and_errors(void **state) {
     (void)state;
     skip();
 }
@@ -698,6 +829,7 @@ int main(void) {
         cmocka_unit_test(ref_file_analysis_and_tone_target),
         cmocka_unit_test(ref_material_pair_spectral_distance_at_least_halves),
         cmocka_unit_test(ref_master_reaches_reference_loudness_and_tone),
+        cmocka_unit_test(ref_chain_file_settings_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
