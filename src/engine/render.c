@@ -44,6 +44,7 @@ typedef struct {
     float *buf[2];
     long len, pos; /* ring of `len` frames (delay + BLOCK) */
     long delay;
+    long long zero_run; /* frames of exact zeros written last (the ring starts zeroed) */
 } delay_line;
 
 typedef struct {
@@ -65,6 +66,7 @@ typedef struct {
     input_edge *in;
     int nin;
     int has_chain_auto, has_pre_send;
+    int pre_used; /* a pre-fader send or a sidechain key reads pre_ring */
     float *buf[2]; /* chain signal, ch channels */
     /* Outputs live in rings of one slot per level, indexed by block: a node
      * may run ahead of its readers by up to (levels - 1) blocks. pre/out point
@@ -142,6 +144,7 @@ static int dl_init(delay_line *d, long delay)
     d->delay = delay;
     d->len = delay + BLOCK;
     d->pos = 0;
+    d->zero_run = d->len;
     if (!delay) return 1;
     d->buf[0] = falloc(d->len);
     d->buf[1] = falloc(d->len);
@@ -154,9 +157,23 @@ static void dl_free(delay_line *d)
     free(d->buf[1]);
 }
 
-/* Delays in[0..1][0..n) by d->delay into out (which may not alias in). */
-static void dl_run(delay_line *d, float *const *in, float *const *out, int n)
+/* An input block known to be all +0: when the line's last `delay` frames
+ * were zeros too, its output block is zeros, and writing zeros over zeros
+ * changes nothing: only the position moves. Returns 1 then (out not
+ * written), 0 when the caller must run the line. */
+static int dl_skip_zero(delay_line *d, int n)
 {
+    if (d->delay && d->zero_run < d->delay) return 0;
+    d->pos = d->delay ? (d->pos + n) % d->len : 0;
+    d->zero_run += n;
+    return 1;
+}
+
+/* Delays in[0..1][0..n) by d->delay into out (which may not alias in);
+ * zero_in: the block is all +0 (for dl_skip_zero). */
+static void dl_run(delay_line *d, float *const *in, float *const *out, int n, int zero_in)
+{
+    d->zero_run = zero_in ? d->zero_run + n : 0;
     if (!d->delay) {
         for (int c = 0; c < 2; c++) memcpy(out[c], in[c], (size_t)n * sizeof(float));
         return;
@@ -226,10 +243,11 @@ static void mix_inputs(engine *e, rnode *r, int n)
     for (int k = 0; k < r->nin; k++) {
         input_edge *ed = &r->in[k];
         rnode *s = &e->nodes[ed->src];
-        /* An undelayed input that is all +0 in this block (a resting track, a muted
-         * node) would only turn a -0 of the sum into +0: skip it, and do that once
-         * at the end. Delayed edges still run: their lines hold earlier blocks. */
-        if (!ed->dl.delay && (s->slot_zero[slot] || !s->audible)) {
+        /* An input that is all +0 in this block (a resting track, a muted node,
+         * through a delay line that holds only zeros) would only turn a -0 of the
+         * sum into +0: skip it, and do that once at the end. */
+        const int zero_in = s->slot_zero[slot] || !s->audible;
+        if (zero_in && dl_skip_zero(&ed->dl, n)) {
             skipped = 1;
             continue;
         }
@@ -240,7 +258,7 @@ static void mix_inputs(engine *e, rnode *r, int n)
                 added = 1;
                 continue;
             }
-            dl_run(&ed->dl, src, del, n);
+            dl_run(&ed->dl, src, del, n, zero_in);
         } else {
             const lathe_send *snd = &s->n->sends[ed->send];
             float *const *from = snd->pre_fader ? s->pre_ring[slot] : s->out_ring[slot];
@@ -268,7 +286,7 @@ static void mix_inputs(engine *e, rnode *r, int n)
                 }
             }
             if (!s->audible) memset(tmp0, 0, sizeof tmp0), memset(tmp1, 0, sizeof tmp1);
-            dl_run(&ed->dl, tmp, del, n);
+            dl_run(&ed->dl, tmp, del, n, zero_in);
         }
         add_input(r->buf, del, 1.0f, 0, !added, n);
         added = 1;
@@ -323,7 +341,7 @@ static void run_chain(engine *e, rnode *r, int n)
             rnode *kn = &e->nodes[nd->chain[k].key_node];
             static _Thread_local float a0[BLOCK], a1[BLOCK];
             float *del[2] = {a0, a1};
-            dl_run(&r->keydl[k], kn->pre_ring[r->cur_b % e->nslots], del, n);
+            dl_run(&r->keydl[k], kn->pre_ring[r->cur_b % e->nslots], del, n, 0);
             if (r->ch == 1)
                 for (int i = 0; i < n; i++) r->keybuf[0][i] = 0.5f * (a0[i] + a1[i]);
             else
@@ -356,8 +374,10 @@ static void run_chain(engine *e, rnode *r, int n)
 static void fader(engine *e, rnode *r, int n)
 {
     const lathe_node *nd = r->n;
-    /* pre-fader stereo: mono sources centred at -3 dB (the pan law's centre) */
-    if (r->ch == 1) {
+    /* pre-fader stereo: mono sources centred at -3 dB (the pan law's centre);
+     * only kept when something reads it */
+    if (!r->pre_used) {
+    } else if (r->ch == 1) {
         for (int i = 0; i < n; i++) r->pre[0][i] = r->pre[1][i] = r->buf[0][i] * 0.70710678f;
     } else {
         memcpy(r->pre[0], r->buf[0], (size_t)n * sizeof(float));
@@ -814,11 +834,18 @@ static lathe_status setup(engine *e, const lathe_session *s, const lathe_mix_opt
         r->in = calloc((size_t)cap, sizeof *r->in);
         for (int j = 0; j < e->nn; j++) {
             if (j == i) continue;
-            if (s->nodes[j].out == i) r->in[r->nin++] = (input_edge){j, -1, {{0}, 0, 0, 0}};
+            if (s->nodes[j].out == i) r->in[r->nin++] = (input_edge){j, -1, {{0}, 0, 0, 0, 0}};
             for (int k = 0; k < s->nodes[j].nsends; k++)
                 if (s->nodes[j].sends[k].dest == i)
-                    r->in[r->nin++] = (input_edge){j, k, {{0}, 0, 0, 0}};
+                    r->in[r->nin++] = (input_edge){j, k, {{0}, 0, 0, 0, 0}};
         }
+    }
+    /* who reads a node's pre-fader signal */
+    for (int j = 0; j < e->nn; j++) {
+        for (int k = 0; k < s->nodes[j].nsends; k++)
+            if (s->nodes[j].sends[k].pre_fader) e->nodes[j].pre_used = 1;
+        for (int k = 0; k < s->nodes[j].nchain; k++)
+            if (s->nodes[j].chain[k].key_node >= 0) e->nodes[s->nodes[j].chain[k].key_node].pre_used = 1;
     }
     /* levels and latency */
     int *state = calloc((size_t)e->nn, sizeof *state);
