@@ -125,8 +125,8 @@ static int truncated(SNDFILE *sf, long long *claimed, long long *actual)
  * libsndfile reads only what the chunk claims and stops parsing at the
  * bytes after it ("Unknown chunk marker ... at position P"), so most of the
  * audio would be silently ignored.  Returns 1 with the claimed size and the
- * unparsed rest when that rest is larger than the claimed audio. */
-static int short_data_chunk(SNDFILE *sf, long long *claimed, long long *rest)
+ * file's size when the unparsed rest is larger than the claimed audio. */
+static int short_data_chunk(SNDFILE *sf, long long *claimed, long long *size)
 {
     char log[8192];
     sf_command(sf, SFC_GET_LOG_INFO, log, sizeof log);
@@ -142,7 +142,7 @@ static int short_data_chunk(SNDFILE *sf, long long *claimed, long long *rest)
             data = v;
         else if (data >= 0 && length > 0 && at && sscanf(at + 12, "%lld", &v) == 1 &&
                  length - v > data) {
-            *claimed = data, *rest = length - v;
+            *claimed = data, *size = length; /* where parsing stopped depends on the audio bytes */
             return 1;
         }
         line = next;
@@ -288,8 +288,8 @@ lathe_reader *lathe_reader_open(const char *path, lathe_audio_info *info, lathe_
     }
     if (short_data_chunk(r->sf, &claimed, &actual)) {
         lathe_error_set(err, LATHE_E_FORMAT,
-                        "%s: wrong data chunk size (the header says %lld bytes of audio, %lld "
-                        "bytes that are not a chunk follow it)",
+                        "%s: wrong data chunk size (the header says %lld bytes of audio, in a "
+                        "file of %lld bytes)",
                         path, claimed, actual);
         goto fail;
     }
