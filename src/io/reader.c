@@ -364,7 +364,9 @@ long lathe_reader_read(lathe_reader *r, float *const *out, long n, lathe_error *
     /* every render reads through here: a cancelled one stops at its next block */
     if (lathe_cancel_requested()) return lathe_error_set(err, LATHE_E_CANCELLED, "interrupted");
     while (done < n) {
-        long want = n - done < READ_BLOCK ? n - done : READ_BLOCK;
+        /* FLAC decodes into `out` itself: one call for all n frames splits fewer
+         * FLAC blocks across calls (their remainders are copied once more) */
+        long want = n - done < READ_BLOCK || r->flac ? n - done : READ_BLOCK;
         sf_count_t got;
         if (r->flac) {
             float *o[LATHE_MAX_CHANNELS];
