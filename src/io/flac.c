@@ -91,9 +91,20 @@ static FLAC__StreamDecoderWriteStatus on_write(const FLAC__StreamDecoder *d, con
         f->nomem = 1;
         return FLAC__STREAM_DECODER_WRITE_STATUS_ABORT;
     }
+    /* digital silence (every subframe the constant 0; whatever the channel
+     * decorrelation, all channels are 0): no int -> float pass */
+    int silent = 1;
+    for (int c = 0; c < f->channels && silent; c++)
+        silent = fr->subframes[c].type == FLAC__SUBFRAME_TYPE_CONSTANT &&
+                 fr->subframes[c].data.constant.value == 0;
     const float s = f->scale;
     for (int c = 0; c < f->channels; c++) {
         const FLAC__int32 *x = b[c];
+        if (silent) {
+            if (take) memset(f->dest[c] + f->dest_off, 0, (size_t)take * sizeof(float));
+            memset(f->pend[c], 0, (size_t)(n - take) * sizeof(float));
+            continue;
+        }
         if (take) {
             float *o = f->dest[c] + f->dest_off;
             for (long i = 0; i < take; i++) o[i] = (float)x[i] * s;
