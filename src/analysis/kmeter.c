@@ -284,28 +284,46 @@ void lathe_kmeter_add(lathe_kmeter *m, const float *const *in, long n)
     for (long off = 0; off < n;) {
         long k = n - off < 1024 ? n - off : 1024;
         weigh(m, in, off, k, z);
-        for (long i = 0; i < k; i++) {
-            /* momentary: running sum over the last 400 ms, checked every sample */
-            m->msum += z[i] - m->mring[m->mpos];
-            m->mring[m->mpos] = z[i];
-            if (++m->mpos == m->mlen) m->mpos = 0;
-            if (m->msum > m->mmax) m->mmax = m->msum;
-            if (++m->msince == m->mlen) {
+        for (long i = 0; i < k;) {
+            /* a run of samples up to the next event (the momentary ring
+             * wraps or is re-summed, a gating or short-term sub-block
+             * ends): the per-sample work in registers, then the events in
+             * the order and with the values of a sample-by-sample loop */
+            long run = k - i;
+            if (run > m->mlen - m->mpos) run = m->mlen - m->mpos;
+            if (run > m->mlen - m->msince) run = m->mlen - m->msince;
+            if (run > m->hlen - m->hfill) run = m->hlen - m->hfill;
+            if (run > m->sublen - m->subfill) run = m->sublen - m->subfill;
+            double msum = m->msum, mmax = m->mmax, hacc = m->hacc, subacc = m->subacc;
+            double *ring = m->mring + m->mpos;
+            const double *zi = z + i;
+            for (long j = 0; j < run; j++) {
+                /* momentary: running sum over the last 400 ms, checked every sample */
+                msum += zi[j] - ring[j];
+                ring[j] = zi[j];
+                if (msum > mmax) mmax = msum;
+                hacc += zi[j];   /* gating: 100 ms sub-blocks */
+                subacc += zi[j]; /* short-term: 10 ms sub-blocks */
+            }
+            m->msum = msum, m->mmax = mmax, m->hacc = hacc, m->subacc = subacc;
+            i += run;
+            m->mpos += run;
+            if (m->mpos == m->mlen) m->mpos = 0;
+            m->msince += run;
+            if (m->msince == m->mlen) {
                 /* re-sum once per window so rounding never drifts */
                 double s = 0;
                 for (long j = 0; j < m->mlen; j++) s += m->mring[j];
                 m->msum = s;
                 m->msince = 0;
             }
-            /* gating: 100 ms sub-blocks */
-            m->hacc += z[i];
-            if (++m->hfill == m->hlen) {
+            m->hfill += run;
+            if (m->hfill == m->hlen) {
                 m->hfill = 0;
                 gate_block(m);
             }
-            /* short-term: 10 ms sub-blocks */
-            m->subacc += z[i];
-            if (++m->subfill == m->sublen) {
+            m->subfill += run;
+            if (m->subfill == m->sublen) {
                 m->ssum += m->subacc - m->sring[m->spos];
                 m->sring[m->spos] = m->subacc;
                 if (++m->spos == SUB_PER_S) {
