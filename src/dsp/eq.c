@@ -638,6 +638,34 @@ static int all_static(const eq_state *s) {
     return 1;
 }
 
+/* Steps i0 <= i < i1 of cascade2's wavefront when all S sections are busy
+ * (section k on sample i - k), S a constant after inlining. */
+static inline __attribute__((always_inline)) void
+wave_full(const int S, const v2d *a1, const v2d *a2, const v2d *a3, const v2d *m0,
+          const v2d *m1, const v2d *m2, v2d *i1, v2d *i2, double *x, double *y, int i0, int i1e) {
+    v2d c1[4], c2[4], c3[4], d0[4], d1[4], d2[4], s1[4], s2[4];
+    for (int k = 0; k < S; k++) {
+        c1[k] = a1[k], c2[k] = a2[k], c3[k] = a3[k];
+        d0[k] = m0[k], d1[k] = m1[k], d2[k] = m2[k];
+        s1[k] = i1[k], s2[k] = i2[k];
+    }
+    for (int i = i0; i < i1e; i++) {
+        for (int k = 0; k < S; k++) {
+            const int j = i - k;
+            v2d v0 = {x[j], y[j]};
+            v2d v3 = v0 - s2[k];
+            v2d v1 = c1[k] * s1[k] + c2[k] * v3;
+            v2d v2 = s2[k] + c2[k] * s1[k] + c3[k] * v3;
+            s1[k] = (v1 + v1) - s1[k];
+            s2[k] = (v2 + v2) - s2[k];
+            v2d o = d0[k] * v0 + d1[k] * v1 + d2[k] * v2;
+            x[j] = o[0], y[j] = o[1];
+        }
+    }
+    for (int k = 0; k < S; k++)
+        i1[k] = s1[k], i2[k] = s2[k];
+}
+
 static void cascade2(eq_state *s, int c0, int c1, double *x, double *y, int n) {
     v2d a1[NBANDS * NSEC], a2[NBANDS * NSEC], a3[NBANDS * NSEC], m0[NBANDS * NSEC],
         m1[NBANDS * NSEC], m2[NBANDS * NSEC], i1[NBANDS * NSEC], i2[NBANDS * NSEC];
@@ -656,7 +684,21 @@ static void cascade2(eq_state *s, int c0, int c1, double *x, double *y, int n) {
             i2[S] = (v2d){z0[S]->ic2, z1[S]->ic2};
         }
     }
+    /* the wavefront fills (i < S - 1), runs full (all S sections busy), drains */
+    const int full0 = S - 1, full1 = n > 0 ? n : 0;
     for (int i = 0; i < n + S - 1; i++) {
+        if (i == full0 && full0 < full1 && S <= 4) {
+            /* all sections busy: a loop with S fixed keeps the coefficients in
+             * registers (the same operations in the same order) */
+            switch (S) {
+            case 1: wave_full(1, a1, a2, a3, m0, m1, m2, i1, i2, x, y, full0, full1); break;
+            case 2: wave_full(2, a1, a2, a3, m0, m1, m2, i1, i2, x, y, full0, full1); break;
+            case 3: wave_full(3, a1, a2, a3, m0, m1, m2, i1, i2, x, y, full0, full1); break;
+            default: wave_full(4, a1, a2, a3, m0, m1, m2, i1, i2, x, y, full0, full1); break;
+            }
+            i = full1 - 1;
+            continue;
+        }
         int kmin = i - (n - 1) > 0 ? i - (n - 1) : 0, kmax = i < S - 1 ? i : S - 1;
         for (int k = kmin; k <= kmax; k++) {
             int j = i - k;
