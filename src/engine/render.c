@@ -386,10 +386,10 @@ static void fader(engine *e, rnode *r, int n)
     const lathe_automation *ga = lane(e, r->idx, LATHE_TARGET_NODE_GAIN, 0, 0);
     const lathe_automation *pa = lane(e, r->idx, LATHE_TARGET_NODE_PAN, 0, 0);
     double t = (double)(r->cur_pos - r->u_out) / e->s->rate;
+    const double g_fixed = ga ? 0.0 : db_to_lin(nd->gain_db); /* once, not every SUB frames */
     for (int off = 0; off < n; off += SUB) {
         int m = n - off < SUB ? n - off : SUB;
-        double g1 = db_to_lin(ga ? lathe_automation_value(ga, t + (off + m) / e->s->rate)
-                                 : nd->gain_db);
+        double g1 = ga ? db_to_lin(lathe_automation_value(ga, t + (off + m) / e->s->rate)) : g_fixed;
         double p1 = pa ? lathe_automation_value(pa, t + (off + m) / e->s->rate) : nd->pan;
         if (r->first) r->gain_lin = g1, r->pan = p1, r->first = 0;
         double g0 = r->gain_lin, p0 = r->pan;
