@@ -87,6 +87,7 @@ typedef struct {
      * rest_need frames (its chain's tails + 2 s + latency) skips its chain */
     long long quiet, rest_need;
     unsigned char slot_zero[MAX_RING]; /* the slot's pre and out hold zeros from a rest */
+    int buf_zero; /* buf holds the zeros of a resting block (nothing wrote it since) */
     int first;
     double peak, sumsq;
     long long frames;
@@ -493,18 +494,21 @@ static void process_node(engine *e, rnode *r, long long b)
         memset(r->gr_chunk + (size_t)slot * (size_t)r->n->nchain * CHUNKS, 0,
                sizeof(float) * (size_t)r->n->nchain * CHUNKS);
     if (r->n->kind == LATHE_NODE_TRACK) {
-        lathe_status st = lathe_source_read(r->src, r->cur_pos - r->u_in, r->buf, n, &err);
+        int known_zero = 0;
+        lathe_status st = lathe_source_read(r->src, r->cur_pos - r->u_in, r->buf, n, r->buf_zero,
+                                            &known_zero, &err);
         if (st != LATHE_OK) {
             pthread_mutex_lock(&e->mu);
             if (e->status == LATHE_OK) e->status = st, e->err = err;
             pthread_mutex_unlock(&e->mu);
             for (int c = 0; c < r->ch; c++) memset(r->buf[c], 0, (size_t)n * sizeof(float));
+            known_zero = 0;
         }
         /* A track at rest (silent input and exactly silent output for longer than
          * its chain can ring) stays silent on silent input: processing would
          * give exact zeros, so skip it. Stems exported full length are mostly
          * silence. Data-dependent only, so the bytes do not change with threads. */
-        int zero_in = all_zero(r->buf, r->ch, n);
+        int zero_in = known_zero || all_zero(r->buf, r->ch, n);
         if (zero_in && r->quiet >= r->rest_need) {
             if (!r->slot_zero[slot]) /* zeroed once; the slot keeps them while resting */
                 for (int c = 0; c < 2; c++) {
@@ -513,9 +517,11 @@ static void process_node(engine *e, rnode *r, long long b)
                 }
             r->slot_zero[slot] = 1;
             r->first = 1;
+            r->buf_zero = 1; /* the next read need not write its silence again */
             return;
         }
         r->slot_zero[slot] = 0;
+        r->buf_zero = 0;
         if (r->n->invert)
             for (int c = 0; c < r->ch; c++)
                 for (int i = 0; i < n; i++) r->buf[c][i] = -r->buf[c][i];

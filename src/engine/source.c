@@ -12,6 +12,7 @@
 #include <soxr.h>
 
 #include "engine/source.h"
+#include "io/reader_z.h"
 
 #define CHUNK 4096
 
@@ -153,11 +154,13 @@ static lathe_status refill(lathe_source *s, lathe_error *err)
 
 /* The direct path (the file's rate and channel count are the timeline's):
  * the reader decodes straight into the caller's buffer, no FIFO, no copies.
- * Only what the file does not cover is zeroed. s->next is the timeline frame
- * of the file's next frame. */
+ * Only what the file does not cover is zeroed (nothing when out_zero says
+ * out holds zeros already). s->next is the timeline frame of the file's next
+ * frame. *is_zero: the whole block is known to be zeros. */
 static lathe_status read_direct(lathe_source *s, long long pos, float *const *out, int n,
-                                lathe_error *err)
+                                int out_zero, int *is_zero, lathe_error *err)
 {
+    int silent = 1;
     long long end = s->start + s->length;
     long long from = pos > s->start ? pos : s->start, to = pos + n < end ? pos + n : end;
     long got = 0;
@@ -173,7 +176,7 @@ static lathe_status read_direct(lathe_source *s, long long pos, float *const *ou
         }
         if (!s->eof && s->next == from) {
             float *o[2] = {out[0] + (from - pos), s->ch > 1 ? out[1] + (from - pos) : NULL};
-            got = lathe_reader_read(s->r, o, (long)(to - from), err);
+            got = lathe_reader_read_z(s->r, o, (long)(to - from), out_zero, &silent, err);
             if (got < 0) return (lathe_status)got;
             if (got < to - from) s->eof = 1; /* shorter than the header said: silence on */
             s->next += got;
@@ -183,17 +186,20 @@ static lathe_status read_direct(lathe_source *s, long long pos, float *const *ou
     long head = from > pos ? (long)(from - pos) : 0;
     if (head > n || from >= to) head = n;
     long tail_at = head + got;
-    for (int c = 0; c < s->ch; c++) {
+    for (int c = 0; c < s->ch && !out_zero; c++) {
         if (head) memset(out[c], 0, (size_t)head * sizeof(float));
         if (tail_at < n) memset(out[c] + tail_at, 0, (size_t)(n - tail_at) * sizeof(float));
     }
+    *is_zero = !got || silent;
     return LATHE_OK;
 }
 
 lathe_status lathe_source_read(lathe_source *s, long long pos, float *const *out, int n,
-                               lathe_error *err)
+                               int out_zero, int *is_zero, lathe_error *err)
 {
-    if (!s->soxr && s->info.channels == s->ch) return read_direct(s, pos, out, n, err);
+    *is_zero = 0;
+    if (!s->soxr && s->info.channels == s->ch)
+        return read_direct(s, pos, out, n, out_zero, is_zero, err);
     for (int c = 0; c < s->ch; c++) memset(out[c], 0, (size_t)n * sizeof(float));
     long long end = s->start + s->length;
     if (pos + n <= s->start || pos >= end) return LATHE_OK;

@@ -16,9 +16,13 @@ lathe_source *lathe_source_open(const char *path, double rate, double start_s, i
                                 double *end_s, lathe_error *err);
 /* Fills out[0..channels-1] with the n frames starting at timeline frame
  * `pos` (the caller reads consecutive ranges); silence outside the file.
+ * out_zero: out holds zeros already (from the last block), so known zeros
+ * need not be written again. *is_zero becomes 1 when the block is known to be
+ * all zeros (outside the file, or digital silence in a FLAC file), else 0
+ * (the caller may still find zeros in it).
  * Returns LATHE_OK or an error (read failure, bad data). */
 lathe_status lathe_source_read(lathe_source *s, long long pos, float *const *out, int n,
-                               lathe_error *err);
+                               int out_zero, int *is_zero, lathe_error *err);
 void lathe_source_close(lathe_source *s);
 
 #endif

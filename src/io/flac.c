@@ -32,9 +32,12 @@ struct lathe_flac {
     /* decoded frames not delivered yet */
     float *pend[LATHE_MAX_CHANNELS];
     long pend_cap, pend_off, pend_len;
+    int pend_silent; /* pend holds digital silence (written as zeros) */
     /* where the write callback puts the next frame (dest NULL: all to pend) */
     float *const *dest;
     long dest_off, dest_room, written;
+    int dest_zero;   /* dest already holds zeros: silence need not be written */
+    int all_silent;  /* every frame of this read was digital silence */
     /* errors seen in the callbacks */
     int failed;                          /* the error callback was called */
     FLAC__StreamDecoderErrorStatus why;  /* its first status */
@@ -101,7 +104,8 @@ static FLAC__StreamDecoderWriteStatus on_write(const FLAC__StreamDecoder *d, con
     for (int c = 0; c < f->channels; c++) {
         const FLAC__int32 *x = b[c];
         if (silent) {
-            if (take) memset(f->dest[c] + f->dest_off, 0, (size_t)take * sizeof(float));
+            if (take && !f->dest_zero)
+                memset(f->dest[c] + f->dest_off, 0, (size_t)take * sizeof(float));
             memset(f->pend[c], 0, (size_t)(n - take) * sizeof(float));
             continue;
         }
@@ -113,7 +117,8 @@ static FLAC__StreamDecoderWriteStatus on_write(const FLAC__StreamDecoder *d, con
         for (long i = take; i < n; i++) p[i - take] = (float)x[i] * s;
     }
     f->dest_off += take, f->dest_room -= take, f->written += take;
-    f->pend_off = 0, f->pend_len = n - take;
+    f->pend_off = 0, f->pend_len = n - take, f->pend_silent = silent;
+    if (!silent) f->all_silent = 0;
     return FLAC__STREAM_DECODER_WRITE_STATUS_CONTINUE;
 }
 
@@ -234,11 +239,21 @@ static long fail(lathe_flac *f, long long at, lathe_error *err)
 
 long lathe_flac_read(lathe_flac *f, float *const *out, long n, lathe_error *err)
 {
+    return lathe_flac_read_z(f, out, n, 0, NULL, err);
+}
+
+long lathe_flac_read_z(lathe_flac *f, float *const *out, long n, int out_zero, int *silent,
+                       lathe_error *err)
+{
     long done = 0;
+    f->all_silent = 1;
+    f->dest_zero = out_zero;
     if (f->pend_len > 0 && n > 0) {
         long k = f->pend_len < n ? f->pend_len : n;
-        for (int c = 0; c < f->channels; c++)
-            memcpy(out[c], f->pend[c] + f->pend_off, (size_t)k * sizeof(float));
+        if (!(f->pend_silent && out_zero))
+            for (int c = 0; c < f->channels; c++)
+                memcpy(out[c], f->pend[c] + f->pend_off, (size_t)k * sizeof(float));
+        if (!f->pend_silent) f->all_silent = 0;
         f->pend_off += k, f->pend_len -= k, done = k;
     }
     while (done < n && !f->eos) {
@@ -262,6 +277,7 @@ long lathe_flac_read(lathe_flac *f, float *const *out, long n, lathe_error *err)
         }
     }
     f->pos += done;
+    if (silent) *silent = f->all_silent;
     return done;
 }
 

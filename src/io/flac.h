@@ -32,6 +32,14 @@ lathe_flac *lathe_flac_open(const char *path, lathe_audio_info *info, lathe_erro
  * promises ("truncated file ..."). */
 long lathe_flac_read(lathe_flac *f, float *const *out, long n, lathe_error *err);
 
+/* The same, for callers that keep a buffer of zeros while a file is silent:
+ * out_zero says out[c][0..n) holds zeros already, so frames of digital
+ * silence (every subframe the constant 0) are not written again; *silent
+ * (if not NULL) becomes 1 when every frame read was digital silence (then
+ * out holds zeros for all the frames read). */
+long lathe_flac_read_z(lathe_flac *f, float *const *out, long n, int out_zero, int *silent,
+                       lathe_error *err);
+
 /* Moves to `frame`; LATHE_E_IO if the decoder cannot seek there. */
 lathe_status lathe_flac_seek(lathe_flac *f, long long frame, lathe_error *err);
 

@@ -18,6 +18,7 @@
 #include <sndfile.h>
 
 #include "io/flac.h"
+#include "io/reader_z.h"
 #include "lathe/io.h"
 
 #define READ_BLOCK 4096
@@ -414,6 +415,17 @@ long lathe_reader_read(lathe_reader *r, float *const *out, long n, lathe_error *
         }
     }
     return done;
+}
+
+long lathe_reader_read_z(lathe_reader *r, float *const *out, long n, int out_zero, int *silent,
+                         lathe_error *err)
+{
+    if (silent) *silent = 0;
+    /* anything but FLAC, and the cancellation check, as lathe_reader_read */
+    if (!r->flac || n <= 0 || lathe_cancel_requested()) return lathe_reader_read(r, out, n, err);
+    long got = lathe_flac_read_z(r->flac, out, n, out_zero, silent, err);
+    if (got > 0) r->pos += got;
+    return got;
 }
 
 lathe_status lathe_reader_seek(lathe_reader *r, long long frame, lathe_error *err)

@@ -14,6 +14,7 @@
 
 #include <sndfile.h>
 
+#include "io/reader_z.h"
 #include "lathe/io.h"
 
 static char dir[256];
@@ -253,6 +254,46 @@ static void flac_corrupt_frame_is_an_error(void **s)
     assert_non_null(strstr(msg, ": corrupt FLAC data ("));
 }
 
+/* The engine's way of reading: a buffer that keeps its zeros while the file
+ * is silent (out_zero), and the silent flag: the same samples as libsndfile,
+ * and "silent" only for chunks that are all zeros. */
+static void flac_silent_reads_keep_zeros_and_say_so(void **s)
+{
+    (void)s;
+    const char *p = tmp("quiet.flac");
+    const long frames = 200000, chunk = 3000;
+    write_flac(p, 24, 2, 48000, frames, 21); /* silence from frames/3 to frames/2 */
+    int ch;
+    long n;
+    float **want = read_libsndfile(p, &ch, &n);
+    lathe_error err = {0};
+    lathe_audio_info info;
+    lathe_reader *r = lathe_reader_open(p, &info, &err);
+    assert_non_null(r);
+    float **b = lt_alloc(2, chunk);
+    int zero = 0, nsilent = 0;
+    for (long at = 0; at < frames;) {
+        int silent = -1;
+        long k = lathe_reader_read_z(r, b, chunk, zero, &silent, &err);
+        assert_true(k > 0);
+        for (int c = 0; c < 2; c++)
+            assert_memory_equal(b[c], want[c] + at, sizeof(float) * (size_t)k);
+        if (silent) {
+            nsilent++;
+            for (int c = 0; c < 2; c++)
+                for (long i = 0; i < k; i++) assert_true(want[c][at + i] == 0.0f);
+        }
+        /* like the engine: the buffer is known zero only after a silent chunk */
+        zero = silent == 1;
+        at += k;
+    }
+    /* about (frames/6 - 2 FLAC blocks) / chunk silent chunks */
+    assert_true(nsilent >= (frames / 6 - 2 * 4608) / chunk - 1);
+    lathe_reader_close(r);
+    lt_free(b, 2);
+    lt_free(want, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,6 +302,7 @@ int main(void)
         cmocka_unit_test(flac_seek_reads_the_frames_from_the_start),
         cmocka_unit_test(flac_truncated_file_is_an_error),
         cmocka_unit_test(flac_corrupt_frame_is_an_error),
+        cmocka_unit_test(flac_silent_reads_keep_zeros_and_say_so),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
