@@ -25,7 +25,7 @@ fail=0
 # run several times slower); mid.wav for the signals at a temporary file
 # (the stages before it need not be long); short.wav for the finished output.
 LONG=300 MID=60 SHORT=20
-[ -n "${LATHE_SANITIZED:-}" ] && LONG=60 MID=20 SHORT=10
+[ -n "${LATHE_SANITIZED:-}" ] && LONG=60 MID=8 SHORT=5
 cd "$IN" || exit 1
 sox -n -r 48000 -c 2 -b 16 long.wav synth "$LONG" sine 220 sine 330 remix 1 2 tremolo 3 60 gain -9
 sox long.wav mid.wav trim 0 "$MID"
@@ -34,25 +34,32 @@ sox -n -r 48000 -c 2 -b 16 ref.wav synth 20 pinknoise gain -12
 # the session's chain makes the mix slow enough on a fast machine too
 printf 'lathe: 1\ntracks:\n  - { name: a, file: long.wav, chain: [ { reverb: { decay: 2 s } }, { multiband: {} } ] }\n' >long.yaml
 sed 's/long.wav/mid.wav/' long.yaml >mid.yaml
-printf 'songs:\n  - file: long.wav\n  - file: mid.wav\n' >album.yaml
-HASH=$(sha256sum long.wav mid.wav short.wav ref.wav long.yaml mid.yaml album.yaml)
+printf 'songs:\n  - file: long.wav\n' >album.yaml
+printf 'songs:\n  - file: mid.wav\n' >mid-album.yaml
+HASH=$(sha256sum long.wav mid.wav short.wav ref.wav long.yaml mid.yaml album.yaml mid-album.yaml)
 
 leftovers() { ls -A "$OUT" "$TMPDIR" "$IN" | grep -v -x -e "$OUT:" -e "$TMPDIR:" -e "$IN:" -e '' \
-    -e long.wav -e mid.wav -e short.wav -e ref.wav -e long.yaml -e mid.yaml -e album.yaml; }
+    -e long.wav -e mid.wav -e short.wav -e ref.wav -e long.yaml -e mid.yaml -e album.yaml -e mid-album.yaml; }
 
 # The signal comes 0.3 s in, or (WHEN = a find(1) -name pattern) as soon as
 # a file of that name exists under OUT or TMPDIR: the temporary output, the
 # master's cache, a candidate, so the later stages are hit as well.
 WHEN=
+shopt -s dotglob # the album's work folder is hidden
+appeared() { # a non-empty file named $WHEN in OUT, a folder of it, or TMPDIR (shell globs: no fork)
+    local f
+    for f in "$OUT"/$WHEN "$OUT"/*/$WHEN "$OUT"/*/*/$WHEN "$TMPDIR"/$WHEN; do
+        [ -s "$f" ] && return 0
+    done
+    return 1
+}
 interrupt() { # SIGNAL EXIT COMMAND...
     local sig=$1 want=$2
     shift 2
     "$LATHE" "$@" >/dev/null 2>"$T/err" &
     local pid=$!
     if [ -n "$WHEN" ]; then
-        while kill -0 "$pid" 2>/dev/null && [ -z "$(find "$OUT" "$TMPDIR" -name "$WHEN" -size +0 2>/dev/null)" ]; do
-            sleep 0.02
-        done
+        while kill -0 "$pid" 2>/dev/null && ! appeared; do sleep 0.005; done
     else
         sleep 0.3
     fi
@@ -72,7 +79,7 @@ interrupt() { # SIGNAL EXIT COMMAND...
         fail=$((fail + 1))
         rm -rf "${OUT:?}"/* "${OUT:?}"/.[!.]* "${TMPDIR:?}"/* "${TMPDIR:?}"/.[!.]*
     fi
-    if [ "$(sha256sum long.wav mid.wav short.wav ref.wav long.yaml mid.yaml album.yaml)" != "$HASH" ]; then
+    if [ "$(sha256sum long.wav mid.wav short.wav ref.wav long.yaml mid.yaml album.yaml mid-album.yaml)" != "$HASH" ]; then
         printf 'FAIL: SIG%s to lathe %s changed the input\n' "$sig" "$*" >&2
         fail=$((fail + 1))
     fi
@@ -96,8 +103,8 @@ WHEN='.m.wav.lathe-*' interrupt INT 130 mix mid.yaml -o "$OUT/m.wav"
 WHEN='lathe-master-*' interrupt TERM 143 master mid.wav -o "$OUT/m.wav"
 WHEN='..m.lathe-final.wav.lathe-*' interrupt INT 130 master mid.wav -o "$OUT/m.wav"
 WHEN='.m.lathe-final.mp3' interrupt TERM 143 master mid.wav -o "$OUT/m.mp3"
-WHEN='.m.lathe-final.ogg' interrupt INT 130 master mid.wav -o "$OUT/m.ogg" --reference ref.wav
-WHEN='..master-02.lathe-final.wav.lathe-*' interrupt INT 130 album album.yaml -o "$OUT/album"
+WHEN='.m.lathe-final.ogg' interrupt INT 130 master mid.wav -o "$OUT/m.ogg"
+WHEN='..master-01.lathe-final.wav.lathe-*' interrupt INT 130 album mid-album.yaml -o "$OUT/album"
 WHEN='.c.wav.lathe-*' interrupt TERM 143 clean mid.wav -o "$OUT/c.wav" --declick
 
 # After the output is complete: master renames OUT into place, then writes
