@@ -259,7 +259,9 @@ static void parse_song(loader *L, const lathe_yn *v, lathe_album_song *s, int nu
     if (!s->file) return;
     if (s->is_session) {
         FILE *f = fopen(s->file, "rb");
-        if (!f) DIAG(L, file, "session '%s': %s", s->file, strerror(errno));
+        /* the words the audio reader uses for the same problem */
+        if (!f)
+            DIAG(L, file, "session '%s': %s", s->file, errno == ENOENT ? "no such file" : strerror(errno));
         else fclose(f);
         return;
     }
