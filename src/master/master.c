@@ -207,6 +207,24 @@ static char *temp_wav(lathe_error *err)
     return p;
 }
 
+/* A write error names the file the user asked for, not a temporary one:
+ * "OUT: write failed: ..." for the final render beside OUT, "OUT: its
+ * temporary file in DIR: ..." for the cache and the encoder's input in
+ * $TMPDIR (so the message says which disk is full). */
+static void blame_output(lathe_error *err, const char *tmp, const char *out, int in_tmpdir)
+{
+    size_t n = tmp ? strlen(tmp) : 0;
+    if (!err || !n || strncmp(err->msg, tmp, n) != 0 || strncmp(err->msg + n, ": ", 2) != 0) return;
+    char rest[LATHE_ERROR_MAX], dir[LATHE_ERROR_MAX / 2];
+    snprintf(rest, sizeof rest, "%s", err->msg + n + 2);
+    const char *slash = strrchr(tmp, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - tmp) : 1, slash ? tmp : ".");
+    if (in_tmpdir)
+        snprintf(err->msg, sizeof err->msg, "%.300s: its temporary file in %.300s: %.380s", out, dir, rest);
+    else
+        snprintf(err->msg, sizeof err->msg, "%.500s: %.500s", out, rest);
+}
+
 /* "DIR/.NAME.lathe-final.EXT" next to out: the final render, renamed onto
  * out only once it passed the checks. */
 static char *candidate_path(const char *out, lathe_file_type ft)
@@ -1058,6 +1076,11 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
 
 done:
     lathe_series_free(pre_series);
+    if (status == LATHE_E_IO) {
+        blame_output(err, cand, out, 0);
+        blame_output(err, cache, out, 1);
+        blame_output(err, pcm, out, 1);
+    }
     if (status != LATHE_OK) {
         lathe_series_free(rep->series);
         rep->series = NULL;
