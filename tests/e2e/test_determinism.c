@@ -10,7 +10,8 @@
  *   - album: two songs with a crossfade into FLAC: the song files, the album
  *     file, the CUE sheet and the JSON summary.
  * Every run writes into the same folder name (renamed away afterwards), so
- * paths inside the outputs are the same too.
+ * paths inside the outputs are the same too. The signals are half as long in
+ * the sanitizer run (LATHE_SANITIZED).
  *
  * Ogg (Vorbis, Opus): libsndfile gives every Ogg stream a random serial
  * number, which every page header carries and every page CRC covers, so two
@@ -183,10 +184,17 @@ static int three_runs(const char *name, const char *args)
 
 /* ---- synthetic material (fixed seeds) ---- */
 
-static const double rate = 48000, secs = 6;
+static const double rate = 48000;
+
+/* Lengths in seconds, halved in the sanitizer run (LATHE_SANITIZED). */
+static double len_s(double s)
+{
+    return getenv("LATHE_SANITIZED") ? 0.5 * s : s;
+}
 
 static void make_stems(void)
 {
+    const double secs = len_s(6);
     long n = (long)(rate * secs);
     uint64_t seed = 11;
     /* kick: a 60 Hz thump with a 40 ms decay twice a second (mono) */
@@ -261,9 +269,9 @@ static const char *session =
 
 /* The song-like signal of the album tests: filtered noise, a bass line and a
  * 4 Hz level swing, at `level`. */
-static void make_song(const char *name, double level, double len_s, uint64_t seed)
+static void make_song(const char *name, double level, double secs, uint64_t seed)
 {
-    long n = (long)(rate * len_s);
+    long n = (long)(rate * secs);
     float **b = lt_alloc(2, n);
     lt_noise(b[0], n, 1.0, &seed);
     lt_noise(b[1], n, 1.0, &seed);
@@ -296,8 +304,8 @@ static void mix_outputs_are_identical_over_runs_and_thread_counts(void **st)
 static void master_outputs_are_identical_over_runs_and_thread_counts(void **st)
 {
     (void)st;
-    make_song("mixdown.wav", 0.25, 8, 5);
-    make_song("reference.wav", 0.6, 8, 6);
+    make_song("mixdown.wav", 0.25, len_s(8), 5);
+    make_song("reference.wav", 0.6, len_s(8), 6);
     static const char *const outs[] = {"wav", "flac", "mp3", "ogg", "opus"};
     for (int i = 0; i < 5; i++) {
         char name[32], args[256];
@@ -313,8 +321,8 @@ static void master_outputs_are_identical_over_runs_and_thread_counts(void **st)
 static void album_outputs_are_identical_over_runs_and_thread_counts(void **st)
 {
     (void)st;
-    make_song("song1.wav", 0.3, 7, 21);
-    make_song("song2.wav", 0.15, 6, 22);
+    make_song("song1.wav", 0.3, len_s(7), 21);
+    make_song("song2.wav", 0.15, len_s(6), 22);
     char yaml[512];
     snprintf(yaml, sizeof yaml, "%s/album.yaml", dir);
     write_text(yaml, "format: flac\n"
@@ -326,7 +334,7 @@ static void album_outputs_are_identical_over_runs_and_thread_counts(void **st)
                      "    fade_out: 1\n"
                      "  - file: song2.wav\n"
                      "    meta: {title: Two}\n"
-                     "    crossfade: {length: 2, curve: equal-power}\n");
+                     "    crossfade: {length: 1.5, curve: equal-power}\n");
     /* 01 One.flac, 02 Two.flac, album.flac, album.cue, album.json */
     assert_int_equal(three_runs("album", "album album.yaml -o @/release"), 5);
 }
