@@ -5,8 +5,10 @@
  * Input layout: byte 0 picks the processor (from the registry, so every
  * param kind and unit is reached), byte 1 its parameter, byte 2 the tempo
  * and meter; the rest is the text.  Contract checked: a parsed value is in
- * range (numbers), a valid index (choices) or 0/1 (bools), and formats. */
+ * range (numbers), a valid index (choices) or 0/1 (bools), and its
+ * formatted text parses again. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,8 +58,16 @@ int lathe_fuzz_param(const uint8_t *data, size_t size)
         case LATHE_PARAM_STRING:
             break;
         }
+        /* what lathe prints (`lathe processors`, errors, reports) reads back in */
         char buf[128];
-        if (p->kind != LATHE_PARAM_STRING && !lathe_param_format(p, v, buf, sizeof buf)[0]) abort();
+        double back;
+        lathe_error e1 = {0};
+        if (p->kind != LATHE_PARAM_STRING &&
+            lathe_param_parse(p, lathe_param_format(p, v, buf, sizeof buf), NULL, &back, &e1) != LATHE_OK) {
+            fprintf(stderr, "lathe fuzz: %s.%s: '%s' (from '%s') does not parse back\n", desc->name,
+                    p->name, buf, text);
+            abort();
+        }
     } else if (!err.msg[0] || (st != LATHE_E_INVALID && st != LATHE_E_RANGE)) {
         abort(); /* every refusal says why, with one of the two codes */
     }

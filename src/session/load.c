@@ -1265,6 +1265,9 @@ lathe_session *lathe_chain_file_parse(const char *text, size_t len, const char *
                 double v;
                 parse_value(&L, vn, &ver, NULL, &v);
             } else if (strcmp(kn->str, "chain") == 0) {
+                /* only the first: a second `chain:` (a duplicate key, diagnosed by
+                 * check_keys) would append to an array sized for the first */
+                if (L.s->nodes[0].chain) continue;
                 if (is_kind(&L, vn, LATHE_YN_SEQ, "chain")) parse_chain(&L, &L.s->nodes[0], 0, vn);
             } else {
                 for (int i = 0; i < nstages; i++)
