@@ -68,7 +68,8 @@ printf '%s\n' "${tests[@]}" | xargs -P "${VALGRIND_JOBS:-2}" -I{} bash -c 'run_o
 
 status=0
 for t in "${tests[@]}"; do
-  read -r rc secs <"$LOGS/$t.rc"
+  rc=unfinished secs=-
+  [ -e "$LOGS/$t.rc" ] && read -r rc secs <"$LOGS/$t.rc"
   case $rc in
     0) word=passed ;;
     77) word=skipped ;;
