@@ -45,7 +45,7 @@ lathe_reader *lathe_reader_open(const char *path, lathe_audio_info *info, lathe_
 /* Reads up to n frames into out[0..channels-1]; returns the frames read
  * (0 at the end) or a negative lathe_status with err filled. Float files are
  * checked: a NaN or Inf sample is LATHE_E_DATA, naming the time of the first
- * bad frame. */
+ * bad frame. After lathe_cancel_request (lathe/error.h): LATHE_E_CANCELLED. */
 long lathe_reader_read(lathe_reader *r, float *const *out, long n, lathe_error *err);
 
 /* Moves to `frame`; LATHE_E_IO if the file cannot seek. */
@@ -94,8 +94,10 @@ typedef struct {
 } lathe_codec_options;
 
 /* Checks that `out` may be written: it is not one of the inputs (same file,
- * by device and inode, or the same path) and, unless overwrite, does not
- * exist. Errors: LATHE_E_SAME, LATHE_E_EXISTS. */
+ * by device and inode, or the same path), unless overwrite does not exist,
+ * and its folder exists and is writable. Errors: LATHE_E_SAME,
+ * LATHE_E_EXISTS, LATHE_E_CREATE (folder missing or not writable, or out is
+ * a folder). */
 lathe_status lathe_output_check(const char *out, const char *const *inputs, int ninputs,
                                 int overwrite, lathe_error *err);
 
@@ -114,7 +116,8 @@ lathe_writer *lathe_writer_open_codec(const char *path, const lathe_writer_spec 
                                       const lathe_codec_options *codec, lathe_error *err);
 
 /* Writes n frames from in[0..channels-1]. Integer outputs are rounded
- * to nearest and clipped (counted: lathe_writer_clipped). */
+ * to nearest and clipped (counted: lathe_writer_clipped). After
+ * lathe_cancel_request (lathe/error.h): LATHE_E_CANCELLED, nothing written. */
 lathe_status lathe_writer_write(lathe_writer *w, const float *const *in, long n,
                                 lathe_error *err);
 
