@@ -72,6 +72,34 @@ static inline float maxf(float a, float b)
     return a > b ? a : b; /* fmaxf is a libm call unless NaN rules are relaxed */
 }
 
+/* acc[i] = sum_k h[k] * xs[i + k] for i in [s, e), k in tap order: in
+ * register tiles of RB outputs (one pass over the taps per tile instead of
+ * one pass over acc per tap), then the rest one output at a time. Each
+ * output adds the same products in the same order from 0.0f as a plain
+ * axpy per tap, so the values are the same bit for bit. */
+#define RB 32
+static inline void phase_filter(const float *restrict h, const float *restrict xs, float *restrict acc,
+                                int s, int e)
+{
+    const int T = LATHE_TP_TAPS;
+    int i = s;
+    for (; i + RB <= e; i += RB) {
+        float a[RB];
+        for (int j = 0; j < RB; j++) a[j] = 0.0f;
+        for (int k = 0; k < T; k++) {
+            const float hk = h[k];
+            const float *restrict x = xs + i + k;
+            for (int j = 0; j < RB; j++) a[j] += hk * x[j];
+        }
+        for (int j = 0; j < RB; j++) acc[i + j] = a[j];
+    }
+    for (; i < e; i++) {
+        float a = 0.0f;
+        for (int k = 0; k < T; k++) a += h[k] * xs[i + k];
+        acc[i] = a;
+    }
+}
+
 /* One block of at most LATHE_TP_BLOCK samples. In peak-only mode (absmax
  * NULL) the work is done only for stretches of SKIP samples whose window
  * could hold a value above `peak`: an interpolated value never exceeds
@@ -87,13 +115,7 @@ run_block(lathe_tp_chan *c, int m, float *restrict absmax, float peak)
     if (absmax) {
         for (int i = 0; i < m; i++) absmax[i] = fabsf(x0[i]);
         for (int p = 0; p < L - 1; p++) {
-            const float *restrict h = c->design->coef[p];
-            for (int i = 0; i < m; i++) acc[i] = 0.0f;
-            for (int k = 0; k < T; k++) {
-                const float hk = h[k];
-                const float *restrict xs = buf + k;
-                for (int i = 0; i < m; i++) acc[i] += hk * xs[i];
-            }
+            phase_filter(c->design->coef[p], buf, acc, 0, m);
             for (int i = 0; i < m; i++) absmax[i] = maxf(absmax[i], fabsf(acc[i]));
         }
         for (int i = 0; i < m; i++) peak = maxf(peak, absmax[i]);
@@ -108,13 +130,7 @@ run_block(lathe_tp_chan *c, int m, float *restrict absmax, float peak)
         if (wmax * gain <= peak) continue;
         for (int i = s; i < e; i++) peak = maxf(peak, fabsf(x0[i]));
         for (int p = 0; p < L - 1; p++) {
-            const float *restrict h = c->design->coef[p];
-            for (int i = s; i < e; i++) acc[i] = 0.0f;
-            for (int k = 0; k < T; k++) {
-                const float hk = h[k];
-                const float *restrict xs = buf + k;
-                for (int i = s; i < e; i++) acc[i] += hk * xs[i];
-            }
+            phase_filter(c->design->coef[p], buf, acc, s, e);
             for (int i = s; i < e; i++) peak = maxf(peak, fabsf(acc[i]));
         }
     }
