@@ -67,7 +67,7 @@ read -r aw ac am < <(run_best "$LATHE" analyze --threads 2 "$mix" "$ref")
 row "lathe analyze, both files (loudness only)" "$aw" "$ac" "$am"
 printf '  the master: %.2f LUFS (the reference: %.2f), true peak %.2f dBTP (ceiling -1)\n' "$lufs" "$target" "$tp"
 printf '  where the time goes (--reference, the best run): analysis of both files %.2f s, chain render\n' "$ta"
-printf '  %.2f s, loudness solve %.2f s (%d renders of drive + limiter, %.2f s each)\n' "$tc" "$ts" "$passes" \
+printf '  %.2f s, loudness solve %.2f s (%d render(s) of drive + limiter, %.2f s each)\n' "$tc" "$ts" "$passes" \
   "$(awk "BEGIN{print $ts/$passes}")"
 fl=$(awk "BEGIN{print $ta + $tc + $ts/$passes}")
 printf '  floor with these parts (analyses + chain render + one limiter render): %.2f s, %.0fx realtime\n' \
