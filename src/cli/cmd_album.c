@@ -245,10 +245,10 @@ int cmd_album(int argc, char **argv)
         char b1[32], b2[32];
         int sides = a->nsongs && a->songs[a->nsongs - 1].side == 'B' && a->songs[0].side == 'A';
         if (sides)
-            printf("%s: %d songs; side A %s, side B %s (declared durations)\n", path, a->nsongs,
+            printf("%s: %d song%s; side A %s, side B %s (declared durations)\n", path, a->nsongs, a->nsongs == 1 ? "" : "s",
                    cli_duration(side_s[0], b1, sizeof b1), cli_duration(side_s[1], b2, sizeof b2));
         else
-            printf("%s: %d songs, %s (declared durations)\n", path, a->nsongs, cli_duration(side_s[0], b1, sizeof b1));
+            printf("%s: %d song%s, %s (declared durations)\n", path, a->nsongs, a->nsongs == 1 ? "" : "s", cli_duration(side_s[0], b1, sizeof b1));
         for (int i = 0; i < nw; i++) printf("warning: %s\n", w[i].text);
         lathe_album_free(a);
         return EXIT_OK;
