@@ -439,7 +439,7 @@ lathe_album *lathe_album_parse(const char *text, size_t len, const char *path, l
     if (pick(&L, lathe_yn_get(root, "format"), "format", formats, &fi)) a->format = dupstr(formats[fi]);
     /* the lossy encoders' settings, as lathe master's --bitrate, --vbr and
      * --quality; whether they fit the format is checked when rendering
-     * (--format may change it) */
+     * (--format may change it); the file's own format is checked below */
     static const char *const kbps[] = {"kbps", NULL};
     double br = 0;
     if (number(&L, lathe_yn_get(root, "bitrate"), "bitrate", kbps, 6, 512, &br)) {
@@ -457,6 +457,32 @@ lathe_album *lathe_album_parse(const char *text, size_t len, const char *path, l
         DIAG(&L, lathe_yn_get(root, "vbr"), "vbr and bitrate exclude each other (VBR sets the quality, not a rate)");
     double q = 0;
     if (number(&L, lathe_yn_get(root, "quality"), "quality", NULL, 0.1, 10, &q)) a->codec.quality = q / 10;
+    if (a->format) {
+        /* the file's own format against its own codec keys, with their
+         * line:column (album --check); the render checks again, since
+         * --format and the codec flags may change both */
+        const char *f = a->format;
+        const int mp3 = !strcmp(f, "mp3"), ogg = !strcmp(f, "ogg"), opus = !strcmp(f, "opus");
+        const lathe_yn *kb = lathe_yn_get(root, "bitrate"), *kv = lathe_yn_get(root, "vbr"),
+                       *kq = lathe_yn_get(root, "quality"), *kbits = lathe_yn_get(root, "bits"),
+                       *krate = lathe_yn_get(root, "rate");
+        if (!mp3 && !ogg && !opus) {
+            const lathe_yn *k = a->codec.bitrate_kbps ? kb : a->codec.vbr ? kv : a->codec.quality > 0 ? kq : NULL;
+            if (k) DIAG(&L, k, "bitrate, vbr and quality are for mp3, ogg and opus, not %s", f);
+        } else {
+            if (!mp3 && a->codec.vbr) DIAG(&L, kv, "vbr is for mp3 (LAME's V0..V9), not %s", f);
+            if (!ogg && a->codec.quality > 0) DIAG(&L, kq, "quality is for ogg (Vorbis 0.1..10), not %s", f);
+            if (ogg && a->codec.bitrate_kbps)
+                DIAG(&L, kb, "bitrate: Vorbis takes a quality (quality: 0.1..10), not a bitrate");
+            if (mp3 && a->codec.bitrate_kbps && (a->codec.bitrate_kbps < 32 || a->codec.bitrate_kbps > 320))
+                DIAG(&L, kb, "bitrate: MP3 takes 32 to 320 kbps, not %d", a->codec.bitrate_kbps);
+            if (a->bits) DIAG(&L, kbits, "bits: %s is encoded from 32-bit float masters (leave bits out)", f);
+            if (opus && a->rate > 0 && a->rate != 48000)
+                DIAG(&L, krate, "rate: an Opus album is at 48000 Hz, not %.0f Hz", a->rate);
+            if (mp3 && a->rate > 0 && a->rate != 32000 && a->rate != 44100 && a->rate != 48000)
+                DIAG(&L, krate, "rate: an MP3 album is at 32000, 44100 or 48000 Hz, not %.0f Hz", a->rate);
+        }
+    }
     if ((v = scalar(&L, lathe_yn_get(root, "dither"), "dither"))) a->dither = dupstr(v->str);
     static const char *const modes[] = {"album", "track", NULL};
     int mi;

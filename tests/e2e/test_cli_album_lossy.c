@@ -436,7 +436,9 @@ static void album_lossy_overshoot_lowers_the_ceiling_and_encodes_again(void **s)
     assert_true(overshoots > 0);
 }
 
-/* Settings that do not fit the format are errors naming them. */
+/* Settings that do not fit the format are errors naming them; when the
+ * album file's own keys clash, `album --check` already names the key's
+ * line:column. */
 static void album_lossy_settings_that_do_not_fit_are_errors(void **s)
 {
     (void)s;
@@ -444,14 +446,17 @@ static void album_lossy_settings_that_do_not_fit_are_errors(void **s)
     write_wav(path("short.wav"), b, 2, 5 * 44100, 44100);
     lt_free(b, 2);
     const struct {
-        const char *yaml, *args, *msg;
+        const char *yaml, *args, *msg, *pos; /* pos: where --check puts it, or NULL */
     } cases[] = {
-        {"format: opus\nrate: 44100\n", "", "rate: an Opus album is at 48000 Hz, not 44100 Hz"},
-        {"format: mp3\nrate: 22050\n", "", "rate: an MP3 album is at 32000, 44100 or 48000 Hz, not 22050 Hz"},
-        {"format: ogg\nbitrate: 192\n", "", "bitrate: Vorbis takes a quality (quality: 0.1..10), not a bitrate"},
-        {"format: flac\n", "--vbr", "bitrate, vbr and quality are for mp3, ogg and opus, not flac"},
-        {"target: cd\n", "--format mp3", "the cd preset writes 16-bit PCM (wav, flac or aiff), not mp3"},
-        {"format: mp3\nbits: 16\n", "", "bits: mp3 is encoded from 32-bit float masters (leave bits out)"},
+        {"format: opus\nrate: 44100\n", "", "rate: an Opus album is at 48000 Hz, not 44100 Hz", "2:7"},
+        {"format: mp3\nrate: 22050\n", "", "rate: an MP3 album is at 32000, 44100 or 48000 Hz, not 22050 Hz", "2:7"},
+        {"format: ogg\nbitrate: 192\n", "", "bitrate: Vorbis takes a quality (quality: 0.1..10), not a bitrate",
+         "2:10"},
+        {"format: flac\n", "--vbr", "bitrate, vbr and quality are for mp3, ogg and opus, not flac", NULL},
+        {"target: cd\n", "--format mp3", "the cd preset writes 16-bit PCM (wav, flac or aiff), not mp3", NULL},
+        {"format: mp3\nbits: 16\n", "", "bits: mp3 is encoded from 32-bit float masters (leave bits out)", "2:7"},
+        {"format: wav\nquality: 5\n", "", "bitrate, vbr and quality are for mp3, ogg and opus, not wav", "2:10"},
+        {"format: opus\nvbr: V2\n", "", "vbr is for mp3 (LAME's V0..V9), not opus", "2:6"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         char y[512], out[512];
@@ -463,6 +468,13 @@ static void album_lossy_settings_that_do_not_fit_are_errors(void **s)
         assert_int_not_equal(r.status, 0);
         struct stat st;
         assert_int_not_equal(stat(out, &st), 0); /* nothing left behind */
+        lt_run_free(&r);
+        if (!cases[k].pos) continue;
+        r = lt_run("'%s' album --check '%s'", lt_lathe_exe(), path("bad.yaml"));
+        char want[512];
+        snprintf(want, sizeof want, "%s:%s: %s\n", path("bad.yaml"), cases[k].pos, cases[k].msg);
+        if (strcmp(r.err, want) != 0) fail_msg("case %zu --check: wanted '%s', got '%s'", k, want, r.err);
+        assert_int_equal(r.status, 65);
         lt_run_free(&r);
     }
 }
