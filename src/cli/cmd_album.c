@@ -239,6 +239,22 @@ int cmd_album(int argc, char **argv)
     }
     lathe_diags_free(&d);
     if (check) {
+        /* the songs that are sessions are checked as `lathe mix --check` would */
+        int bad = 0;
+        for (int i = 0; i < a->nsongs; i++) {
+            if (!a->songs[i].is_session) continue;
+            lathe_diags sd;
+            lathe_session *ss = lathe_session_load(a->songs[i].file, &sd);
+            for (int k = 0; !ss && k < sd.count; k++)
+                fprintf(stderr, "%s\n", lathe_diag_format(&sd, k, line, sizeof line));
+            bad |= !ss;
+            lathe_session_free(ss);
+            lathe_diags_free(&sd);
+        }
+        if (bad) {
+            lathe_album_free(a);
+            return EXIT_DATAERR;
+        }
         double side_s[2];
         lathe_master_warning w[4];
         int nw = lathe_album_declared(a, side_s, w, 4);
