@@ -20,13 +20,13 @@ int lathe_fuzz_audio(const uint8_t *data, size_t size);   /* lathe_reader_* + an
 int lathe_fuzz_album(const uint8_t *data, size_t size);   /* lathe_album_parse */
 int lathe_fuzz_chain(const uint8_t *data, size_t size);   /* lathe_chain_file_parse */
 
-/* The per-process work folder ($TMPDIR or /tmp, "lathe-fuzz-XXXXXX"), made
- * on the first call with the tiny audio files the seed inputs name
- * (kick.wav, bass.wav, vocal.wav, ir.wav, song1.wav, song2.flac, long.wav,
- * song.yaml, chain.yaml); removed at exit.  Inputs are only ever written to
- * one fixed file in it (the audio target's "input"); nothing a fuzz input
- * says can create or write a file.  Aborts when the folder cannot be made
- * (a fuzz run without it would test nothing). */
+/* The work folder ($TMPDIR or /tmp, "lathe-fuzz-<uid>"), made on the first
+ * call with the tiny files the seed inputs name (kick.wav, bass.wav,
+ * vocal.wav, ir.wav, song1.wav, song2.flac, long.wav, song.yaml,
+ * chain.yaml) and kept between runs (about 1.1 MB).  Inputs are only ever
+ * written to one file in it (the audio target's "input-<pid>", removed
+ * after each input); nothing a fuzz input says can create or write a file.
+ * Aborts when the folder cannot be made (a run without it tests nothing). */
 const char *lathe_fuzz_dir(void);
 
 /* dir/name into buf (which holds len bytes); returns buf. */

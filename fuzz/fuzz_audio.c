@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Fuzz target: opening and decoding an audio file (lathe_reader_open, read,
  * seek) and the analyzer on what was decoded.  libsndfile opens paths, so
- * the input is written to one fixed file in the work folder; the format is
- * found from the content (the file has no extension). */
+ * the input is written to one file in the work folder (removed after each
+ * input); the format is found from the content (no extension). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "fuzz.h"
 #include "lathe/analysis.h"
@@ -44,8 +45,9 @@ static long decode(lathe_reader *r, const lathe_audio_info *info, float *const *
 
 int lathe_fuzz_audio(const uint8_t *data, size_t size)
 {
-    char path[600];
-    lathe_fuzz_path(path, sizeof path, "input");
+    char name[64], path[600];
+    snprintf(name, sizeof name, "input-%ld", (long)getpid()); /* runs at once do not collide */
+    lathe_fuzz_path(path, sizeof path, name);
     FILE *f = fopen(path, "wb");
     if (!f) abort();
     if (size && fwrite(data, 1, size, f) != size) abort();
@@ -55,6 +57,7 @@ int lathe_fuzz_audio(const uint8_t *data, size_t size)
     lathe_error err = {0};
     lathe_reader *r = lathe_reader_open(path, &info, &err);
     if (!r) {
+        unlink(path);
         if (!err.msg[0]) abort();
         return 0;
     }
@@ -83,5 +86,6 @@ int lathe_fuzz_audio(const uint8_t *data, size_t size)
 
     for (int c = 0; c < info.channels; c++) free(buf[c]);
     lathe_reader_close(r);
+    unlink(path); /* nothing stays behind */
     return 0;
 }

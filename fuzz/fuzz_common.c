@@ -2,9 +2,11 @@
 /* What every fuzz target shares: the per-process work folder with the tiny
  * audio files that the seed sessions, albums and chains name, so parsing
  * gets past "no such file" into the checks that follow. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fuzz.h"
@@ -38,15 +40,6 @@ const char *lathe_fuzz_path(char *buf, size_t len, const char *name)
     return buf;
 }
 
-static void cleanup(void)
-{
-    char p[600];
-    for (size_t i = 0; i < NFILES; i++) unlink(lathe_fuzz_path(p, sizeof p, FILES[i].name));
-    for (size_t i = 0; i < NTEXTS; i++) unlink(lathe_fuzz_path(p, sizeof p, TEXTS[i].name));
-    unlink(lathe_fuzz_path(p, sizeof p, "input"));
-    rmdir(work);
-}
-
 static void die(const char *what, const char *why)
 {
     fprintf(stderr, "lathe fuzz: %s: %s\n", what, why);
@@ -72,22 +65,37 @@ static void make_audio(const char *name, int channels, double rate, long frames)
     if (lathe_writer_commit(w, &err) != LATHE_OK) die(p, err.msg);
 }
 
+/* Writes text to path through a temporary and a rename, so a process that
+ * runs at the same time never sees half a file. */
+static void make_text(const char *path, const char *text)
+{
+    char tmp[700];
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f || fputs(text, f) < 0 || fclose(f) != 0 || rename(tmp, path) != 0) die(path, "cannot write");
+}
+
 const char *lathe_fuzz_dir(void)
 {
     if (work[0]) return work;
     /* A session naming /dev/stdin (or "-") must not wait for a terminal. */
     if (!freopen("/dev/null", "rb", stdin)) die("/dev/null", "cannot open");
+    /* One folder per user, kept between runs: libFuzzer ends with _Exit, so
+     * a per-process folder would be left behind by every run.  Its files
+     * never change; only missing ones are made. */
     const char *t = getenv("TMPDIR");
-    snprintf(work, sizeof work, "%s/lathe-fuzz-XXXXXX", t && *t ? t : "/tmp");
-    if (!mkdtemp(work)) die(work, "cannot make the work folder");
-    atexit(cleanup);
+    snprintf(work, sizeof work, "%s/lathe-fuzz-%ld", t && *t ? t : "/tmp", (long)getuid());
+    struct stat st;
+    if (mkdir(work, 0700) != 0 && errno != EEXIST) die(work, strerror(errno));
+    if (lstat(work, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid())
+        die(work, "not a folder of this user");
+    char p[600];
     for (size_t i = 0; i < NFILES; i++)
-        make_audio(FILES[i].name, FILES[i].channels, FILES[i].rate, FILES[i].frames);
-    for (size_t i = 0; i < NTEXTS; i++) {
-        char p[600];
-        FILE *f = fopen(lathe_fuzz_path(p, sizeof p, TEXTS[i].name), "wb");
-        if (!f || fputs(TEXTS[i].text, f) < 0 || fclose(f) != 0) die(p, "cannot write");
-    }
+        if (access(lathe_fuzz_path(p, sizeof p, FILES[i].name), R_OK) != 0)
+            make_audio(FILES[i].name, FILES[i].channels, FILES[i].rate, FILES[i].frames);
+    for (size_t i = 0; i < NTEXTS; i++)
+        if (access(lathe_fuzz_path(p, sizeof p, TEXTS[i].name), R_OK) != 0)
+            make_text(p, TEXTS[i].text);
     return work;
 }
 
