@@ -75,6 +75,10 @@ typedef struct {
     const char *reference;
     const char *tone_target;
     const lathe_ref_options *ref_options;
+    /* the analysis of `reference` (lathe_ref_analyze_file), when the caller
+     * already has it: lathe album analyses its one reference once for every
+     * song. NULL: master analyses the file. */
+    const lathe_ref_analysis *reference_analysis;
 } lathe_master_options;
 #define LATHE_MASTER_REFERENCE 1 /* the three fields above exist (tests check this) */
 

@@ -89,6 +89,7 @@ typedef struct {
     double G;
     char cue_tmp[1100], json_tmp[1100];
     int cue_done, json_done;
+    lathe_ref_analysis *refan; /* the reference's analysis, made once for every song */
 } ctx;
 
 /* snprintf for paths (a too long path is cut and then fails to open, with its name). */
@@ -405,6 +406,7 @@ static lathe_status master_one(ctx *C, int i, double lufs, double fixed, lathe_m
     lathe_ref_options_default(&ro);
     ro.amount_tone = ro.amount_width = a->ref_amount;
     mo.reference = a->reference;
+    mo.reference_analysis = C->refan;
     mo.tone_target = a->tone_target;
     mo.ref_options = &ro;
     mo.threads = C->o ? C->o->threads : 0;
@@ -1195,6 +1197,16 @@ lathe_status lathe_album_render(const lathe_album *a, const char *outdir, const 
         goto fail;
     }
     R->ntracks = a->nsongs;
+    if (a->reference) {
+        if (!(C.refan = malloc(sizeof *C.refan))) {
+            st = lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
+            goto fail;
+        }
+        if ((st = lathe_ref_analyze_file(a->reference, C.refan, err)) != LATHE_OK) {
+            lathe_error_prefix(err, "reference");
+            goto fail;
+        }
+    }
     for (int i = 0; i < a->nsongs; i++) {
         C.runs[i].ceil_run = C.runs[i].enc_in_tp = NAN;
         R->tracks[i].codec_tp_first_dbtp = R->tracks[i].codec_tp_final_dbtp = NAN;
@@ -1408,6 +1420,7 @@ lathe_status lathe_album_render(const lathe_album *a, const char *outdir, const 
     free(songm);
     lathe_meta_free(&albm);
     free(C.runs);
+    free(C.refan);
     if (!diags) lathe_diags_free(&ldiags);
     if (!rep) lathe_album_report_free(&lrep);
     return LATHE_OK;
@@ -1427,6 +1440,7 @@ fail:
     free(songm);
     lathe_meta_free(&albm);
     free(C.runs);
+    free(C.refan);
     lathe_diags_sort(d);
     if (!diags) lathe_diags_free(&ldiags);
     if (!rep) lathe_album_report_free(&lrep);

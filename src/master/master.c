@@ -413,9 +413,10 @@ static void *ref_job_run(void *p)
  * target; plan; set the match stage, the loudness target and (when asked)
  * the glue toward the reference's PLR. A silent input returns LATHE_OK
  * without a plan (the caller reports it). */
-static lathe_status plan_reference(const char *in, const char *ref_path, const char *tone_target,
-                                   const lathe_ref_options *ro, int phase, unsigned before_flags,
-                                   int threads, stage *st, lathe_master_report *rep, lathe_error *err)
+static lathe_status plan_reference(const char *in, const char *ref_path, const lathe_ref_analysis *ref_given,
+                                   const char *tone_target, const lathe_ref_options *ro, int phase,
+                                   unsigned before_flags, int threads, stage *st, lathe_master_report *rep,
+                                   lathe_error *err)
 {
     lathe_ref_analysis *mix = malloc(sizeof *mix), *ref = malloc(sizeof *ref);
     lathe_ref_master_plan *plan = calloc(1, sizeof *plan);
@@ -424,6 +425,10 @@ static lathe_status plan_reference(const char *in, const char *ref_path, const c
     ref_job job = {ref_path, ref, LATHE_OK, {0}};
     pthread_t th;
     int threaded = 0;
+    if (s == LATHE_OK && ref_path && ref_given) {
+        *ref = *ref_given; /* analysed once by the caller (lathe album: once for every song) */
+        ref_path = NULL, job.path = NULL;
+    }
     if (s == LATHE_OK && ref_path && threads != 1)
         threaded = pthread_create(&th, NULL, ref_job_run, &job) == 0;
     if (s == LATHE_OK) s = lathe_ref_analyze_file_flags(in, before_flags, mix, &rep->before, NULL, err);
@@ -436,7 +441,7 @@ static lathe_status plan_reference(const char *in, const char *ref_path, const c
         s = job.st;
     }
     if (s == LATHE_OK && !isfinite(rep->before.integrated_lufs)) goto out; /* silent */
-    if (s == LATHE_OK && !ref_path) s = lathe_ref_tone_target(tone_target, mix, ref, err);
+    if (s == LATHE_OK && !ref_path && !ref_given) s = lathe_ref_tone_target(tone_target, mix, ref, err);
     if (s == LATHE_OK) s = lathe_ref_plan(mix, ref, ro, plan, err);
     if (s == LATHE_OK) {
         if (plan->use_match && st[S_MATCH].desc) {
@@ -708,7 +713,8 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
         lathe_ref_options ro;
         ref_options_merge(&cref, opt->ref_options, &ro);
         if (opt->target || isfinite(opt->lufs)) ro.match &= ~(unsigned)LATHE_REF_MATCH_LOUDNESS;
-        status = plan_reference(in, ref_path, tone_target, &ro, cref.phase, before_flags, opt->threads,
+        const lathe_ref_analysis *given = ref_path && ref_path == opt->reference ? opt->reference_analysis : NULL;
+        status = plan_reference(in, ref_path, given, tone_target, &ro, cref.phase, before_flags, opt->threads,
                                 st, rep, err);
     } else {
         status = lathe_analyze_file_flags(in, before_flags, &rep->before, NULL, err);
