@@ -141,6 +141,16 @@ typedef struct {
     double time_analysis_s, time_chain_s, time_solve_s;
 } lathe_master_report;
 
+/* The stages of lathe master's chain as entries for the chain-file parser
+ * (lathe_chain_file_parse), the `reference:` settings last; returns how
+ * many were written (at most max). */
+int lathe_master_chain_stages(lathe_stage *st, int max);
+
+/* Checks a master chain file (lathe master --chain) without rendering:
+ * returns 1 when it is valid, else 0 with every problem in diags (as
+ * "chain.yaml:LINE:COL: message"; free with lathe_diags_free). */
+int lathe_master_chain_check(const char *path, lathe_diags *diags);
+
 /* Masters `in` to `out` (format by opt->format or the extension: WAV,
  * FLAC, AIFF, MP3, Ogg Vorbis, Opus). Chain-file
  * problems come back in diags (FILE:LINE:COL) with LATHE_E_INVALID; other

@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "lathe/album.h"
+#include "lathe/master.h"
 #include "lathe/analysis.h"
 #include "lathe/report.h"
 #include "lathe/series.h"
@@ -239,11 +240,22 @@ int cmd_album(int argc, char **argv)
     }
     lathe_diags_free(&d);
     if (check) {
-        /* the songs that are sessions are checked as `lathe mix --check` would */
+        /* the songs that are sessions are checked as `lathe mix --check`
+         * would, the chain files as `lathe master --chain` reads them */
         int bad = 0;
-        for (int i = 0; i < a->nsongs; i++) {
-            if (!a->songs[i].is_session) continue;
+        for (int i = -1; i < a->nsongs; i++) {
+            const char *chain = i < 0 ? a->chain : a->songs[i].chain;
+            for (int j = -1; chain && j < i; j++) { /* each file once */
+                const char *seen = j < 0 ? a->chain : a->songs[j].chain;
+                if (seen && strcmp(seen, chain) == 0) chain = NULL;
+            }
             lathe_diags sd;
+            if (chain && !lathe_master_chain_check(chain, &sd)) {
+                for (int k = 0; k < sd.count; k++) fprintf(stderr, "%s\n", lathe_diag_format(&sd, k, line, sizeof line));
+                bad = 1;
+            }
+            if (chain) lathe_diags_free(&sd);
+            if (i < 0 || !a->songs[i].is_session) continue;
             lathe_session *ss = lathe_session_load(a->songs[i].file, &sd);
             for (int k = 0; !ss && k < sd.count; k++)
                 fprintf(stderr, "%s\n", lathe_diag_format(&sd, k, line, sizeof line));

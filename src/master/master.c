@@ -92,6 +92,34 @@ static const lathe_proc_desc REF_DESC = {
     "reference", "reference mastering settings (docs/reference.md)", REF_PARAMS, R_N, 0,
     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 
+int lathe_master_chain_stages(lathe_stage *st, int max)
+{
+    int n = 0;
+    for (int i = 0; i < NSTAGES && n < max; i++) {
+        const lathe_proc_desc *d = lathe_processor_find(STAGES[i].proc);
+        if (!d) continue; /* as the render: a stage without its processor is left out */
+        memset(&st[n], 0, sizeof st[n]);
+        st[n].name = STAGES[i].name, st[n].desc = d;
+        n++;
+    }
+    if (n < max) {
+        memset(&st[n], 0, sizeof st[n]);
+        st[n].name = "reference", st[n].desc = &REF_DESC;
+        n++;
+    }
+    return n;
+}
+
+int lathe_master_chain_check(const char *path, lathe_diags *diags)
+{
+    lathe_stage st[NSTAGES + 1];
+    int n = lathe_master_chain_stages(st, NSTAGES + 1);
+    lathe_session *s = lathe_chain_file_load(path, st, n, diags);
+    lathe_session_free(s);
+    lathe_stages_free(st, n);
+    return s != NULL;
+}
+
 /* The reference settings in force: the chain file's, under the caller's. */
 typedef struct {
     int given;            /* the chain file has a reference: map (on) */
