@@ -168,7 +168,7 @@ typedef struct {
     float *hist; /* SHORT_HIST history + one block, for the short interpolator */
     float *x;      /* driven input, one block */
     float *amax;   /* detector output, one block */
-    float *delay;  /* audio delay line, D frames */
+    float *delay;  /* audio delay line: the last D driven frames, oldest first */
     float a_prev;  /* detector value of the previous sample */
     min_deque dq;
     box_filter b1, b2;
@@ -180,8 +180,12 @@ typedef struct {
     double v[P_COUNT];
     double rate;
     int channels, max_block;
-    int lookahead, guard, det_lat, delay_len, dpos;
+    int lookahead, guard, det_lat, delay_len;
     int tp_on;
+    /* Channels 1.. hold no gain state of their own: it equals channel 0's
+     * (true from reset while the link stays at 100 %, where every channel
+     * gets the same required gain, so one gain computer serves them all). */
+    int shared;
     int64_t t; /* sample counter for the deque */
     lathe_tp_design design;
     short_design sdesign;
@@ -190,8 +194,7 @@ typedef struct {
     int clamp_count;
     double min_gain; /* smallest gain in the last block */
     float *gbuf;     /* per-block input gain ramp */
-    float *sacc;     /* per-block scratch for the short interpolator */
-    double *rq;      /* per-sample required gains, [ch][max_block] */
+    double *rq;      /* per-sample required gains, then gains, [ch][max_block] */
     lim_chan ch[LIM_MAXCH];
 } limiter;
 
@@ -275,25 +278,50 @@ static void short_design_init(short_design *d)
     }
 }
 
-/* a[i] = max(a[i], short-filter points after sample i - det_lat). */
-static void short_run(const short_design *d, float *hist, const float *x, int n, int det_lat,
-                      float *restrict a, float *restrict acc)
+/* a[i] = max(a[i], short-filter points after sample i - det_lat).
+ * Register-blocked: RB outputs of all three phases at a time, each point
+ * summed over the taps in the same order as the plain loop (so the same
+ * floats on every path); the AVX2 clone only widens the vectors. */
+#define SHORT_RB 32
+__attribute__((target_clones("avx2", "default"))) static void
+short_points(const short_design *d, const float *base, int n, float *restrict a)
+{
+    int i = 0;
+    for (; i + SHORT_RB <= n; i += SHORT_RB) {
+        float m[SHORT_RB];
+        for (int k = 0; k < SHORT_RB; k++) m[k] = a[i + k];
+        for (int p = 0; p < 3; p++) {
+            const float *h = d->coef[p];
+            float acc[SHORT_RB];
+            for (int k = 0; k < SHORT_RB; k++) acc[k] = 0.0f;
+            for (int j = 0; j < 2 * SHORT_HALF; j++) {
+                const float hj = h[j];
+                const float *xs = base + i + j;
+                for (int k = 0; k < SHORT_RB; k++) acc[k] += hj * xs[k];
+            }
+            for (int k = 0; k < SHORT_RB; k++) {
+                float v = fabsf(acc[k]);
+                m[k] = v > m[k] ? v : m[k];
+            }
+        }
+        for (int k = 0; k < SHORT_RB; k++) a[i + k] = m[k];
+    }
+    for (; i < n; i++) {
+        float m = a[i];
+        for (int p = 0; p < 3; p++) {
+            float acc = 0.0f;
+            for (int j = 0; j < 2 * SHORT_HALF; j++) acc += d->coef[p][j] * base[i + j];
+            float v = fabsf(acc);
+            m = v > m ? v : m;
+        }
+        a[i] = m;
+    }
+}
+
+static void short_run(const short_design *d, float *hist, const float *x, int n, int det_lat, float *a)
 {
     memcpy(hist + SHORT_HIST, x, (size_t)n * sizeof *x);
-    const float *base = hist + SHORT_HIST - det_lat - (SHORT_HALF - 1);
-    for (int p = 0; p < 3; p++) {
-        const float *h = d->coef[p];
-        for (int i = 0; i < n; i++) acc[i] = 0.0f;
-        for (int j = 0; j < 2 * SHORT_HALF; j++) { /* tap-outer: vectorises, fixed order */
-            const float hj = h[j];
-            const float *restrict xs = base + j;
-            for (int i = 0; i < n; i++) acc[i] += hj * xs[i];
-        }
-        for (int i = 0; i < n; i++) {
-            float v = fabsf(acc[i]);
-            a[i] = v > a[i] ? v : a[i];
-        }
-    }
+    short_points(d, hist + SHORT_HIST - det_lat - (SHORT_HALF - 1), n, a);
     memmove(hist, hist + n, SHORT_HIST * sizeof *hist);
 }
 
@@ -313,10 +341,8 @@ static void fini(void *st)
         memset(ch, 0, sizeof *ch);
     }
     free(s->gbuf);
-    free(s->sacc);
     free(s->rq);
     s->gbuf = NULL;
-    s->sacc = NULL;
     s->rq = NULL;
 }
 
@@ -335,7 +361,7 @@ static void reset(void *st)
         ch->h = 1.0;
         ch->avg = 1.0;
     }
-    s->dpos = 0;
+    s->shared = 1;
     s->t = 0;
     s->gin = s->gin_target = pow(10.0, s->v[P_GAIN] / 20.0);
     s->clamp = s->clamp_next = pow(10.0, s->v[P_CEILING] / 20.0);
@@ -365,9 +391,8 @@ static lathe_status init(void *st, double rate, int channels, int max_block, lat
         short_design_init(&s->sdesign);
     }
     s->gbuf = malloc((size_t)max_block * sizeof *s->gbuf);
-    s->sacc = malloc((size_t)max_block * sizeof *s->sacc);
     s->rq = malloc((size_t)max_block * (size_t)channels * sizeof *s->rq);
-    int ok = s->gbuf && s->sacc && s->rq;
+    int ok = s->gbuf && s->rq;
     for (int c = 0; c < channels && ok; c++) {
         lim_chan *ch = &s->ch[c];
         ch->x = malloc((size_t)max_block * sizeof *ch->x);
@@ -391,6 +416,124 @@ static lathe_status init(void *st, double rate, int channels, int max_block, lat
     }
     reset(st);
     return LATHE_OK;
+}
+
+typedef struct {
+    int W;
+    double rel, rel_fast, k_avg;
+    int autorel;
+} gain_params;
+
+/* Makes dst's gain state (deque, release, boxes) a copy of src's. */
+static void chan_state_copy(lim_chan *dst, const lim_chan *src)
+{
+    memcpy(dst->dq.idx, src->dq.idx, (size_t)src->dq.cap * sizeof *dst->dq.idx);
+    memcpy(dst->dq.val, src->dq.val, (size_t)src->dq.cap * sizeof *dst->dq.val);
+    dst->dq.head = src->dq.head;
+    dst->dq.count = src->dq.count;
+    const box_filter *sb[2] = {&src->b1, &src->b2};
+    box_filter *db[2] = {&dst->b1, &dst->b2};
+    for (int k = 0; k < 2; k++) {
+        memcpy(db[k]->buf, sb[k]->buf, (size_t)sb[k]->len * sizeof *db[k]->buf);
+        db[k]->pos = sb[k]->pos;
+        db[k]->nonunit = sb[k]->nonunit;
+        db[k]->sum = sb[k]->sum;
+    }
+    dst->h = src->h;
+    dst->avg = src->avg;
+}
+
+/* Runs the gain computer over n required gains r (from sample t on) and
+ * overwrites them with the gains; returns the smallest.
+ *
+ * At rest (the deque holds one 1.0, h = 1, both boxes all ones) a required
+ * gain of exactly 1.0 leaves the state as it is but for the positions (the
+ * deque's entry takes the new index, the boxes step on) and the programme
+ * average, which keeps creeping back to 1.
+ * Such runs, most of a lightly limited master, are skipped in one go; the
+ * gains are exactly 1.0, as the step below would give. */
+static double gain_run(lim_chan *ch, const gain_params *gp, double *r, int n, int64_t t)
+{
+    min_deque *dq = &ch->dq;
+    double h = ch->h, avg = ch->avg, gmin = 1.0;
+    const double rel = gp->rel, rel_fast = gp->rel_fast, k_avg = gp->k_avg;
+    const int W = gp->W, autorel = gp->autorel;
+    int i = 0;
+    while (i < n) {
+        if (h == 1.0 && ch->b1.nonunit == 0 && ch->b2.nonunit == 0 && dq->count == 1 &&
+            dq->val[dq->head] == 1.0 && r[i] == 1.0) {
+            int j = i + 1;
+            while (j < n && r[j] == 1.0) j++;
+            /* r[i..j) are 1.0 already: they stay as the gains */
+            for (int k = i; avg != 1.0 && k < j; k++) { /* only with auto release */
+                avg += (1.0 - avg) * k_avg;
+                if (fabs(1.0 - avg) < LIM_SNAP) avg = 1.0;
+            }
+            dq->idx[dq->head] = t + (j - 1 - i);
+            ch->b1.pos = (int)((ch->b1.pos + (int64_t)(j - i)) % ch->b1.len);
+            ch->b2.pos = (int)((ch->b2.pos + (int64_t)(j - i)) % ch->b2.len);
+            t += j - i;
+            i = j;
+            continue;
+        }
+        double m = dq_push(dq, t, r[i], W);
+        if (m <= h) {
+            h = m;
+        } else {
+            double hn = h + (m - h) * rel;
+            if (autorel) {
+                /* fast towards m while below the programme average, never
+                 * slower than the nominal release; both steps stay <= m */
+                double hf = h + (m - h) * rel_fast;
+                hf = hf < avg ? hf : avg;
+                hn = hn > hf ? hn : hf;
+            }
+            h = m - hn < LIM_SNAP ? m : hn;
+        }
+        if (autorel) {
+            avg += (h - avg) * k_avg;
+            if (fabs(h - avg) < LIM_SNAP) avg = h;
+        } else {
+            avg = h;
+        }
+        double g = box_push(&ch->b2, box_push(&ch->b1, h));
+        if (g < gmin) gmin = g;
+        r[i] = g;
+        i++, t++;
+    }
+    ch->h = h;
+    ch->avg = avg;
+    return gmin;
+}
+
+/* out = the driven input delayed by D, times g, clamped at the ceiling (the
+ * old ceiling until the count runs out, then the new one). */
+static void apply(lim_chan *ch, float *out, const double *g, int n, int D, double clamp_old,
+                  double clamp_new, int ccount)
+{
+    const float *x = ch->x;
+    float *dl = ch->delay;
+    /* the delayed input: dl ++ x, from the start; then dl <- its last D */
+    const int nd = n < D ? n : D;
+    for (int i = 0; i < nd; i++) out[i] = dl[i];
+    for (int i = nd; i < n; i++) out[i] = x[i - D];
+    if (n < D) {
+        memmove(dl, dl + n, (size_t)(D - n) * sizeof *dl);
+        memcpy(dl + D - n, x, (size_t)n * sizeof *dl);
+    } else {
+        memcpy(dl, x + n - D, (size_t)D * sizeof *dl);
+    }
+    /* sample i takes the new clamp from i = ccount - 1 on */
+    int sw = ccount > 0 ? (ccount - 1 < n ? ccount - 1 : n) : 0;
+    for (int part = 0; part < 2; part++) {
+        const int s0 = part ? sw : 0, s1 = part ? n : sw;
+        const float cl = (float)(part && ccount > 0 ? clamp_new : clamp_old);
+        for (int i = s0; i < s1; i++) {
+            const float xd = out[i];
+            const float y = g[i] == 1.0 ? xd : (float)(xd * g[i]);
+            out[i] = y > cl ? cl : (y < -cl ? -cl : y);
+        }
+    }
 }
 
 static void process(void *st, float *const *io, const float *const *key, int n)
@@ -431,7 +574,7 @@ static void process(void *st, float *const *io, const float *const *key, int n)
         }
     }
 
-    /* Drive and detect. */
+    /* Drive and detect: p[k] = max(a[k], a[k-1]) per channel, in amax. */
     for (int c = 0; c < C; c++) {
         lim_chan *ch = &s->ch[c];
         const float *in = io[c];
@@ -443,39 +586,42 @@ static void process(void *st, float *const *io, const float *const *key, int n)
             x[i] = v < 1e20f ? (v > -1e20f ? v : -1e20f) : 1e20f; /* NaN -> 1e20 */
         }
         float *restrict a = ch->amax;
-        double *restrict r = s->rq + (size_t)c * (size_t)n;
         if (s->tp_on) {
             lathe_tp_chan_run(&ch->tp, x, n, a);
-            short_run(&s->sdesign, ch->hist, x, n, s->det_lat, a, s->sacc);
-            /* p[k] = max(a[k], a[k-1]): the oversampled points on both sides. */
+            short_run(&s->sdesign, ch->hist, x, n, s->det_lat, a);
+            /* the oversampled points on both sides of sample k */
             float prev = ch->a_prev;
             for (int i = 0; i < n; i++) {
                 float cur = a[i];
-                float p = cur > prev ? cur : prev;
+                a[i] = cur > prev ? cur : prev;
                 prev = cur;
-                if (p > thr) {
-                    double g = thr / p;
-                    r[i] = g > LIM_MIN_GAIN ? g : LIM_MIN_GAIN;
-                } else {
-                    r[i] = 1.0;
-                }
             }
             ch->a_prev = prev;
         } else {
-            for (int i = 0; i < n; i++) {
-                double p = fabsf(x[i]);
-                if (p > thr) {
-                    double g = thr / p;
-                    r[i] = g > LIM_MIN_GAIN ? g : LIM_MIN_GAIN;
-                } else {
-                    r[i] = 1.0;
-                }
-            }
+            for (int i = 0; i < n; i++) a[i] = fabsf(x[i]);
         }
     }
 
-    /* Stereo link: r_c <- rmin^link * r_c^(1-link), only where reduction is needed. */
-    if (C > 1) {
+    /* Required gains. Linked at 100 %, every channel gets the smallest r,
+     * which is thr over the largest p (division and the floor are monotonic,
+     * so this is the same number): one row, one division per sample. */
+    const int linked = C == 1 || link >= 1.0;
+    for (int c = 0; c < (linked ? 1 : C); c++) {
+        const float *p = s->ch[c].amax;
+        double *restrict r = s->rq + (size_t)c * (size_t)n;
+        for (int i = 0; i < n; i++) {
+            float pm = p[i];
+            for (int k = 1; linked && k < C; k++) pm = s->ch[k].amax[i] > pm ? s->ch[k].amax[i] : pm;
+            if (pm > thr) {
+                double g = thr / pm;
+                r[i] = g > LIM_MIN_GAIN ? g : LIM_MIN_GAIN;
+            } else {
+                r[i] = 1.0;
+            }
+        }
+    }
+    /* Partial link: r_c <- rmin^link * r_c^(1-link), only where reduction is needed. */
+    if (!linked && link > 0.0) {
         for (int i = 0; i < n; i++) {
             double rmin = 1.0;
             for (int c = 0; c < C; c++) {
@@ -485,73 +631,39 @@ static void process(void *st, float *const *io, const float *const *key, int n)
             if (rmin >= 1.0) continue;
             for (int c = 0; c < C; c++) {
                 double *rc = &s->rq[(size_t)c * n + i];
-                if (link >= 1.0)
-                    *rc = rmin;
-                else if (link > 0.0)
-                    *rc = exp(link * log(rmin) + (1.0 - link) * log(*rc));
+                *rc = exp(link * log(rmin) + (1.0 - link) * log(*rc));
             }
         }
     }
 
-    /* Gain computer and delayed output. */
+    /* Gain computer (in place: rq rows become gains), then the delayed output. */
+    const gain_params gp = {W, rel, rel_fast, k_avg, autorel};
     double gmin = 1.0;
-    int dpos = 0;
-    for (int c = 0; c < C; c++) {
-        lim_chan *ch = &s->ch[c];
-        const double *r = s->rq + (size_t)c * (size_t)n;
-        float *out = io[c];
-        const float *x = ch->x;
-        float *dl = ch->delay;
-        const int D = s->delay_len;
-        double h = ch->h, avg = ch->avg;
-        int64_t t = s->t;
-        double clamp = s->clamp;
-        int ccount = s->clamp_count;
-        dpos = s->dpos;
-        for (int i = 0; i < n; i++, t++) {
-            double m = dq_push(&ch->dq, t, r[i], W);
-            if (m <= h) {
-                h = m;
-            } else {
-                double hn = h + (m - h) * rel;
-                if (autorel) {
-                    /* fast towards m while below the programme average, never
-                     * slower than the nominal release; both steps stay <= m */
-                    double hf = h + (m - h) * rel_fast;
-                    hf = hf < avg ? hf : avg;
-                    hn = hn > hf ? hn : hf;
-                }
-                h = m - hn < LIM_SNAP ? m : hn;
-            }
-            if (autorel) {
-                avg += (h - avg) * k_avg;
-                if (fabs(h - avg) < LIM_SNAP) avg = h;
-            } else {
-                avg = h;
-            }
-            double g = box_push(&ch->b2, box_push(&ch->b1, h));
-            if (g < gmin) gmin = g;
-            float xd;
-            if (D > 0) {
-                xd = dl[dpos];
-                dl[dpos] = x[i];
-                if (++dpos == D) dpos = 0;
-            } else {
-                xd = x[i];
-            }
-            float y = g == 1.0 ? xd : (float)(xd * g);
-            if (ccount > 0 && --ccount == 0) clamp = s->clamp_next;
-            const float cl = (float)clamp;
-            out[i] = y > cl ? cl : (y < -cl ? -cl : y);
+    if (linked && s->shared) {
+        gmin = gain_run(&s->ch[0], &gp, s->rq, n, s->t);
+    } else {
+        if (s->shared) {
+            for (int c = 1; c < C; c++) chan_state_copy(&s->ch[c], &s->ch[0]);
+            s->shared = 0;
         }
-        ch->h = h;
-        ch->avg = avg;
-        if (c == C - 1) {
-            s->clamp = clamp;
-            s->clamp_count = ccount;
+        /* linked but no longer shared: every channel runs on row 0 */
+        for (int c = 1; linked && c < C; c++)
+            memcpy(s->rq + (size_t)c * (size_t)n, s->rq, (size_t)n * sizeof *s->rq);
+        for (int c = 0; c < C; c++) {
+            double m = gain_run(&s->ch[c], &gp, s->rq + (size_t)c * (size_t)n, n, s->t);
+            gmin = m < gmin ? m : gmin;
         }
     }
-    s->dpos = dpos;
+    const int ccount = s->clamp_count;
+    for (int c = 0; c < C; c++) {
+        const double *g = s->rq + (linked && s->shared ? 0 : (size_t)c * (size_t)n);
+        apply(&s->ch[c], io[c], g, n, s->delay_len, s->clamp, s->clamp_next, ccount);
+    }
+    /* The clamp switches to the new ceiling at the sample where the count runs out. */
+    if (ccount > 0) {
+        if (ccount <= n) s->clamp = s->clamp_next;
+        s->clamp_count = ccount > n ? ccount - n : 0;
+    }
     s->t += n;
     s->min_gain = gmin;
 }

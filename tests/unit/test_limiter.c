@@ -354,6 +354,42 @@ static void limiter_link_100_same_gain_link_0_independent(void **s)
     }
 }
 
+/* Linked at 100 %, one gain computer serves both channels; a link change
+ * hands its state to every channel. With the same signal on both channels
+ * the gains stay equal whatever the link, so both outputs must match a mono
+ * limiter bit for bit through 100 % -> 50 % -> 100 %. */
+static void limiter_link_change_keeps_identical_channels_equal_to_mono(void **s)
+{
+    (void)s;
+    const double rate = 44100;
+    const long n = 44100, cut[4] = {0, 14999, 30001, 44100};
+    float **b = lt_alloc(2, n), **m = lt_alloc(1, n);
+    music(m[0], n, rate, 1.0, 7);
+    memcpy(b[0], m[0], (size_t)n * sizeof(float));
+    memcpy(b[1], m[0], (size_t)n * sizeof(float));
+    const char *names[] = {"gain", "auto_release"};
+    const double vals[] = {12.0, 1.0};
+    lathe_proc *st = lt_proc("limiter", rate, 2, names, vals, 2);
+    lathe_proc *mo = lt_proc("limiter", rate, 1, names, vals, 2);
+    const int li = lathe_proc_param_index(lathe_proc_descriptor(st), "link");
+    static const double link[3] = {100.0, 50.0, 100.0};
+    for (int k = 0; k < 3; k++) {
+        lathe_proc_set(st, li, link[k]);
+        float *io[2] = {b[0] + cut[k], b[1] + cut[k]}, *mio[1] = {m[0] + cut[k]};
+        lathe_proc_process(st, io, NULL, (int)(cut[k + 1] - cut[k]));
+        lathe_proc_process(mo, mio, NULL, (int)(cut[k + 1] - cut[k]));
+    }
+    print_message("  reduction %.2f dB (stereo), %.2f dB (mono)\n", lathe_proc_reduction_db(st),
+                  lathe_proc_reduction_db(mo));
+    assert_true(lathe_proc_reduction_db(mo) > 3.0); /* it limited in the last block */
+    assert_memory_equal(b[0], m[0], (size_t)n * sizeof(float));
+    assert_memory_equal(b[1], m[0], (size_t)n * sizeof(float));
+    lathe_proc_free(st);
+    lathe_proc_free(mo);
+    lt_free(b, 2);
+    lt_free(m, 1);
+}
+
 static void limiter_gain_change_is_smoothed(void **s)
 {
     (void)s;
@@ -535,6 +571,7 @@ int main(void)
         cmocka_unit_test(limiter_latency_is_lookahead_plus_detector),
         cmocka_unit_test(limiter_sample_peak_mode_clamps_every_sample),
         cmocka_unit_test(limiter_link_100_same_gain_link_0_independent),
+        cmocka_unit_test(limiter_link_change_keeps_identical_channels_equal_to_mono),
         cmocka_unit_test(limiter_gain_change_is_smoothed),
         cmocka_unit_test(limiter_huge_input_stays_finite_and_reset_clears),
     };
