@@ -161,6 +161,7 @@ typedef struct {
 
 typedef struct {
     float coef[3][2 * SHORT_HALF]; /* phases 1..3, taps for x[k-5 .. k+6] */
+    double gain;                   /* max over phases of sum |coef| */
 } short_design;
 
 typedef struct {
@@ -189,6 +190,7 @@ typedef struct {
     int64_t t; /* sample counter for the deque */
     lathe_tp_design design;
     short_design sdesign;
+    double det_gain; /* no detector value exceeds det_gain * max |x| over its taps */
     double gin, gin_target;
     double clamp, clamp_next;
     int clamp_count;
@@ -276,6 +278,12 @@ static void short_design_init(short_design *d)
         }
         for (int j = 0; j < 2 * SHORT_HALF; j++) d->coef[p - 1][j] = (float)(d->coef[p - 1][j] / sum);
     }
+    d->gain = 0.0;
+    for (int p = 0; p < 3; p++) {
+        double g = 0;
+        for (int j = 0; j < 2 * SHORT_HALF; j++) g += fabs(d->coef[p][j]);
+        d->gain = g > d->gain ? g : d->gain;
+    }
 }
 
 /* a[i] = max(a[i], short-filter points after sample i - det_lat).
@@ -316,13 +324,6 @@ short_points(const short_design *d, const float *base, int n, float *restrict a)
         }
         a[i] = m;
     }
-}
-
-static void short_run(const short_design *d, float *hist, const float *x, int n, int det_lat, float *a)
-{
-    memcpy(hist + SHORT_HIST, x, (size_t)n * sizeof *x);
-    short_points(d, hist + SHORT_HIST - det_lat - (SHORT_HALF - 1), n, a);
-    memmove(hist, hist + n, SHORT_HIST * sizeof *hist);
 }
 
 static void fini(void *st)
@@ -389,6 +390,8 @@ static lathe_status init(void *st, double rate, int channels, int max_block, lat
     if (s->tp_on) {
         lathe_tp_design_init(&s->design, rate);
         short_design_init(&s->sdesign);
+        s->det_gain = s->design.gain > s->sdesign.gain ? s->design.gain : s->sdesign.gain;
+        if (s->det_gain < 1.0) s->det_gain = 1.0; /* the sample itself */
     }
     s->gbuf = malloc((size_t)max_block * sizeof *s->gbuf);
     s->rq = malloc((size_t)max_block * (size_t)channels * sizeof *s->rq);
@@ -586,18 +589,40 @@ static void process(void *st, float *const *io, const float *const *key, int n)
             x[i] = v < 1e20f ? (v > -1e20f ? v : -1e20f) : 1e20f; /* NaN -> 1e20 */
         }
         float *restrict a = ch->amax;
-        if (s->tp_on) {
-            lathe_tp_chan_run(&ch->tp, x, n, a);
-            short_run(&s->sdesign, ch->hist, x, n, s->det_lat, a);
-            /* the oversampled points on both sides of sample k */
-            float prev = ch->a_prev;
-            for (int i = 0; i < n; i++) {
-                float cur = a[i];
-                a[i] = cur > prev ? cur : prev;
-                prev = cur;
+        if (s->tp_on && n > 0) {
+            /* hist: the last SHORT_HIST driven samples, then this block; it
+             * holds every tap of both interpolators for this block */
+            float *hist = ch->hist;
+            const float *base = hist + SHORT_HIST - s->det_lat - (SHORT_HALF - 1);
+            memcpy(hist + SHORT_HIST, x, (size_t)n * sizeof *x);
+            float xm = 0.0f;
+            for (int i = 0; i < SHORT_HIST + n; i++) xm = fabsf(hist[i]) > xm ? fabsf(hist[i]) : xm;
+            /* A quiet block: no detector value can pass thr (the bound, with
+             * a margin far above float rounding of the sums), so every p is
+             * under it and every r is exactly 1. The interpolators only take
+             * the block into their history; the last sample's value, which
+             * the next block's first p needs, is computed exactly. */
+            if (ch->a_prev <= thr && (double)xm * s->det_gain * 1.001 <= thr) {
+                lathe_tp_chan_peak(&ch->tp, x, n - 1, INFINITY);
+                float al = 0.0f;
+                lathe_tp_chan_run(&ch->tp, x + n - 1, 1, &al);
+                short_points(&s->sdesign, base + n - 1, 1, &al);
+                ch->a_prev = al;
+                memset(a, 0, (size_t)n * sizeof *a);
+            } else {
+                lathe_tp_chan_run(&ch->tp, x, n, a);
+                short_points(&s->sdesign, base, n, a);
+                /* the oversampled points on both sides of sample k */
+                float prev = ch->a_prev;
+                for (int i = 0; i < n; i++) {
+                    float cur = a[i];
+                    a[i] = cur > prev ? cur : prev;
+                    prev = cur;
+                }
+                ch->a_prev = prev;
             }
-            ch->a_prev = prev;
-        } else {
+            memmove(hist, hist + n, SHORT_HIST * sizeof *hist);
+        } else if (!s->tp_on) {
             for (int i = 0; i < n; i++) a[i] = fabsf(x[i]);
         }
     }
