@@ -72,10 +72,11 @@ fuzz-smoke: fuzz-build
 	bash fuzz/run.sh $(FUZZ) 10 --smoke
 
 # The CLI end-to-end tests with every lathe under valgrind memcheck (docs/testing.md):
-# a Debug tree without sanitizers, since valgrind cannot run ASan binaries. Slow (tens of minutes).
+# an optimised tree with debug info (-O2 -g) and no sanitizers, since valgrind cannot run ASan
+# binaries. Slow (tens of minutes).
 VALGRIND ?= build-valgrind
 valgrind: deps
-	cmake -S . -B $(VALGRIND) -DCMAKE_BUILD_TYPE=Debug -DLATHE_WERROR=ON -DLATHE_SANITIZE=OFF >/dev/null
+	cmake -S . -B $(VALGRIND) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLATHE_WERROR=ON -DLATHE_SANITIZE=OFF >/dev/null
 	cmake --build $(VALGRIND) -j $(JOBS) -- --no-print-directory
 	bash tests/valgrind/run.sh $(VALGRIND)
 
