@@ -286,6 +286,18 @@ static void short_design_init(short_design *d)
     }
 }
 
+/* max |x[i]| over n samples (8 lanes: max is exact in any order). */
+static float absmax(const float *x, int n)
+{
+    float m[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) m[k] = fabsf(x[i + k]) > m[k] ? fabsf(x[i + k]) : m[k];
+    for (; i < n; i++) m[0] = fabsf(x[i]) > m[0] ? fabsf(x[i]) : m[0];
+    for (int k = 1; k < 8; k++) m[0] = m[k] > m[0] ? m[k] : m[0];
+    return m[0];
+}
+
 /* a[i] = max(a[i], short-filter points after sample i - det_lat).
  * Register-blocked: RB outputs of all three phases at a time, each point
  * summed over the taps in the same order as the plain loop (so the same
@@ -454,20 +466,24 @@ static void chan_state_copy(lim_chan *dst, const lim_chan *src)
  * deque's entry takes the new index, the boxes step on) and the programme
  * average, which keeps creeping back to 1.
  * Such runs, most of a lightly limited master, are skipped in one go; the
- * gains are exactly 1.0, as the step below would give. */
-static double gain_run(lim_chan *ch, const gain_params *gp, double *r, int n, int64_t t)
+ * gains are exactly 1.0, as the step below would give. unity: every r is
+ * 1.0 (not read; r is still written where a gain is not 1.0, and a result
+ * of 1.0 says every gain is 1.0). */
+static double gain_run(lim_chan *ch, const gain_params *gp, double *r, int n, int64_t t, int unity)
 {
     min_deque *dq = &ch->dq;
     double h = ch->h, avg = ch->avg, gmin = 1.0;
     const double rel = gp->rel, rel_fast = gp->rel_fast, k_avg = gp->k_avg;
     const int W = gp->W, autorel = gp->autorel;
-    int i = 0;
+    int i = 0, written = !unity; /* r[0..i) hold the gains */
     while (i < n) {
         if (h == 1.0 && ch->b1.nonunit == 0 && ch->b2.nonunit == 0 && dq->count == 1 &&
-            dq->val[dq->head] == 1.0 && r[i] == 1.0) {
-            int j = i + 1;
+            dq->val[dq->head] == 1.0 && (unity || r[i] == 1.0)) {
+            int j = unity ? n : i + 1;
             while (j < n && r[j] == 1.0) j++;
-            /* r[i..j) are 1.0 already: they stay as the gains */
+            /* r[i..j) are 1.0 already (or, unity, become 1.0 once a gain is not) */
+            if (written && unity)
+                for (int k = i; k < j; k++) r[k] = 1.0;
             for (int k = i; avg != 1.0 && k < j; k++) { /* only with auto release */
                 avg += (1.0 - avg) * k_avg;
                 if (fabs(1.0 - avg) < LIM_SNAP) avg = 1.0;
@@ -479,7 +495,11 @@ static double gain_run(lim_chan *ch, const gain_params *gp, double *r, int n, in
             i = j;
             continue;
         }
-        double m = dq_push(dq, t, r[i], W);
+        if (!written) {
+            for (int k = 0; k < i; k++) r[k] = 1.0;
+            written = 1;
+        }
+        double m = dq_push(dq, t, unity ? 1.0 : r[i], W);
         if (m <= h) {
             h = m;
         } else {
@@ -510,9 +530,10 @@ static double gain_run(lim_chan *ch, const gain_params *gp, double *r, int n, in
 }
 
 /* out = the driven input delayed by D, times g, clamped at the ceiling (the
- * old ceiling until the count runs out, then the new one). */
-static void apply(lim_chan *ch, float *out, const double *g, int n, int D, double clamp_old,
-                  double clamp_new, int ccount)
+ * old ceiling until the count runs out, then the new one). unity: every g
+ * is 1.0 (not read). */
+static void apply(lim_chan *ch, float *out, const double *g, int unity, int n, int D,
+                  double clamp_old, double clamp_new, int ccount)
 {
     const float *x = ch->x;
     float *dl = ch->delay;
@@ -531,6 +552,13 @@ static void apply(lim_chan *ch, float *out, const double *g, int n, int D, doubl
     for (int part = 0; part < 2; part++) {
         const int s0 = part ? sw : 0, s1 = part ? n : sw;
         const float cl = (float)(part && ccount > 0 ? clamp_new : clamp_old);
+        if (unity) {
+            for (int i = s0; i < s1; i++) {
+                const float y = out[i];
+                out[i] = y > cl ? cl : (y < -cl ? -cl : y);
+            }
+            continue;
+        }
         for (int i = s0; i < s1; i++) {
             const float xd = out[i];
             const float y = g[i] == 1.0 ? xd : (float)(xd * g[i]);
@@ -578,6 +606,7 @@ static void process(void *st, float *const *io, const float *const *key, int n)
     }
 
     /* Drive and detect: p[k] = max(a[k], a[k-1]) per channel, in amax. */
+    int quiet = 0; /* channels whose every p is under thr */
     for (int c = 0; c < C; c++) {
         lim_chan *ch = &s->ch[c];
         const float *in = io[c];
@@ -595,8 +624,7 @@ static void process(void *st, float *const *io, const float *const *key, int n)
             float *hist = ch->hist;
             const float *base = hist + SHORT_HIST - s->det_lat - (SHORT_HALF - 1);
             memcpy(hist + SHORT_HIST, x, (size_t)n * sizeof *x);
-            float xm = 0.0f;
-            for (int i = 0; i < SHORT_HIST + n; i++) xm = fabsf(hist[i]) > xm ? fabsf(hist[i]) : xm;
+            const float xm = absmax(hist, SHORT_HIST + n);
             /* A quiet block: no detector value can pass thr (the bound, with
              * a margin far above float rounding of the sums), so every p is
              * under it and every r is exactly 1. The interpolators only take
@@ -609,6 +637,7 @@ static void process(void *st, float *const *io, const float *const *key, int n)
                 short_points(&s->sdesign, base + n - 1, 1, &al);
                 ch->a_prev = al;
                 memset(a, 0, (size_t)n * sizeof *a);
+                quiet++;
             } else {
                 lathe_tp_chan_run(&ch->tp, x, n, a);
                 short_points(&s->sdesign, base, n, a);
@@ -631,7 +660,8 @@ static void process(void *st, float *const *io, const float *const *key, int n)
      * which is thr over the largest p (division and the floor are monotonic,
      * so this is the same number): one row, one division per sample. */
     const int linked = C == 1 || link >= 1.0;
-    for (int c = 0; c < (linked ? 1 : C); c++) {
+    const int unity = linked && quiet == C; /* every r is 1.0: not even written */
+    for (int c = 0; c < (linked && !unity ? 1 : linked ? 0 : C); c++) {
         const float *p = s->ch[c].amax;
         double *restrict r = s->rq + (size_t)c * (size_t)n;
         for (int i = 0; i < n; i++) {
@@ -663,26 +693,27 @@ static void process(void *st, float *const *io, const float *const *key, int n)
 
     /* Gain computer (in place: rq rows become gains), then the delayed output. */
     const gain_params gp = {W, rel, rel_fast, k_avg, autorel};
-    double gmin = 1.0;
+    double gmin = 1.0, gch[LIM_MAXCH];
     if (linked && s->shared) {
-        gmin = gain_run(&s->ch[0], &gp, s->rq, n, s->t);
+        gmin = gain_run(&s->ch[0], &gp, s->rq, n, s->t, unity);
+        for (int c = 0; c < C; c++) gch[c] = gmin;
     } else {
         if (s->shared) {
             for (int c = 1; c < C; c++) chan_state_copy(&s->ch[c], &s->ch[0]);
             s->shared = 0;
         }
         /* linked but no longer shared: every channel runs on row 0 */
-        for (int c = 1; linked && c < C; c++)
+        for (int c = 1; linked && !unity && c < C; c++)
             memcpy(s->rq + (size_t)c * (size_t)n, s->rq, (size_t)n * sizeof *s->rq);
         for (int c = 0; c < C; c++) {
-            double m = gain_run(&s->ch[c], &gp, s->rq + (size_t)c * (size_t)n, n, s->t);
-            gmin = m < gmin ? m : gmin;
+            gch[c] = gain_run(&s->ch[c], &gp, s->rq + (size_t)c * (size_t)n, n, s->t, unity);
+            gmin = gch[c] < gmin ? gch[c] : gmin;
         }
     }
     const int ccount = s->clamp_count;
     for (int c = 0; c < C; c++) {
         const double *g = s->rq + (linked && s->shared ? 0 : (size_t)c * (size_t)n);
-        apply(&s->ch[c], io[c], g, n, s->delay_len, s->clamp, s->clamp_next, ccount);
+        apply(&s->ch[c], io[c], g, gch[c] == 1.0, n, s->delay_len, s->clamp, s->clamp_next, ccount);
     }
     /* The clamp switches to the new ceiling at the sample where the count runs out. */
     if (ccount > 0) {
