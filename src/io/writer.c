@@ -348,8 +348,13 @@ lathe_status lathe_writer_write(lathe_writer *w, const float *const *in, long n,
         sf_count_t put;
         if (w->is_float) {
             float *o = w->buf;
-            for (int c = 0; c < ch; c++)
-                for (long i = 0; i < m; i++) o[i * ch + c] = in[c][off + i];
+            if (ch == 2) {
+                const float *x0 = in[0] + off, *x1 = in[1] + off;
+                for (long i = 0; i < m; i++) o[2 * i] = x0[i], o[2 * i + 1] = x1[i];
+            } else {
+                for (int c = 0; c < ch; c++)
+                    for (long i = 0; i < m; i++) o[i * ch + c] = in[c][off + i];
+            }
             if (w->lossy) {
                 /* decoders clip at full scale: count what they will clip */
                 long long clipped = 0;
@@ -367,16 +372,36 @@ lathe_status lathe_writer_write(lathe_writer *w, const float *const *in, long n,
             const double magic = 6755399441055744.0;
             const double mult = w->bits == 16 ? 65536.0 : 256.0; /* left-justify to 32 bits */
             long long clipped = 0;
-            for (int c = 0; c < ch; c++) {
-                const float *x = in[c] + off;
-                for (long i = 0; i < m; i++) {
-                    double v = (double)x[i] * scale;
-                    clipped += (v >= hi + 0.5) | (v < lo - 0.5); /* what rounding clips */
-                    v = v > hi ? hi : v < lo ? lo : v;
-                    v = (v + magic) - magic;
-                    o[i * ch + c] = (int)(v * mult);
+#define LATHE_WR_CONVERT(x, dst)                                                                   \
+    do {                                                                                           \
+        double v = (double)(x) * scale;                                                            \
+        clipped += (v >= hi + 0.5) | (v < lo - 0.5); /* what rounding clips */                    \
+        v = v > hi ? hi : v < lo ? lo : v;                                                         \
+        v = (v + magic) - magic;                                                                   \
+        (dst) = (int)(v * mult);                                                                   \
+    } while (0)
+            if (ch == 2) {
+                /* stereo, the common case: both channels in one pass (vectorises) */
+                const float *x0 = in[0] + off, *x1 = in[1] + off;
+                int clip2 = 0; /* m <= WRITE_BLOCK */
+                for (int i = 0; i < (int)m; i++) {
+                    double v0 = (double)x0[i] * scale, v1 = (double)x1[i] * scale;
+                    clip2 += ((v0 >= hi + 0.5) | (v0 < lo - 0.5)) + ((v1 >= hi + 0.5) | (v1 < lo - 0.5));
+                    v0 = v0 > hi ? hi : v0 < lo ? lo : v0;
+                    v1 = v1 > hi ? hi : v1 < lo ? lo : v1;
+                    v0 = (v0 + magic) - magic;
+                    v1 = (v1 + magic) - magic;
+                    o[2 * i] = (int)(v0 * mult);
+                    o[2 * i + 1] = (int)(v1 * mult);
+                }
+                clipped += clip2;
+            } else {
+                for (int c = 0; c < ch; c++) {
+                    const float *x = in[c] + off;
+                    for (long i = 0; i < m; i++) LATHE_WR_CONVERT(x[i], o[i * ch + c]);
                 }
             }
+#undef LATHE_WR_CONVERT
             w->clipped += clipped;
             put = sf_writef_int(w->sf, o, m);
         }
