@@ -20,21 +20,7 @@
 #include "lathe/album.h"
 #include "lathe/io.h"
 
-static char dir[256];
-
-static int setup(void **s)
-{
-    (void)s;
-    lt_tmpdir(dir, sizeof dir);
-    return 0;
-}
-
-static int teardown(void **s)
-{
-    (void)s;
-    lt_rmdir(dir);
-    return 0;
-}
+static char *const dir = lt_dir;
 
 static void write_file(const char *path, float **b, int ch, long n, double rate, lathe_sample_type t)
 {
@@ -677,5 +663,5 @@ int main(void)
         cmocka_unit_test(album_report_has_an_overview_and_every_song),
         cmocka_unit_test(album_reference_sets_the_target_for_every_song),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, lt_dir_setup, lt_dir_teardown);
 }

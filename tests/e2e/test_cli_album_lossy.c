@@ -29,32 +29,7 @@
 #include "lathe/io.h"
 #include "lathe/meta.h"
 
-static char dir[256];
-
-static int setup(void **s)
-{
-    (void)s;
-    lt_tmpdir(dir, sizeof dir);
-    return 0;
-}
-
-static int teardown(void **s)
-{
-    (void)s;
-    lt_rmdir(dir);
-    return 0;
-}
-
-/* Under the sanitizers (5-10x slower) the songs are shorter and one format
- * per test runs: the same checks. */
-static int sanitized(void)
-{
-#if defined(__SANITIZE_ADDRESS__)
-    return 1;
-#else
-    return getenv("LATHE_SANITIZED") != NULL;
-#endif
-}
+static char *const dir = lt_dir;
 
 static const char *path(const char *name)
 {
@@ -246,7 +221,7 @@ static void album_lossy_files_round_trip_with_tags_cue_and_lengths(void **s)
     (void)s;
     if (!tools()) return;
     const double rate = 44100;
-    const long n = (long)((sanitized() ? 3.0 : 8.0) * rate);
+    const long n = (long)((lt_sanitized() ? 3.0 : 8.0) * rate);
     const double fr[3][2] = {{220, 1375}, {330, 2750}, {262, 1760}};
     for (int k = 0; k < 3; k++) {
         float **b = tones(n, rate, fr[k][0], fr[k][1]);
@@ -264,7 +239,7 @@ static void album_lossy_files_round_trip_with_tags_cue_and_lengths(void **s)
                      "  - file: song2.wav\n    meta: { title: Second }\n"
                      "  - file: song3.wav\n    meta: { title: Third }\n    crossfade: { length: 1 }\n");
     for (int f = 0; f < 3; f++) {
-        if (sanitized() && f != 2) continue; /* one format under the sanitizers (Opus: the resampled one) */
+        if (lt_sanitized() && f != 2) continue; /* one format under the sanitizers (Opus: the resampled one) */
         char out[512];
         snprintf(out, sizeof out, "%s/out-%s", dir, FORMATS[f]);
         lt_run_result r = lt_run("'%s' album '%s' -o '%s' --format %s --json", lt_lathe_exe(), yaml, out, FORMATS[f]);
@@ -378,7 +353,7 @@ static void album_lossy_overshoot_lowers_the_ceiling_and_encodes_again(void **s)
     (void)s;
     if (!tools()) return;
     const double rate = 44100;
-    const long n = (long)((sanitized() ? 2.0 : 6.0) * rate);
+    const long n = (long)((lt_sanitized() ? 2.0 : 6.0) * rate);
     for (int k = 0; k < 2; k++) {
         float **b = hot(n, rate, 0x1234ULL + (uint64_t)k * 77);
         char name[32];
@@ -394,7 +369,7 @@ static void album_lossy_overshoot_lowers_the_ceiling_and_encodes_again(void **s)
     const double ceiling = -0.1;
     int overshoots = 0;
     for (int f = 0; f < 3; f++) {
-        if (sanitized() && f > 0) break; /* one format under the sanitizers */
+        if (lt_sanitized() && f > 0) break; /* one format under the sanitizers */
         char out[512];
         snprintf(out, sizeof out, "%s/hot-%s", dir, FORMATS[f]);
         lt_run_result r = lt_run("'%s' album '%s' -o '%s' --format %s --json", lt_lathe_exe(), yaml, out, FORMATS[f]);
@@ -490,5 +465,5 @@ int main(void)
         cmocka_unit_test(album_lossy_overshoot_lowers_the_ceiling_and_encodes_again),
         cmocka_unit_test(album_lossy_settings_that_do_not_fit_are_errors),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, lt_dir_setup, lt_dir_teardown);
 }

@@ -17,19 +17,7 @@
 
 #define RATE 44100.0
 
-static char dir[256];
-
-static int setup(void **s) {
-    (void)s;
-    lt_tmpdir(dir, sizeof dir);
-    return 0;
-}
-
-static int teardown(void **s) {
-    (void)s;
-    lt_rmdir(dir);
-    return 0;
-}
+static char *const dir = lt_dir;
 
 static void write_file(const char *path, float **b, int ch, long n) {
     lathe_error err;
@@ -262,5 +250,5 @@ int main(void) {
         cmocka_unit_test(clean_whole_chain_keeps_length_and_timing),
         cmocka_unit_test(clean_errors_name_the_file_and_exit_codes),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, lt_dir_setup, lt_dir_teardown);
 }

@@ -26,36 +26,13 @@
 
 #include "lathe/io.h"
 
-static char dir[256];
-
-static int setup(void **s)
-{
-    (void)s;
-    lt_tmpdir(dir, sizeof dir);
-    return 0;
-}
-
-static int teardown(void **s)
-{
-    (void)s;
-    lt_rmdir(dir);
-    return 0;
-}
+static char *const dir = lt_dir;
 
 /* Under the sanitizers (5-10x slower) the signals are shorter and the
  * material excerpt is left out: the same checks. */
-static int sanitized(void)
-{
-#if defined(__SANITIZE_ADDRESS__)
-    return 1;
-#else
-    return getenv("LATHE_SANITIZED") != NULL;
-#endif
-}
-
 static double dur(double seconds)
 {
-    return sanitized() ? seconds * 0.4 : seconds;
+    return lt_sanitized() ? seconds * 0.4 : seconds;
 }
 
 static const char *path(const char *name)
@@ -395,7 +372,7 @@ static void delivery_lossy_masters_stay_under_the_ceiling_after_decoding(void **
     int over = 0;
     check_lossy_ceiling(in, "loud", "--lufs -9 --ceiling -1", -1.0, &over);
     const char *mat = lt_material_dir();
-    if (mat && !sanitized()) {
+    if (mat && !lt_sanitized()) {
         /* 20 s of a material song (from 0:40), as the WAV ffmpeg cuts */
         char song[512], cut[512];
         snprintf(song, sizeof song, "%s/music/hedgewars_nature.ogg", mat);
@@ -578,5 +555,5 @@ int main(void)
         cmocka_unit_test(delivery_tags_read_back_exactly_with_metaflac_and_ffprobe),
         cmocka_unit_test(delivery_bad_meta_is_exit_64_naming_the_field_and_writes_nothing),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, lt_dir_setup, lt_dir_teardown);
 }

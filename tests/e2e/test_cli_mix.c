@@ -12,21 +12,7 @@
 
 #include "lathe/io.h"
 
-static char dir[256];
-
-static int setup(void **s)
-{
-    (void)s;
-    lt_tmpdir(dir, sizeof dir);
-    return 0;
-}
-
-static int teardown(void **s)
-{
-    (void)s;
-    lt_rmdir(dir);
-    return 0;
-}
+static char *const dir = lt_dir;
 
 static char *slurp_file(const char *path)
 {
@@ -334,5 +320,5 @@ int main(void)
         cmocka_unit_test(mix_refuses_to_overwrite_an_input_or_an_existing_file),
         cmocka_unit_test(mix_report_has_every_section_and_the_desk),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, lt_dir_setup, lt_dir_teardown);
 }

@@ -29,21 +29,7 @@
 
 #include "lathe/io.h"
 
-static char dir[256];
-
-static int setup(void **s)
-{
-    (void)s;
-    lt_tmpdir(dir, sizeof dir);
-    return 0;
-}
-
-static int teardown(void **s)
-{
-    (void)s;
-    lt_rmdir(dir);
-    return 0;
-}
+static char *const dir = lt_dir;
 
 static void write_text(const char *path, const char *text)
 {
@@ -319,5 +305,5 @@ int main(void)
         cmocka_unit_test(master_outputs_are_identical_over_runs_and_thread_counts),
         cmocka_unit_test(album_outputs_are_identical_over_runs_and_thread_counts),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, lt_dir_setup, lt_dir_teardown);
 }

@@ -223,6 +223,31 @@ void lt_rmdir(const char *dir)
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
+char lt_dir[256];
+
+int lt_dir_setup(void **state)
+{
+    (void)state;
+    lt_tmpdir(lt_dir, sizeof lt_dir);
+    return 0;
+}
+
+int lt_dir_teardown(void **state)
+{
+    (void)state;
+    lt_rmdir(lt_dir);
+    return 0;
+}
+
+int lt_sanitized(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return 1;
+#else
+    return getenv("LATHE_SANITIZED") != NULL;
+#endif
+}
+
 int lt_have(const char *program)
 {
     char cmd[512];

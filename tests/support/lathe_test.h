@@ -65,6 +65,17 @@ double lt_json_num(const char *json, const char *key);
 /* A fresh temporary directory (removed by lt_rmdir). */
 const char *lt_tmpdir(char *buf, size_t len);
 void lt_rmdir(const char *dir);
+
+/* Group fixtures for cmocka_run_group_tests: a fresh temporary folder in
+ * lt_dir for the whole group, removed at the end. A test file names it
+ * with `static char *const dir = lt_dir;`. */
+extern char lt_dir[256];
+int lt_dir_setup(void **state);
+int lt_dir_teardown(void **state);
+
+/* 1 in the sanitizer run (an ASan build, or LATHE_SANITIZED set, as make
+ * check does), where tests use shorter signals for the same checks. */
+int lt_sanitized(void);
 /* Whether a program is on PATH. */
 int lt_have(const char *program);
 

@@ -14,21 +14,7 @@
 #include "lathe/io.h"
 #include "lathe/session.h"
 
-static char dir[256];
-
-static int setup(void **s)
-{
-    (void)s;
-    lt_tmpdir(dir, sizeof dir);
-    return 0;
-}
-
-static int teardown(void **s)
-{
-    (void)s;
-    lt_rmdir(dir);
-    return 0;
-}
+static char *const dir = lt_dir;
 
 static const char *path(const char *name)
 {
@@ -337,5 +323,5 @@ int main(void)
         cmocka_unit_test(engine_renders_reverb_tail_until_it_decays),
         cmocka_unit_test(engine_resamples_tracks_at_other_rates),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, lt_dir_setup, lt_dir_teardown);
 }

@@ -17,21 +17,7 @@
 #include "io/reader_z.h"
 #include "lathe/io.h"
 
-static char dir[256];
-
-static int setup(void **s)
-{
-    (void)s;
-    lt_tmpdir(dir, sizeof dir);
-    return 0;
-}
-
-static int teardown(void **s)
-{
-    (void)s;
-    lt_rmdir(dir);
-    return 0;
-}
+static char *const dir = lt_dir;
 
 static const char *tmp(const char *name)
 {
@@ -304,5 +290,5 @@ int main(void)
         cmocka_unit_test(flac_corrupt_frame_is_an_error),
         cmocka_unit_test(flac_silent_reads_keep_zeros_and_say_so),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, lt_dir_setup, lt_dir_teardown);
 }

@@ -16,21 +16,7 @@
 #include "io/ogg.h"
 #include "lathe/io.h"
 
-static char dir[256];
-
-static int setup(void **s)
-{
-    (void)s;
-    lt_tmpdir(dir, sizeof dir);
-    return 0;
-}
-
-static int teardown(void **s)
-{
-    (void)s;
-    lt_rmdir(dir);
-    return 0;
-}
+static char *const dir = lt_dir;
 
 /* "123456789": CRC-32 with poly 0x04c11db7, init 0, no reflection is
  * CRC-32/CKSUM without its final inversion (check 0x765e7680), so
@@ -144,5 +130,5 @@ int main(void)
         cmocka_unit_test(ogg_vorbis_is_deterministic),
         cmocka_unit_test(opus_is_deterministic),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, lt_dir_setup, lt_dir_teardown);
 }

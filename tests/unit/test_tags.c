@@ -21,19 +21,7 @@
 #include "lathe/io.h"
 #include "lathe/meta.h"
 
-static char dir[256];
-
-static int setup(void **s) {
-    (void)s;
-    lt_tmpdir(dir, sizeof dir);
-    return 0;
-}
-
-static int teardown(void **s) {
-    (void)s;
-    lt_rmdir(dir);
-    return 0;
-}
+static char *const dir = lt_dir;
 
 /* Paths in the test folder, named like lathe's temporary files (no audio
  * extension): the type must come from the content. */
@@ -732,5 +720,5 @@ int main(void) {
         cmocka_unit_test(tags_lathe_writer_outputs_read_back_bit_exact),
         cmocka_unit_test(tags_errors_name_the_file),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, lt_dir_setup, lt_dir_teardown);
 }
