@@ -231,6 +231,18 @@ static void process(void *st, float *const *io, const float *const *key, int fra
         const double *lev = s->det.level + (size_t)c * mb;
         double *gv = s->gv + (size_t)c * mb;
         double y = s->y[c];
+        if (!stride && y == 0.0) {
+            /* At rest and below the knee all block long: the ballistics stay at
+             * exactly 0 and every gain is the makeup alone, so one exponential
+             * serves the block (the same values the loops below give). */
+            int below = 1;
+            for (int i = 0; i < frames; i++) below &= 2.0 * (lev[i] - pt[0]) <= -pw[0];
+            if (below) {
+                const double g = lathe_dyn_exp2_raw((pm[0] - 0.0) * (1.0 / LATHE_DYN_DB_PER_LOG2));
+                for (int i = 0; i < frames; i++) gv[i] = g;
+                continue;
+            }
+        }
         for (int i = 0; i < frames; i++) {
             const int j = i * stride;
             y = lathe_dyn_branch_raw(y, lathe_dyn_comp_gr(lev[i], pt[j], ps[j], pw[j]), aa, ar);
