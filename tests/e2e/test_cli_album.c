@@ -32,14 +32,6 @@ static void write_file(const char *path, float **b, int ch, long n, double rate,
     assert_int_equal(lathe_writer_commit(w, &err), LATHE_OK);
 }
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 typedef lt_measured measured;
 #define measure lt_measure_file
 
@@ -85,16 +77,7 @@ static long cue_index(const char *cue, int track, int index)
 
 static char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = calloc(1, (size_t)len + 1);
-    size_t n = fread(b, 1, (size_t)len, f);
-    b[n] = 0;
-    fclose(f);
-    return b;
+    return lt_read_file(path, NULL);
 }
 
 /* Three songs (master: off, float output, 48 kHz: a CUE frame is 640
@@ -117,7 +100,7 @@ static void album_gaps_fades_crossfades_are_sample_exact(void **s)
         write_file(path, in[i], 2, len[i], rate, LATHE_SAMPLE_FLOAT32);
     }
     snprintf(yaml, sizeof yaml, "%s/seq.yaml", dir);
-    write_text(yaml, "master: off\n"
+    lt_write_text(yaml, "master: off\n"
                      "bits: 32\n"
                      "format: wav\n"
                      "meta: {album: Sequence, artist: Tester}\n"
@@ -272,7 +255,7 @@ static void album_mode_keeps_relative_loudness_within_0_1_lu(void **s)
                  "  - {file: rel2.wav, meta: {title: Loud}}\n"
                  "  - {file: rel3.wav, meta: {title: Middle}}\n",
                  targets[v], lufs[v]);
-        write_text(yaml, text);
+        lt_write_text(yaml, text);
         snprintf(out, sizeof out, "%s/rel-%s-out", dir, targets[v]);
         lt_run_result r = album(yaml, out);
         if (r.status != 0) fail_msg("exit %d: %s", r.status, r.err);
@@ -315,7 +298,7 @@ static void track_mode_puts_every_song_on_target(void **s)
     make_songs(levels, 2, 3, "trk");
     char yaml[512], out[400], p[700];
     snprintf(yaml, sizeof yaml, "%s/trk.yaml", dir);
-    write_text(yaml, "target: apple-music\nloudness: track\nformat: flac\n"
+    lt_write_text(yaml, "target: apple-music\nloudness: track\nformat: flac\n"
                      "meta: {album: Tracks, artist: Tester}\n"
                      "songs:\n  - {file: trk1.wav, meta: {isrc: us-rc1-76-00001}}\n  - {file: trk2.wav, lufs: -18}\n");
     snprintf(out, sizeof out, "%s/trk-out", dir);
@@ -358,7 +341,7 @@ static void cd_crossfade_of_limited_songs_stays_under_the_ceiling(void **s)
     make_songs(levels, 2, 5, "xf");
     char yaml[512], out[400], p[700];
     snprintf(yaml, sizeof yaml, "%s/xf.yaml", dir);
-    write_text(yaml, "target: cd\nlufs: -8\n"
+    lt_write_text(yaml, "target: cd\nlufs: -8\n"
                      "meta: {album: Loud, upc: '036000291452'}\n"
                      "songs:\n  - xf1.wav\n  - {file: xf2.wav, crossfade: {length: 2, curve: equal-power}}\n");
     snprintf(out, sizeof out, "%s/xf-out", dir);
@@ -399,7 +382,7 @@ static void expect_fail(const char *yaml_name, const char *yaml, const char *con
 {
     char y[512], out[512];
     snprintf(y, sizeof y, "%s/%s", dir, yaml_name);
-    write_text(y, yaml);
+    lt_write_text(y, yaml);
     snprintf(out, sizeof out, "%s/fail-out", dir);
     lt_run_result r = album(y, out);
     print_message("  exit %d: %.*s%s", r.status, 600, r.err, strlen(r.err) > 600 ? "...\n" : "");
@@ -495,7 +478,7 @@ static void vinyl_sides_make_one_file_per_side_and_warn_past_22_minutes(void **s
     lt_free(z, 1);
     /* declared: side A 11:00 + 3 s + 11:00 = 22:03 */
     snprintf(yaml, sizeof yaml, "%s/vinyl-long.yaml", dir);
-    write_text(yaml, "target: vinyl\ngap: 3\n"
+    lt_write_text(yaml, "target: vinyl\ngap: 3\n"
                      "songs:\n  - {file: eleven.wav, side: A}\n  - eleven.wav\n  - {file: short.wav, side: B}\n");
     lt_run_result r = lt_run("'%s' album --check '%s'", lt_lathe_exe(), yaml);
     print_message("  %s", r.out);
@@ -505,7 +488,7 @@ static void vinyl_sides_make_one_file_per_side_and_warn_past_22_minutes(void **s
     assert_null(strstr(r.out, "side B is"));
     lt_run_free(&r);
     /* 21:57 is not a warning */
-    write_text(yaml, "target: vinyl\ngap: 3\n"
+    lt_write_text(yaml, "target: vinyl\ngap: 3\n"
                      "songs:\n  - {file: eleven.wav, side: A}\n  - {file: eleven.wav, crossfade: 9}\n"
                      "  - {file: short.wav, side: B}\n");
     r = lt_run("'%s' album --check '%s'", lt_lathe_exe(), yaml);
@@ -516,7 +499,7 @@ static void vinyl_sides_make_one_file_per_side_and_warn_past_22_minutes(void **s
 
     /* rendered: short songs, two sides */
     snprintf(yaml, sizeof yaml, "%s/vinyl.yaml", dir);
-    write_text(yaml, "target: vinyl\nmaster: off\nbits: 16\ngap: 1\n"
+    lt_write_text(yaml, "target: vinyl\nmaster: off\nbits: 16\ngap: 1\n"
                      "songs:\n  - {file: short.wav, side: A, meta: {title: A1}}\n"
                      "  - {file: short.wav, meta: {title: A2}}\n"
                      "  - {file: short.wav, side: B, meta: {title: B1}}\n");
@@ -559,7 +542,7 @@ static void album_refuses_existing_outputs_without_force(void **s)
     write_file(p, b, 2, 48000, 48000, LATHE_SAMPLE_FLOAT32);
     lt_free(b, 2);
     snprintf(yaml, sizeof yaml, "%s/one.yaml", dir);
-    write_text(yaml, "master: off\nformat: wav\nsongs: [one.wav]\n");
+    lt_write_text(yaml, "master: off\nformat: wav\nsongs: [one.wav]\n");
     snprintf(out, sizeof out, "%s/one-out", dir);
     lt_run_result r = album(yaml, out);
     assert_int_equal(r.status, 0);
@@ -589,7 +572,7 @@ static void album_report_has_an_overview_and_every_song(void **s)
     snprintf(yaml, sizeof yaml, "%s/rep.yaml", dir);
     snprintf(out, sizeof out, "%s/rep-out", dir);
     snprintf(html, sizeof html, "%s/album.html", dir);
-    write_text(yaml, "target: spotify\nformat: wav\nsongs:\n  - {file: rep1.wav, meta: {title: First}}\n"
+    lt_write_text(yaml, "target: spotify\nformat: wav\nsongs:\n  - {file: rep1.wav, meta: {title: First}}\n"
                      "  - {file: rep2.wav, meta: {title: Second}}\n");
     lt_run_result r = lt_run("LATHE_NO_PROGRESS=1 '%s' album '%s' -o '%s' --quiet --report '%s'", lt_lathe_exe(),
                              yaml, out, html);
@@ -625,7 +608,7 @@ static void album_reference_sets_the_target_for_every_song(void **s)
     measured mr = measure(ref, 0);
     snprintf(yaml, sizeof yaml, "%s/refal.yaml", dir);
     snprintf(out, sizeof out, "%s/refal-out", dir);
-    write_text(yaml, "format: wav\nreference: refal3.wav\namount: 50 %\nsongs:\n"
+    lt_write_text(yaml, "format: wav\nreference: refal3.wav\namount: 50 %\nsongs:\n"
                      "  - {file: refal1.wav, meta: {title: A}}\n  - {file: refal2.wav, meta: {title: B}}\n");
     lt_run_result r = album(yaml, out);
     if (r.status) fail_msg("exit %d: %s", r.status, r.err);
@@ -635,7 +618,7 @@ static void album_reference_sets_the_target_for_every_song(void **s)
     print_message("  reference %.2f LUFS; the louder song %.2f LUFS\n", mr.lufs, m.lufs);
     assert_true(fabs(m.lufs - mr.lufs) <= 0.1);
     lt_run_free(&r);
-    write_text(yaml, "reference: refal3.wav\ntone_target: dull\nsongs:\n  - {file: refal1.wav}\n");
+    lt_write_text(yaml, "reference: refal3.wav\ntone_target: dull\nsongs:\n  - {file: refal1.wav}\n");
     r = lt_run("'%s' album '%s' -o '%s/never'", lt_lathe_exe(), yaml, dir);
     assert_int_equal(r.status, 65);
     char want[800];

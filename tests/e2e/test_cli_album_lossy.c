@@ -50,14 +50,6 @@ static void write_wav(const char *p, float **b, int ch, long n, double rate)
     assert_int_equal(lathe_writer_commit(w, &err), LATHE_OK);
 }
 
-static void write_text(const char *p, const char *text)
-{
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 /* A two-tone song with a slow envelope, starting at full level (so its
  * first sample marks its start in the album file). */
 static float **tones(long n, double rate, double f1, double f2)
@@ -96,16 +88,7 @@ static float **hot(long n, double rate, uint64_t seed)
 /* Reads raw little-endian data ffmpeg wrote. */
 static float *slurp(const char *p, size_t *len)
 {
-    FILE *f = fopen(p, "rb");
-    if (!f) fail_msg("%s: cannot open", p);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    float *d = malloc((size_t)n + 4);
-    if (fread(d, 1, (size_t)n, f) != (size_t)n) fail_msg("%s: short read", p);
-    fclose(f);
-    *len = (size_t)n;
-    return d;
+    return (float *)(void *)lt_read_file(p, len);
 }
 
 typedef struct {
@@ -232,7 +215,7 @@ static void album_lossy_files_round_trip_with_tags_cue_and_lengths(void **s)
     }
     char yaml[512];
     snprintf(yaml, sizeof yaml, "%s", path("lossy.yaml"));
-    write_text(yaml, "target: spotify\nlufs: -14\nceiling: -1 dBTP\ngap: 1.5\n"
+    lt_write_text(yaml, "target: spotify\nlufs: -14\nceiling: -1 dBTP\ngap: 1.5\n"
                      "meta: { album: Night Drive, artist: The Band, year: 2026 }\n"
                      "songs:\n"
                      "  - file: song1.wav\n    meta: { title: Intro, isrc: US-RC1-26-00001 }\n"
@@ -363,7 +346,7 @@ static void album_lossy_overshoot_lowers_the_ceiling_and_encodes_again(void **s)
     }
     char yaml[512];
     snprintf(yaml, sizeof yaml, "%s", path("hot.yaml"));
-    write_text(yaml, "target: spotify\nlufs: -7\nceiling: -0.1 dBTP\nloudness: track\n"
+    lt_write_text(yaml, "target: spotify\nlufs: -7\nceiling: -0.1 dBTP\nloudness: track\n"
                      "songs:\n  - file: hot1.wav\n    meta: { title: One }\n"
                      "  - file: hot2.wav\n    meta: { title: Two }\n    crossfade: { length: 1 }\n");
     const double ceiling = -0.1;
@@ -436,7 +419,7 @@ static void album_lossy_settings_that_do_not_fit_are_errors(void **s)
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         char y[512], out[512];
         snprintf(y, sizeof y, "%ssongs:\n  - short.wav\n", cases[k].yaml);
-        write_text(path("bad.yaml"), y);
+        lt_write_text(path("bad.yaml"), y);
         snprintf(out, sizeof out, "%s/bad-out", dir);
         lt_run_result r = lt_run("'%s' album '%s' -o '%s' %s", lt_lathe_exe(), path("bad.yaml"), out, cases[k].args);
         if (!strstr(r.err, cases[k].msg)) fail_msg("case %zu: wanted '%s', got '%s'", k, cases[k].msg, r.err);

@@ -100,16 +100,7 @@ static float **loud_mix(long n, double rate)
 /* Reads raw little-endian data ffmpeg wrote. */
 static void *slurp(const char *p, size_t *len)
 {
-    FILE *f = fopen(p, "rb");
-    if (!f) fail_msg("%s: cannot open", p);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *d = malloc((size_t)n + 1);
-    if (fread(d, 1, (size_t)n, f) != (size_t)n) fail_msg("%s: short read", p);
-    fclose(f);
-    *len = (size_t)n;
-    return d;
+    return lt_read_file(p, len);
 }
 
 /* ffmpeg decodes `file` to interleaved float at its own rate; returns the

@@ -27,14 +27,6 @@ static char *slurp_file(const char *path)
     return s;
 }
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 /* Replaces the first `from` in s by `to` (s is reallocated). */
 static char *replace(char *s, const char *from, const char *to)
 {
@@ -77,7 +69,7 @@ static void francium_session(const char *out, const char *mat, double threshold,
              bypass ? ", bypass: true" : "");
     s = replace(s, "threshold: -40 dB, ratio: inf", duck); /* minilogue_synth */
     s = replace(s, "threshold: -40 dB, ratio: inf", duck); /* sine */
-    write_text(out, s);
+    lt_write_text(out, s);
     free(s);
 }
 
@@ -203,7 +195,7 @@ static void mix_check_reports_every_problem_with_line_and_column(void **st)
     (void)st;
     char ses[600];
     snprintf(ses, sizeof ses, "%s/bad.yaml", dir);
-    write_text(ses, "lathe: 1\n"
+    lt_write_text(ses, "lathe: 1\n"
                     "tracks:\n"
                     "  - name: a\n"
                     "    file: nowhere.wav\n"
@@ -238,7 +230,7 @@ static void mix_refuses_to_overwrite_an_input_or_an_existing_file(void **st)
     lathe_writer_write(w, (const float *const *)b, 4800, &err);
     lathe_writer_commit(w, &err);
     lt_free(b, 1);
-    write_text(ses, "lathe: 1\ntracks:\n  - { name: t, file: tone.wav }\n");
+    lt_write_text(ses, "lathe: 1\ntracks:\n  - { name: t, file: tone.wav }\n");
     lt_run_result r = lt_run("'%s' mix '%s' -o '%s'", lt_lathe_exe(), ses, wav);
     assert_int_equal(r.status, 73);
     char want[2048];
@@ -274,7 +266,7 @@ static void mix_report_has_every_section_and_the_desk(void **st)
     lathe_writer_write(w, (const float *const *)b, n, &err);
     lathe_writer_commit(w, &err);
     lt_free(b, 2);
-    write_text(ses, "lathe: 1\ntracks:\n  - { name: drums, file: noise.wav, out: bus }\n"
+    lt_write_text(ses, "lathe: 1\ntracks:\n  - { name: drums, file: noise.wav, out: bus }\n"
                     "  - { name: keys, file: noise.wav, gain: -12 dB }\nbuses:\n  - { name: bus }\n"
                     "master:\n  chain: [ { limiter: { ceiling: -3 dB } } ]\n");
     lt_run_result r = lt_run("'%s' mix '%s' -o '%s/rep.wav' --quiet --report '%s'", lt_lathe_exe(), ses, dir, html);

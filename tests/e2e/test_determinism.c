@@ -31,14 +31,6 @@
 
 static char *const dir = lt_dir;
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static void write_wav(const char *name, float **b, int ch, long n, double rate)
 {
     char path[512];
@@ -53,15 +45,9 @@ static void write_wav(const char *name, float **b, int ch, long n, double rate)
 
 static unsigned char *slurp(const char *path, long *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    *len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)*len + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)*len, f), (size_t)*len);
-    fclose(f);
+    size_t n;
+    unsigned char *b = (unsigned char *)lt_read_file(path, &n);
+    *len = (long)n;
     return b;
 }
 
@@ -250,7 +236,7 @@ static void mix_outputs_are_identical_over_runs_and_thread_counts(void **st)
     make_stems();
     char ses[512];
     snprintf(ses, sizeof ses, "%s/det.yaml", dir);
-    write_text(ses, session);
+    lt_write_text(ses, session);
     /* the mix and one stem per bus (drums, plate) */
     int n = three_runs("mix", "mix det.yaml -o @/mix.wav --stems @");
     assert_true(n >= 3);
@@ -280,7 +266,7 @@ static void album_outputs_are_identical_over_runs_and_thread_counts(void **st)
     make_song("song2.wav", 0.15, len_s(6), 22);
     char yaml[512];
     snprintf(yaml, sizeof yaml, "%s/album.yaml", dir);
-    write_text(yaml, "format: flac\n"
+    lt_write_text(yaml, "format: flac\n"
                      "bits: 24\n"
                      "meta: {album: Determinism, artist: Tester}\n"
                      "songs:\n"

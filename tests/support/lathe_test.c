@@ -239,6 +239,28 @@ int lt_dir_teardown(void **state)
     return 0;
 }
 
+void lt_write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) fail_msg("cannot write %s", path);
+    fputs(text, f);
+    if (fclose(f) != 0) fail_msg("cannot write %s", path);
+}
+
+char *lt_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = calloc(1, (size_t)n + 8);
+    if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) fail_msg("%s: short read", path);
+    fclose(f);
+    if (len) *len = (size_t)n;
+    return b;
+}
+
 int lt_sanitized(void)
 {
 #if defined(__SANITIZE_ADDRESS__)

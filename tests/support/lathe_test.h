@@ -73,6 +73,14 @@ extern char lt_dir[256];
 int lt_dir_setup(void **state);
 int lt_dir_teardown(void **state);
 
+/* Writes text to path (the test fails when it cannot). */
+void lt_write_text(const char *path, const char *text);
+
+/* The bytes of the file at path, followed by eight zero bytes (so text is
+ * NUL-terminated); their count in *len (NULL: not wanted). The test fails
+ * when the file cannot be read. free() the result. */
+char *lt_read_file(const char *path, size_t *len);
+
 /* 1 in the sanitizer run (an ASan build, or LATHE_SANITIZED set, as make
  * check does), where tests use shorter signals for the same checks. */
 int lt_sanitized(void);

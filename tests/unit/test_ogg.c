@@ -29,14 +29,9 @@ static void crc_check_value(void **s)
 
 static unsigned char *slurp(const char *path, long *n)
 {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *n = ftell(f);
-    rewind(f);
-    unsigned char *b = malloc((size_t)*n);
-    assert_int_equal(fread(b, 1, (size_t)*n, f), (size_t)*n);
-    fclose(f);
+    size_t k;
+    unsigned char *b = (unsigned char *)lt_read_file(path, &k);
+    *n = (long)k;
     return b;
 }
 

@@ -681,13 +681,6 @@ static void ref_master_reaches_reference_loudness_and_tone(void **state) {
     lt_rmdir(dir);
 }
 
-static void write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 /* A chain file's reference: map: every problem at its line and column, in
  * the one parser's words; then its settings reach the plan (a file relative
  * to the chain file, match tone only, amount_tone 50 %: half the limited
@@ -721,7 +714,7 @@ static void ref_chain_file_settings_and_errors(void **state) {
     lathe_error err;
     char line[1200], want[1200];
 
-    write_text(chain, "glue: { ratio: 1.5 }\n"
+    lt_write_text(chain, "glue: { ratio: 1.5 }\n"
                       "reference:\n"
                       "  file: nothere.wav\n"
                       "  match: [loudness, tonne]\n"
@@ -749,13 +742,13 @@ static void ref_chain_file_settings_and_errors(void **state) {
     lathe_diags_free(&d);
     assert_int_equal(access(outp, F_OK), -1);
 
-    write_text(chain, "reference: { tone_target: warm, file: refs/ref.wav }\n");
+    lt_write_text(chain, "reference: { tone_target: warm, file: refs/ref.wav }\n");
     assert_int_equal(lathe_master_render(mixp, outp, &o, &rep, &d, &err), LATHE_E_INVALID);
     assert_int_equal(d.count, 1);
     snprintf(want, sizeof want, "%s:1:1: reference: file and tone_target exclude each other", chain);
     assert_string_equal(lathe_diag_format(&d, 0, line, sizeof line), want);
     lathe_diags_free(&d);
-    write_text(chain, "reference: { amount: 50 % }\n");
+    lt_write_text(chain, "reference: { amount: 50 % }\n");
     assert_int_equal(lathe_master_render(mixp, outp, &o, &rep, &d, &err), LATHE_E_INVALID);
     assert_int_equal(d.count, 1);
     assert_non_null(strstr(d.items[0].msg, "settings but no file or tone_target"));
@@ -770,7 +763,7 @@ static void ref_chain_file_settings_and_errors(void **state) {
     ro.max_eq_db = 4;
     lathe_ref_master_plan *want_plan = malloc(sizeof *want_plan);
     assert_int_equal(lathe_ref_plan(am, ar, &ro, want_plan, NULL), LATHE_OK);
-    write_text(chain, "reference:\n  file: refs/ref.wav\n  match: tone\n  amount: 100 %\n"
+    lt_write_text(chain, "reference:\n  file: refs/ref.wav\n  match: tone\n  amount: 100 %\n"
                       "  amount_tone: 50 %\n  max_eq: 4 dB\n");
     if (lathe_master_render(mixp, outp, &o, &rep, &d, &err) != LATHE_OK) fail_msg("%s", err.msg);
     lathe_diags_free(&d);

@@ -52,17 +52,9 @@ static int teardown(void **s)
 
 static char *slurp(const char *path, long *len)
 {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *d = malloc((size_t)n + 1);
-    assert_non_null(d);
-    assert_int_equal(fread(d, 1, (size_t)n, f), (size_t)n);
-    d[n] = 0;
-    fclose(f);
-    if (len) *len = n;
+    size_t n;
+    char *d = lt_read_file(path, &n);
+    if (len) *len = (long)n;
     return d;
 }
 
