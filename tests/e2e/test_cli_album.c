@@ -24,12 +24,7 @@ static char *const dir = lt_dir;
 
 static void write_file(const char *path, float **b, int ch, long n, double rate, lathe_sample_type t)
 {
-    lathe_error err;
-    lathe_writer_spec spec = {LATHE_FILE_WAV, t, rate, ch, 1};
-    lathe_writer *w = lathe_writer_open(path, &spec, &err);
-    if (!w) fail_msg("%s", err.msg);
-    assert_int_equal(lathe_writer_write(w, (const float *const *)b, n, &err), LATHE_OK);
-    assert_int_equal(lathe_writer_commit(w, &err), LATHE_OK);
+    lt_write_wav(path, b, ch, n, rate, t);
 }
 
 typedef lt_measured measured;
@@ -209,18 +204,7 @@ static void album_gaps_fades_crossfades_are_sample_exact(void **s)
 /* A music-like signal: filtered noise, a bass line and a 4 Hz level swing. */
 static float **songish(long n, double rate, double level, uint64_t seed)
 {
-    float **b = lt_alloc(2, n);
-    lt_noise(b[0], n, 1.0, &seed);
-    lt_noise(b[1], n, 1.0, &seed);
-    double z0 = 0, z1 = 0;
-    for (long i = 0; i < n; i++) {
-        double t = i / rate, env = 0.7 + 0.3 * sin(2 * M_PI * 4 * t);
-        z0 = 0.9 * z0 + 0.3 * b[0][i], z1 = 0.9 * z1 + 0.3 * b[1][i];
-        double bass = 0.3 * sin(2 * M_PI * 55 * t);
-        b[0][i] = (float)(level * env * (0.8 * z0 + 0.2 * z1 + bass));
-        b[1][i] = (float)(level * env * (0.2 * z0 + 0.8 * z1 + bass));
-    }
-    return b;
+    return lt_songish(n, rate, level, seed);
 }
 
 static void make_songs(const double *levels, int n, double secs, const char *prefix)

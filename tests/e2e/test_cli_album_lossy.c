@@ -42,12 +42,7 @@ static const char *path(const char *name)
 
 static void write_wav(const char *p, float **b, int ch, long n, double rate)
 {
-    lathe_error err;
-    lathe_writer_spec spec = {LATHE_FILE_WAV, LATHE_SAMPLE_FLOAT32, rate, ch, 1};
-    lathe_writer *w = lathe_writer_open(p, &spec, &err);
-    if (!w) fail_msg("%s", err.msg);
-    assert_int_equal(lathe_writer_write(w, (const float *const *)b, n, &err), LATHE_OK);
-    assert_int_equal(lathe_writer_commit(w, &err), LATHE_OK);
+    lt_write_wav(p, b, ch, n, rate, LATHE_SAMPLE_FLOAT32);
 }
 
 /* A two-tone song with a slow envelope, starting at full level (so its

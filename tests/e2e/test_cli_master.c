@@ -46,12 +46,7 @@ static int teardown(void **s)
 
 static void write_file(const char *path, float **b, int ch, long n, double rate)
 {
-    lathe_error err;
-    lathe_writer_spec spec = {LATHE_FILE_WAV, LATHE_SAMPLE_FLOAT32, rate, ch, 1};
-    lathe_writer *w = lathe_writer_open(path, &spec, &err);
-    if (!w) fail_msg("%s", err.msg);
-    assert_int_equal(lathe_writer_write(w, (const float *const *)b, n, &err), LATHE_OK);
-    assert_int_equal(lathe_writer_commit(w, &err), LATHE_OK);
+    lt_write_wav(path, b, ch, n, rate, LATHE_SAMPLE_FLOAT32);
 }
 
 typedef lt_measured measured;

@@ -239,6 +239,32 @@ int lt_dir_teardown(void **state)
     return 0;
 }
 
+void lt_write_wav(const char *path, float **b, int ch, long n, double rate, lathe_sample_type t)
+{
+    lathe_error err;
+    lathe_writer_spec spec = {LATHE_FILE_WAV, t, rate, ch, 1};
+    lathe_writer *w = lathe_writer_open(path, &spec, &err);
+    if (!w) fail_msg("%s", err.msg);
+    assert_int_equal(lathe_writer_write(w, (const float *const *)b, n, &err), LATHE_OK);
+    assert_int_equal(lathe_writer_commit(w, &err), LATHE_OK);
+}
+
+float **lt_songish(long n, double rate, double level, uint64_t seed)
+{
+    float **b = lt_alloc(2, n);
+    lt_noise(b[0], n, 1.0, &seed);
+    lt_noise(b[1], n, 1.0, &seed);
+    double z0 = 0, z1 = 0;
+    for (long i = 0; i < n; i++) {
+        double t = i / rate, env = 0.7 + 0.3 * sin(2 * M_PI * 4 * t);
+        z0 = 0.9 * z0 + 0.3 * b[0][i], z1 = 0.9 * z1 + 0.3 * b[1][i];
+        double bass = 0.3 * sin(2 * M_PI * 55 * t);
+        b[0][i] = (float)(level * env * (0.8 * z0 + 0.2 * z1 + bass));
+        b[1][i] = (float)(level * env * (0.2 * z0 + 0.8 * z1 + bass));
+    }
+    return b;
+}
+
 void lt_write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "lathe/io.h"
 #include "lathe/proc.h"
 
 /* Planar buffers: ch channels of n frames, zeroed. Free with lt_free. */
@@ -72,6 +73,14 @@ void lt_rmdir(const char *dir);
 extern char lt_dir[256];
 int lt_dir_setup(void **state);
 int lt_dir_teardown(void **state);
+
+/* Writes ch planar channels of n frames to a WAV file of the given sample
+ * type through lathe's writer (the test fails when it cannot). */
+void lt_write_wav(const char *path, float **b, int ch, long n, double rate, lathe_sample_type t);
+
+/* A music-like stereo signal (lt_alloc'd): filtered noise, a 55 Hz bass
+ * line and a 4 Hz level swing, at `level`. */
+float **lt_songish(long n, double rate, double level, uint64_t seed);
 
 /* Writes text to path (the test fails when it cannot). */
 void lt_write_text(const char *path, const char *text);

@@ -27,12 +27,7 @@ static const char *path(const char *name)
 
 static void write_wav(const char *file, int ch, double rate, float **b, long n)
 {
-    lathe_error err;
-    lathe_writer_spec spec = {LATHE_FILE_WAV, LATHE_SAMPLE_FLOAT32, rate, ch, 1};
-    lathe_writer *w = lathe_writer_open(file, &spec, &err);
-    if (!w) fail_msg("%s", err.msg);
-    assert_int_equal(lathe_writer_write(w, (const float *const *)b, n, &err), LATHE_OK);
-    assert_int_equal(lathe_writer_commit(w, &err), LATHE_OK);
+    lt_write_wav(file, b, ch, n, rate, LATHE_SAMPLE_FLOAT32);
 }
 
 static float **read_all(const char *file, long *n)

@@ -613,12 +613,7 @@ static void ref_material_pair_spectral_distance_at_least_halves(void **state) {
 
 #ifdef LATHE_MASTER_REFERENCE
 static void write_wav(const char *path, float **b, long n, double rate) {
-    lathe_writer_spec spec = {LATHE_FILE_WAV, LATHE_SAMPLE_FLOAT32, rate, 2, 1};
-    lathe_error err;
-    lathe_writer *w = lathe_writer_open(path, &spec, &err);
-    if (!w) fail_msg("%s: %s", path, err.msg);
-    assert_int_equal(lathe_writer_write(w, (const float *const *)b, n, &err), LATHE_OK);
-    assert_int_equal(lathe_writer_commit(w, &err), LATHE_OK);
+    lt_write_wav(path, b, 2, n, rate, LATHE_SAMPLE_FLOAT32);
 }
 
 /* lathe master with a reference: the reference's loudness within 0.1 LU,
