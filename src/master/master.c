@@ -672,19 +672,13 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
         set_text(&st[S_LIMITER], "lookahead", "5 ms", err);
     }
     if (opt->chain_path) {
+        /* the same list album --check and the fuzz target parse with; the
+         * reference settings ride along as its last "stage" */
         lathe_stage fs[NSTAGES + 1];
-        int nfs = 0, map[NSTAGES];
-        for (int i = 0; i < NSTAGES; i++) {
-            if (!st[i].desc) continue;
-            memset(&fs[nfs], 0, sizeof fs[nfs]);
-            fs[nfs].name = STAGES[i].name, fs[nfs].desc = st[i].desc;
-            map[nfs++] = i;
-        }
-        /* the reference settings ride along as one more "stage" */
-        const int fref = nfs;
-        memset(&fs[nfs], 0, sizeof fs[nfs]);
-        fs[nfs].name = "reference", fs[nfs].desc = &REF_DESC;
-        nfs++;
+        const int nfs = lathe_master_chain_stages(fs, NSTAGES + 1), fref = nfs - 1;
+        int map[NSTAGES]; /* fs index -> st index: both skip a stage without its processor */
+        for (int i = 0, f = 0; i < NSTAGES; i++)
+            if (st[i].desc) map[f++] = i;
         lathe_diags local_d;
         custom = lathe_chain_file_load(opt->chain_path, fs, nfs, diags ? diags : &local_d);
         if (!custom) {
