@@ -181,10 +181,22 @@ static lathe_chain_entry entry_from(const lathe_proc_desc *d, const double *valu
     return ce;
 }
 
-/* A session: one track (file, gain), the master running `chain`. */
+/* A session: one track (file, gain) and `chain` on a line of nodes. The
+ * engine runs the nodes of a session's levels on different blocks at the same
+ * time (render.c, "Scheduling"), so a chain spread over a line of nodes keeps
+ * both cores busy where one node would run it on one. The entries before the
+ * first one that reports gain reduction get a bus each; that entry and the
+ * rest run on the master, whose entries are the ones the engine reports
+ * curves for (lathe_mix_options.series). A bus at 0 dB, centre, copies its
+ * input exactly, so the output is what one node would give. *split receives
+ * the index of the first entry on the master. The caller frees the session
+ * with line_free (the chain stays the caller's). */
 static lathe_session *one_track(const char *file, double rate, double gain_db, lathe_chain_entry *chain,
-                                int nchain)
+                                int nchain, int *split)
 {
+    int nb = 0;
+    while (nb < nchain && !chain[nb].desc->reduction_db) nb++;
+    *split = nb;
     lathe_session *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->path = dupstr("master");
@@ -194,25 +206,40 @@ static lathe_session *one_track(const char *file, double rate, double gain_db, l
     s->beats_per_bar = 4;
     s->range_end_s = -1;
     s->tail_s = -1;
-    s->nnodes = 2;
-    s->master = 1;
-    s->nodes = calloc(2, sizeof *s->nodes);
+    s->nnodes = nb + 2;
+    s->master = nb + 1;
+    s->nodes = calloc((size_t)s->nnodes, sizeof *s->nodes);
     if (!s->nodes) {
         lathe_session_free(s);
         return NULL;
     }
-    lathe_node *t = &s->nodes[0], *m = &s->nodes[1];
+    lathe_node *t = &s->nodes[0], *m = &s->nodes[nb + 1];
     t->name = dupstr("input");
     t->kind = LATHE_NODE_TRACK;
     t->file = dupstr(file);
     t->gain_db = gain_db;
     t->out = 1;
+    for (int k = 0; k < nb; k++) {
+        lathe_node *b = &s->nodes[1 + k];
+        b->name = dupstr(chain[k].label);
+        b->kind = LATHE_NODE_BUS;
+        b->out = 2 + k;
+        b->chain = chain + k;
+        b->nchain = 1;
+    }
     m->name = dupstr("master");
     m->kind = LATHE_NODE_MASTER;
     m->out = -1;
-    m->chain = chain;
-    m->nchain = nchain;
+    m->chain = chain + nb;
+    m->nchain = nchain - nb;
     return s;
+}
+
+/* Frees a one_track session, not the chain it borrows. */
+static void line_free(lathe_session *s)
+{
+    for (int i = 0; s && i < s->nnodes; i++) s->nodes[i].chain = NULL, s->nodes[i].nchain = 0;
+    lathe_session_free(s);
 }
 
 /* ---- temporary files ---- */
@@ -344,6 +371,7 @@ typedef struct {
     int ntail;
     int drive;               /* index of the drive entries in tail (two: +24 dB each at most) */
     lathe_mix_options mo;
+    int split;               /* of the last render's line of nodes (one_track) */
 } solver;
 
 static lathe_status render_tail(solver *sv, double gain_db, const char *out, lathe_mix_report *rep,
@@ -355,18 +383,21 @@ static lathe_status render_tail(solver *sv, double gain_db, const char *out, lat
     double g1 = gain_db > 24 ? 24 : gain_db;
     sv->tail[sv->drive].values[gi] = g1;
     sv->tail[sv->drive + 1].values[gi] = gain_db - g1;
-    lathe_session *s = one_track(sv->cache, sv->rate, sv->cache_gain_db, sv->tail, sv->ntail);
+    int split;
+    lathe_session *s = one_track(sv->cache, sv->rate, sv->cache_gain_db, sv->tail, sv->ntail, &split);
     if (!s) return lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
     lathe_status st = lathe_mix_render(s, out, &sv->mo, rep, err);
-    s->nodes[1].chain = NULL, s->nodes[1].nchain = 0; /* owned by the solver */
-    lathe_session_free(s);
+    sv->split = split;
+    line_free(s); /* the tail is the solver's */
     return st;
 }
 
-static double entry_reduction(const lathe_mix_report *m, int entry, int want_max)
+/* Reduction of entry `entry` of a one_track chain split at `split`: the
+ * entries that report it are on the master (the last node). */
+static double entry_reduction(const lathe_mix_report *m, int split, int entry, int want_max)
 {
     for (int i = 0; i < m->nreductions; i++)
-        if (m->reductions[i].node == 1 && m->reductions[i].entry == entry)
+        if (m->reductions[i].node == split + 1 && m->reductions[i].entry == entry - split)
             return want_max ? m->reductions[i].max_db : m->reductions[i].mean_db;
     return NAN;
 }
@@ -833,7 +864,8 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
             status = err->code;
             goto done;
         }
-        lathe_session *s = one_track(in, rep->out_rate, mono_gain, pre, npre);
+        int split;
+        lathe_session *s = one_track(in, rep->out_rate, mono_gain, pre, npre, &split);
         if (!s) {
             status = lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
             goto done;
@@ -841,7 +873,7 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
         if (opt->want_series) {
             pre_series = lathe_series_new(rep->out_rate, rep->out_channels, err);
             if (!pre_series) {
-                lathe_session_free(s);
+                line_free(s);
                 status = err->code;
                 goto done;
             }
@@ -851,18 +883,18 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
         status = lathe_mix_render(s, cache, &mo, &mr, err);
         rep->time_chain_s = now_s() - t0;
         mo.series = NULL;
-        s->nodes[1].chain = NULL, s->nodes[1].nchain = 0;
-        lathe_session_free(s);
+        line_free(s);
         if (status != LATHE_OK) goto done;
         rep->pre_limiter = mr.mix;
         rep->glue_max_db = rep->glue_mean_db = NAN;
         rep->multiband_max_db = rep->multiband_mean_db = NAN;
         for (int k = 0; k < npre; k++) {
             if (strcmp(pre[k].label, "glue") == 0)
-                rep->glue_max_db = entry_reduction(&mr, k, 1), rep->glue_mean_db = entry_reduction(&mr, k, 0);
+                rep->glue_max_db = entry_reduction(&mr, split, k, 1),
+                rep->glue_mean_db = entry_reduction(&mr, split, k, 0);
             if (strcmp(pre[k].label, "multiband") == 0)
-                rep->multiband_max_db = entry_reduction(&mr, k, 1),
-                rep->multiband_mean_db = entry_reduction(&mr, k, 0);
+                rep->multiband_max_db = entry_reduction(&mr, split, k, 1),
+                rep->multiband_mean_db = entry_reduction(&mr, split, k, 0);
         }
         lathe_mix_report_free(&mr);
         source = cache;
@@ -899,7 +931,7 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
     if (lim >= 0) describe(&rep->stages[rep->nstages++], "limiter", tail[lim].desc, tail[lim].values, NULL);
     if (dit >= 0) describe(&rep->stages[rep->nstages++], "dither", tail[dit].desc, tail[dit].values, NULL);
 
-    solver sv = {source, source_gain, rep->out_rate, tail, ntail, drive, mo};
+    solver sv = {source, source_gain, rep->out_rate, tail, ntail, drive, mo, 0};
     const double T = rep->target_lufs;
     const double gmax = 48.0; /* two gain processors */
     const int fixed = isfinite(opt->fixed_gain_db);
@@ -994,8 +1026,8 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
             rep->after = mr.mix;
             rep->gain_db = g;
             rep->limiter_ceiling_dbtp = ceil_run;
-            rep->limiter_max_db = lim >= 0 ? entry_reduction(&mr, lim, 1) : 0;
-            rep->limiter_mean_db = lim >= 0 ? entry_reduction(&mr, lim, 0) : 0;
+            rep->limiter_max_db = lim >= 0 ? entry_reduction(&mr, sv.split, lim, 1) : 0;
+            rep->limiter_mean_db = lim >= 0 ? entry_reduction(&mr, sv.split, lim, 0) : 0;
             lathe_mix_report_free(&mr);
             L = rep->after.integrated_lufs;
             double over = rep->after.true_peak_dbtp - rep->ceiling_dbtp;
