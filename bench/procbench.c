@@ -7,8 +7,16 @@
  *                                  compressor) file to file, to compare with
  *                                  SoX's `equalizer ... compand ...` on the
  *                                  same file
+ *   procbench master IN [REPS]     the processors of `lathe master --reference`
+ *                                  (highpass, match, glue, limiter, dither)
+ *                                  with master's settings, in chain order, on
+ *                                  IN held in memory, in the engine's block
+ *                                  sizes: CPU seconds of each (best of REPS)
+ *                                  and a hash of each stage's output bytes
  *
- * Times are process CPU-independent wall clock (CLOCK_MONOTONIC). */
+ * table and strip time wall clock (CLOCK_MONOTONIC); master times the
+ * thread's CPU (CLOCK_THREAD_CPUTIME_ID), which other load on a shared
+ * machine disturbs much less. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +34,13 @@ static double now(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -151,11 +166,118 @@ static int strip(const char *in, const char *out)
     return 0;
 }
 
+/* A stage of the reference master: processor, engine block size, settings
+ * (param names and values in param units; choices by index). The settings
+ * are master.c's STAGES; the glue's threshold, which master sets from the
+ * programme's loudness, is a typical -20 dB; match has a tilt and a width
+ * change (any non-flat curve costs the same). */
+typedef struct {
+    const char *label, *proc;
+    int block;
+    const char *keys[16];
+    double vals[16];
+} master_stage;
+
+static const master_stage MASTER_STAGES[] = {
+    {"highpass", "eq", 8192, {"band1.type", "band1.freq", "band1.slope"}, {4, 20, 12}},
+    {"match", "match", 8192,
+     {"band3.mid", "band8.mid", "band14.mid", "band20.mid", "band26.mid", "band30.mid",
+      "band14.side", "band26.side"},
+     {1.5, 1, -0.5, 0.5, 1, 2, 1, 2}},
+    {"glue", "compressor", 1024,
+     {"threshold", "ratio", "knee", "attack", "release", "detect", "window", "sc_hpf"},
+     {-20, 2, 6, 30, 300, 1, 50, 80}},
+    {"limiter", "limiter", 1024, {"lookahead", "release", "auto_release"}, {3, 120, 1}},
+    {"dither", "dither", 8192, {"bits"}, {24}},
+};
+#define MASTER_DRIVE_DB 6.0 /* the solved gain before the limiter: some limiting */
+
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static int master(const char *in, int reps)
+{
+    lathe_error err;
+    lathe_audio_info info;
+    lathe_reader *r = lathe_reader_open(in, &info, &err);
+    if (!r) return fprintf(stderr, "%s\n", err.msg), 1;
+    const int ch = info.channels;
+    long cap = 1 << 20, n = 0;
+    float *sig[LATHE_MAX_CHANNELS], *work[LATHE_MAX_CHANNELS];
+    for (int c = 0; c < ch; c++) sig[c] = malloc(sizeof(float) * (size_t)cap);
+    for (;;) {
+        if (n + 65536 > cap) {
+            cap *= 2;
+            for (int c = 0; c < ch; c++) sig[c] = realloc(sig[c], sizeof(float) * (size_t)cap);
+        }
+        float *dst[LATHE_MAX_CHANNELS];
+        for (int c = 0; c < ch; c++) dst[c] = sig[c] + n;
+        long k = lathe_reader_read(r, dst, 65536, &err);
+        if (k < 0) return fprintf(stderr, "%s\n", err.msg), 1;
+        if (k == 0) break;
+        n += k;
+    }
+    lathe_reader_close(r);
+    for (int c = 0; c < ch; c++) work[c] = malloc(sizeof(float) * (size_t)n);
+    const double secs = (double)n / info.rate;
+    printf("  %s: %.1f s, %d ch, %.0f Hz; CPU seconds, best of %d\n", in, secs, ch, info.rate,
+           reps);
+    printf("  %-10s %6s %10s %12s  %s\n", "stage", "block", "cpu s", "x realtime", "output hash");
+    double total = 0;
+    for (size_t k = 0; k < sizeof MASTER_STAGES / sizeof MASTER_STAGES[0]; k++) {
+        const master_stage *m = &MASTER_STAGES[k];
+        const lathe_proc_desc *d = lathe_processor_find(m->proc);
+        int idx[16], nv = 0;
+        for (; nv < 16 && m->keys[nv]; nv++) idx[nv] = lathe_proc_param_index(d, m->keys[nv]);
+        if (!strcmp(m->label, "limiter")) { /* the drive */
+            const float g = (float)pow(10.0, MASTER_DRIVE_DB / 20.0);
+            for (int c = 0; c < ch; c++)
+                for (long i = 0; i < n; i++) sig[c][i] *= g;
+        }
+        double best = 1e300;
+        for (int rep = 0; rep < reps; rep++) {
+            lathe_proc *p = lathe_proc_new_with(d, info.rate, ch, m->block, idx, m->vals, nv, &err);
+            if (!p) return fprintf(stderr, "%s: %s\n", m->label, err.msg), 1;
+            for (int c = 0; c < ch; c++) memcpy(work[c], sig[c], sizeof(float) * (size_t)n);
+            double t0 = cpu_now();
+            for (long off = 0; off < n; off += m->block) {
+                int b = (int)(n - off < m->block ? n - off : m->block);
+                float *io[LATHE_MAX_CHANNELS];
+                for (int c = 0; c < ch; c++) io[c] = work[c] + off;
+                lathe_proc_process(p, io, NULL, b);
+                if (d->reduction_db) (void)lathe_proc_reduction_db(p);
+            }
+            double dt = cpu_now() - t0;
+            best = dt < best ? dt : best;
+            lathe_proc_free(p);
+        }
+        uint64_t h = 0xcbf29ce484222325ULL;
+        for (int c = 0; c < ch; c++) h = fnv1a(h, work[c], sizeof(float) * (size_t)n);
+        printf("  %-10s %6d %10.4f %12.0f  %016llx\n", m->label, m->block, best, secs / best,
+               (unsigned long long)h);
+        total += best;
+        for (int c = 0; c < ch; c++) { /* the next stage takes this one's output */
+            float *t = sig[c];
+            sig[c] = work[c], work[c] = t;
+        }
+    }
+    printf("  %-10s %6s %10.4f %12.0f\n", "total", "", total, secs / total);
+    for (int c = 0; c < ch; c++) free(sig[c]), free(work[c]);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     lathe_denormals_off();
     if (argc == 3 && !strcmp(argv[1], "table")) return table(atof(argv[2]));
     if (argc == 4 && !strcmp(argv[1], "strip")) return strip(argv[2], argv[3]);
-    fprintf(stderr, "usage: procbench table SECONDS | procbench strip IN.wav OUT.wav\n");
+    if ((argc == 3 || argc == 4) && !strcmp(argv[1], "master"))
+        return master(argv[2], argc == 4 ? atoi(argv[3]) : 3);
+    fprintf(stderr, "usage: procbench table SECONDS | procbench strip IN.wav OUT.wav | "
+                    "procbench master IN.wav [REPS]\n");
     return 64;
 }
