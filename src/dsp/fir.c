@@ -5,6 +5,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifndef M_PI
@@ -19,44 +20,51 @@ void lathe_pconv_free(lathe_pconv *c) {
         fftwf_free(c->spec[i]);
         fftwf_free(c->acc[i]);
         fftwf_free(c->tmp[i]);
-        c->spec[i] = c->acc[i] = NULL;
-        c->tmp[i] = NULL;
+        c->spec[i] = c->acc[i] = c->tmp[i] = NULL;
     }
+    free(c->ring);
+    fftwf_free(c->bins);
     fftwf_free(c->in);
     fftwf_free(c->out);
     fftwf_free(c->fade);
     c->fdl = NULL;
+    c->ring = NULL;
+    c->bins = NULL;
     c->in = c->out = c->fade = NULL;
 }
 
 int lathe_pconv_init(lathe_pconv *c, int channels, int block, int taps) {
     memset(c, 0, sizeof *c);
     if (channels < 1 || block < 2 || (block & (block - 1)) || taps < 1) return -1;
+    const int L = LATHE_PCONV_LANES;
     int B = block, P = (taps + B - 1) / B;
-    /* B + 1 bins, rounded up to 4 complex (32 bytes): every spectrum in the
-     * delay line keeps fftwf_malloc's alignment, so FFTW may write there */
-    int S = (B + 1 + 3) & ~3;
+    /* B + 1 bins in whole blocks of L, two floats each */
+    int S = 2 * ((B + 1 + L - 1) / L) * L;
     c->channels = channels;
     c->block = B;
     c->parts = P;
     c->stride = S;
     size_t nspec = (size_t)P * (size_t)S;
-    c->fdl = fftwf_malloc(sizeof(fftwf_complex) * nspec * (size_t)channels);
+    c->fdl = fftwf_malloc(sizeof(float) * nspec * (size_t)channels);
     for (int i = 0; i < 2; i++) {
-        c->spec[i] = fftwf_malloc(sizeof(fftwf_complex) * nspec);
-        c->acc[i] = fftwf_malloc(sizeof(fftwf_complex) * (size_t)S);
+        c->spec[i] = fftwf_malloc(sizeof(float) * nspec);
+        c->acc[i] = fftwf_malloc(sizeof(float) * (size_t)S);
         c->tmp[i] = fftwf_malloc(sizeof(float) * 2 * (size_t)B);
     }
+    c->ring = malloc(sizeof *c->ring * (size_t)P);
+    c->bins = fftwf_malloc(sizeof(fftwf_complex) * (size_t)(B + 1));
     c->in = fftwf_malloc(sizeof(float) * 2 * (size_t)B * (size_t)channels);
     c->out = fftwf_malloc(sizeof(float) * (size_t)B * (size_t)channels);
     c->fade = fftwf_malloc(sizeof(float) * (size_t)B);
     if (!c->fdl || !c->spec[0] || !c->spec[1] || !c->acc[0] || !c->acc[1] || !c->tmp[0] ||
-        !c->tmp[1] || !c->in || !c->out || !c->fade || lathe_fft_init(&c->fft, 2 * B)) {
+        !c->tmp[1] || !c->ring || !c->bins || !c->in || !c->out || !c->fade ||
+        lathe_fft_init(&c->fft, 2 * B)) {
         lathe_pconv_free(c);
         return -1;
     }
-    memset(c->spec[0], 0, sizeof(fftwf_complex) * nspec);
-    memset(c->spec[1], 0, sizeof(fftwf_complex) * nspec);
+    /* the padding bins stay zero for ever (only the B + 1 bins are written) */
+    memset(c->spec[0], 0, sizeof(float) * nspec);
+    memset(c->spec[1], 0, sizeof(float) * nspec);
     /* raised cosine from ~0 to exactly 1 at the last frame of the block */
     for (int i = 0; i < B; i++)
         c->fade[i] = (float)(0.5 - 0.5 * cos(M_PI * (i + 1) / B));
@@ -66,11 +74,50 @@ int lathe_pconv_init(lathe_pconv *c, int channels, int block, int taps) {
 
 void lathe_pconv_reset(lathe_pconv *c) {
     size_t B = (size_t)c->block, ch = (size_t)c->channels;
-    memset(c->fdl, 0, sizeof(fftwf_complex) * (size_t)c->parts * (size_t)c->stride * ch);
+    memset(c->fdl, 0, sizeof(float) * (size_t)c->parts * (size_t)c->stride * ch);
     memset(c->in, 0, sizeof(float) * 2 * B * ch);
     memset(c->out, 0, sizeof(float) * B * ch);
     c->pos = 0;
     c->slot = 0;
+}
+
+/* On x86-64 the loops over spectra also get an AVX2 copy, picked at load
+ * time (as analysis/truepeak.c): wider vectors, the same operations in the
+ * same order (no FMA: contraction is off), so the same bytes. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define HOT
+#endif
+
+/* c->bins (B + 1 interleaved bins) into the split-block layout at dst. */
+HOT static void split(const lathe_pconv *c, float *restrict dst) {
+    const int L = LATHE_PCONV_LANES, nb = c->block + 1, whole = nb / L * L;
+    const float *restrict src = (const float *)c->bins;
+    for (int k = 0; k < whole; k += L, src += 2 * L, dst += 2 * L)
+        for (int l = 0; l < L; l++) {
+            dst[l] = src[2 * l];
+            dst[L + l] = src[2 * l + 1];
+        }
+    for (int l = 0; l < nb - whole; l++) {
+        dst[l] = src[2 * l];
+        dst[L + l] = src[2 * l + 1];
+    }
+}
+
+/* The split-block spectrum at src into c->bins. */
+HOT static void join(const lathe_pconv *c, const float *restrict src) {
+    const int L = LATHE_PCONV_LANES, nb = c->block + 1, whole = nb / L * L;
+    float *restrict dst = (float *)c->bins;
+    for (int k = 0; k < whole; k += L, src += 2 * L, dst += 2 * L)
+        for (int l = 0; l < L; l++) {
+            dst[2 * l] = src[l];
+            dst[2 * l + 1] = src[L + l];
+        }
+    for (int l = 0; l < nb - whole; l++) {
+        dst[2 * l] = src[l];
+        dst[2 * l + 1] = src[L + l];
+    }
 }
 
 void lathe_pconv_load(lathe_pconv *c, const float *h, int n, int now) {
@@ -83,35 +130,54 @@ void lathe_pconv_load(lathe_pconv *c, const float *h, int n, int now) {
         int k0 = p * B, m = n - k0 < B ? n - k0 : B;
         for (int k = 0; k < m; k++)
             t[k] = h[k0 + k] * scale;
-        lathe_fft_forward(&c->fft, t, c->spec[to] + (size_t)p * (size_t)c->stride);
+        lathe_fft_forward(&c->fft, t, c->bins);
+        split(c, c->spec[to] + (size_t)p * (size_t)c->stride);
     }
     c->fading = !now;
 }
 
-/* acc += x * h over nb complex bins (interleaved re, im). */
-static void cmac(float *restrict acc, const float *restrict x, const float *restrict h, int nb) {
-    for (int k = 0; k < nb; k++) {
-        float xr = x[2 * k], xi = x[2 * k + 1], hr = h[2 * k], hi = h[2 * k + 1];
-        acc[2 * k] += xr * hr - xi * hi;
-        acc[2 * k + 1] += xr * hi + xi * hr;
+/* acc = sum over p < P of x[p] h[p], complex, bin by bin, for S floats of
+ * split blocks (x[p]: the input spectrum p blocks back, h: the filter's P
+ * spectra, stride S).  A block of bins at a time, summed in registers over
+ * all partitions; each bin gets exactly the operations, in the same order,
+ * of acc = 0; acc += x h for p = 0, 1, ..., so the sums do not depend on
+ * the layout or the vector width. */
+typedef float v8sf __attribute__((vector_size(32), may_alias, aligned(4)));
+_Static_assert(LATHE_PCONV_LANES == 8, "sum_products takes a block of bins as one v8sf");
+
+HOT static void sum_products(float *restrict acc, const float *const *x, const float *restrict h,
+                             int P, int S) {
+    enum { L = LATHE_PCONV_LANES };
+    for (int k = 0; k < S; k += 2 * L) {
+        v8sf re = {0, 0, 0, 0, 0, 0, 0, 0}, im = re;
+        const float *hp = h + k;
+        for (int p = 0; p < P; p++, hp += S) {
+            const float *xp = x[p] + k;
+            const v8sf xr = *(const v8sf *)xp, xi = *(const v8sf *)(xp + L);
+            const v8sf hr = *(const v8sf *)hp, hi = *(const v8sf *)(hp + L);
+            re = re + (xr * hr - xi * hi);
+            im = im + (xr * hi + xi * hr);
+        }
+        *(v8sf *)(acc + k) = re;
+        *(v8sf *)(acc + k + L) = im;
     }
 }
 
 static void compute_block(lathe_pconv *c) {
-    int B = c->block, P = c->parts, S = c->stride, nb = B + 1;
+    int B = c->block, P = c->parts, S = c->stride;
+    const float **x = c->ring;
     c->slot = c->slot + 1 == P ? 0 : c->slot + 1;
     for (int ch = 0; ch < c->channels; ch++) {
         float *in = c->in + (size_t)ch * 2 * (size_t)B;
-        fftwf_complex *fdl = c->fdl + (size_t)ch * (size_t)P * (size_t)S;
-        lathe_fft_forward(&c->fft, in, fdl + (size_t)c->slot * (size_t)S);
+        float *fdl = c->fdl + (size_t)ch * (size_t)P * (size_t)S;
+        lathe_fft_forward(&c->fft, in, c->bins);
+        split(c, fdl + (size_t)c->slot * (size_t)S);
+        for (int p = 0, q = c->slot; p < P; p++, q = q ? q - 1 : P - 1)
+            x[p] = fdl + (size_t)q * (size_t)S;
         for (int a = 0; a <= c->fading; a++) {
-            const fftwf_complex *H = c->spec[a ? !c->cur : c->cur];
-            float *acc = (float *)c->acc[a];
-            memset(acc, 0, sizeof(fftwf_complex) * (size_t)nb);
-            for (int p = 0, q = c->slot; p < P; p++, q = q ? q - 1 : P - 1)
-                cmac(acc, (const float *)(fdl + (size_t)q * (size_t)S),
-                     (const float *)(H + (size_t)p * (size_t)S), nb);
-            lathe_fft_inverse(&c->fft, c->acc[a], c->tmp[a]);
+            sum_products(c->acc[a], x, c->spec[a ? !c->cur : c->cur], P, S);
+            join(c, c->acc[a]);
+            lathe_fft_inverse(&c->fft, c->bins, c->tmp[a]);
         }
         float *out = c->out + (size_t)ch * (size_t)B;
         const float *y0 = c->tmp[0] + B, *y1 = c->tmp[1] + B;
@@ -128,6 +194,14 @@ static void compute_block(lathe_pconv *c) {
     }
 }
 
+void lathe_pconv_advance(lathe_pconv *c, int n) {
+    c->pos += n;
+    if (c->pos == c->block) {
+        compute_block(c);
+        c->pos = 0;
+    }
+}
+
 void lathe_pconv_run(lathe_pconv *c, float *const *io, long off, int n) {
     int B = c->block;
     for (int ch = 0; ch < c->channels; ch++) {
@@ -140,11 +214,7 @@ void lathe_pconv_run(lathe_pconv *c, float *const *io, long off, int n) {
             x[i] = out[i];
         }
     }
-    c->pos += n;
-    if (c->pos == B) {
-        compute_block(c);
-        c->pos = 0;
-    }
+    lathe_pconv_advance(c, n);
 }
 
 static double bessel_i0(double x) {

@@ -20,12 +20,22 @@
 
 #include "dsp/fft.h"
 
+/* Spectra in the delay line and the filter slots are stored in split blocks
+ * of LATHE_PCONV_LANES bins: the real parts of the block's bins, then their
+ * imaginary parts (the B+1 bins padded with zeros to whole blocks).  The sum
+ * over partitions then runs on whole SIMD registers without shuffles and
+ * stays in registers from the first partition to the last; the spectra are
+ * split once when they are made, the sum joined once before the inverse FFT. */
+#define LATHE_PCONV_LANES 8
+
 typedef struct {
-    int channels, block, parts, stride; /* B, P, complex bins per spectrum (>= B+1, aligned) */
+    int channels, block, parts, stride; /* B, P, floats per spectrum (split blocks, above) */
     lathe_fft fft;                      /* 2B points */
-    fftwf_complex *fdl;                 /* channels x parts x stride: input spectra */
-    fftwf_complex *spec[2];             /* parts x stride each: filter spectra, scaled 1/2B */
-    fftwf_complex *acc[2];              /* stride each */
+    float *fdl;                         /* channels x parts x stride: input spectra */
+    float *spec[2];                     /* parts x stride each: filter spectra, scaled 1/2B */
+    float *acc[2];                      /* stride each: the sums with the current and new filter */
+    const float **ring;                 /* parts: the delay line's spectra, newest first */
+    fftwf_complex *bins;                /* B+1: one spectrum as FFTW reads and writes it */
     float *in;                          /* channels x 2B: the last two input blocks */
     float *out;                         /* channels x B: the output block being played */
     float *tmp[2];                      /* 2B each */
@@ -50,6 +60,18 @@ static inline int lathe_pconv_room(const lathe_pconv *c) {
  * delayed by B frames plus the filter's own delay. Non-finite input samples
  * are replaced by zeros before they reach the delay line. */
 void lathe_pconv_run(lathe_pconv *c, float *const *io, long off, int n);
+/* The same without copies, for callers that make the input and use the
+ * output in their own loop: lathe_pconv_in(c, ch)[i] takes input frame i and
+ * lathe_pconv_out(c, ch)[i] holds output frame i, for i < lathe_pconv_room(c)
+ * (finite values only: this path does not replace NaN and inf); read the
+ * outputs of the frames before lathe_pconv_advance(c, n) moves past them. */
+static inline float *lathe_pconv_in(const lathe_pconv *c, int ch) {
+    return c->in + (size_t)ch * 2 * (size_t)c->block + c->block + c->pos;
+}
+static inline const float *lathe_pconv_out(const lathe_pconv *c, int ch) {
+    return c->out + (size_t)ch * (size_t)c->block + c->pos;
+}
+void lathe_pconv_advance(lathe_pconv *c, int n);
 /* Silence: clears the delay line and buffers; keeps the filter. */
 void lathe_pconv_reset(lathe_pconv *c);
 

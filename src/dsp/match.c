@@ -21,6 +21,7 @@
  * Automation: a change of any gain, amount or max redesigns both FIRs at the
  * next partition (no allocation) and crossfades to them over one partition
  * (raised cosine), as eq's linear mode.  phase is fixed at init. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,8 +74,8 @@ static const lathe_param_desc match_params[] = {
      GAIN_RANGE, 12, LATHE_PARAM_NUMBER, NULL, AUTO},
     {"phase", "",
      "linear: symmetric FIRs of 32769 taps at 48 kHz, scaled with the rate (no phase change; "
-     "latency half the FIR plus one partition: 16384 + 4096 frames at 48 kHz); minimum: "
-     "minimum-phase FIRs of the same length and magnitude (latency one partition, 4096 frames "
+     "latency half the FIR plus one partition: 16384 + 8192 frames at 48 kHz); minimum: "
+     "minimum-phase FIRs of the same length and magnitude (latency one partition, 8192 frames "
      "at 48 kHz; phase shifts like an analog EQ); fixed at init",
      0, 1, PH_LINEAR, LATHE_PARAM_CHOICE, phases, 0},
 };
@@ -95,8 +96,6 @@ typedef struct {
     float *h;                /* taps */
     float *target, *corr;    /* M/2+1 */
     float *xb;               /* M/2+1: band index position of each bin */
-    float *scratch;          /* (nmid + pairs) x B */
-    float *mb[4], *sb[4];    /* mid and side planes in scratch */
 } match_state;
 
 static void match_set(void *st, int param, double v) {
@@ -215,9 +214,8 @@ static void match_fini(void *st) {
     fftwf_free(s->target);
     fftwf_free(s->corr);
     fftwf_free(s->xb);
-    fftwf_free(s->scratch);
     s->dspec = NULL;
-    s->dtime = s->win = s->h = s->target = s->corr = s->xb = s->scratch = NULL;
+    s->dtime = s->win = s->h = s->target = s->corr = s->xb = NULL;
 }
 
 static lathe_status match_init(void *st, double rate, int channels, int max_block,
@@ -229,14 +227,19 @@ static lathe_status match_init(void *st, double rate, int channels, int max_bloc
     s->pairs = channels / 2;
     s->nmid = s->pairs + (channels & 1);
     /* taps: FIR_LEN at 48 kHz, scaled with the rate (the same resolution in
-     * Hz), odd.  Partition B about taps/8 (at most 4096): the convolver does
-     * about taps/B complex multiply-adds per sample and path, so a long
-     * partition is what makes it cheap; it adds B frames of latency. */
+     * Hz), odd.  Partition B about taps/4 (at most 8192; it adds B frames of
+     * latency): per sample and path the convolver does two FFTs of 2B points
+     * per B samples and about taps/B complex multiply-adds.  Measured per
+     * 125 s of stereo (procbench master, CPU): at 44.1 kHz (P = taps/B
+     * rounded up) B = 4096 (P 8) 0.075 s, 8192 (P 4) 0.073 s, 16384 (P 2)
+     * 0.085 s, 32768 (P 1) 0.091 s; at 48 kHz 8192 (P 5) also cheapest, and
+     * at 96 kHz (P 9) by 10 %.  Beyond 8192 the FFTs' cost per sample grows
+     * faster (their working set leaves the cache) than the sums shrink. */
     double x = FIR_LEN * rate / 48000.0;
     int taps = 2 * (int)floor(x / 2) + 1;
     if (taps < 255) taps = 255;
     int B = 64;
-    while (B < 4096 && 8 * B < taps)
+    while (B < 8192 && 4 * B < taps)
         B *= 2;
     int M = 2;
     while (M < 2 * taps)
@@ -254,19 +257,14 @@ static lathe_status match_init(void *st, double rate, int channels, int max_bloc
     s->target = fftwf_malloc(sizeof(float) * bins);
     s->corr = fftwf_malloc(sizeof(float) * bins);
     s->xb = fftwf_malloc(sizeof(float) * bins);
-    s->scratch = fftwf_malloc(sizeof(float) * (size_t)B * (size_t)(s->nmid + s->pairs));
     if (!s->dspec || !s->dtime || !s->win || !s->h || !s->target || !s->corr || !s->xb ||
-        !s->scratch || lathe_fft_init(&s->dfft, M) ||
+        lathe_fft_init(&s->dfft, M) ||
         lathe_pconv_init(&s->conv[0], s->nmid, B, taps) ||
         (s->pairs && lathe_pconv_init(&s->conv[1], s->pairs, B, taps))) {
         match_fini(s);
         lathe_error_set(err, LATHE_E_NOMEM, "match: cannot allocate two %d-tap FIRs", taps);
         return LATHE_E_NOMEM;
     }
-    for (int i = 0; i < s->nmid; i++)
-        s->mb[i] = s->scratch + (size_t)i * (size_t)B;
-    for (int i = 0; i < s->pairs; i++)
-        s->sb[i] = s->scratch + (size_t)(s->nmid + i) * (size_t)B;
     /* band position of bin k: centres at 1000 * 10^((j - 17) / 10) */
     s->xb[0] = -1;
     for (int k = 1; k < (int)bins; k++)
@@ -291,26 +289,32 @@ static void match_process(void *st, float *const *io, const float *const *key, i
         if (s->conv[0].pos == 0 && s->dirty) redesign(s, 0); /* crossfades over one partition */
         int n = lathe_pconv_room(&s->conv[0]);
         if (n > frames - off) n = (int)(frames - off);
-        for (int p = 0; p < s->pairs; p++) {
-            const float *l = io[2 * p] + off, *r = io[2 * p + 1] + off;
-            float *m = s->mb[p], *d = s->sb[p];
-            for (int i = 0; i < n; i++) {
-                m[i] = 0.5f * (l[i] + r[i]);
-                d[i] = 0.5f * (l[i] - r[i]);
-            }
-        }
-        if (s->channels & 1) memcpy(s->mb[s->pairs], io[s->channels - 1] + off, sizeof(float) * (size_t)n);
-        lathe_pconv_run(&s->conv[0], s->mb, 0, n);
-        if (s->pairs) lathe_pconv_run(&s->conv[1], s->sb, 0, n);
+        /* M/S into the convolvers' inputs and their outputs back to L/R in
+         * one pass (lathe_pconv_in/out: no copies); non-finite samples enter
+         * as zeros, as lathe_pconv_run would make them */
         for (int p = 0; p < s->pairs; p++) {
             float *l = io[2 * p] + off, *r = io[2 * p + 1] + off;
-            const float *m = s->mb[p], *d = s->sb[p];
+            float *mi = lathe_pconv_in(&s->conv[0], p), *si = lathe_pconv_in(&s->conv[1], p);
+            const float *mo = lathe_pconv_out(&s->conv[0], p), *so = lathe_pconv_out(&s->conv[1], p);
             for (int i = 0; i < n; i++) {
-                l[i] = m[i] + d[i];
-                r[i] = m[i] - d[i];
+                const float m = 0.5f * (l[i] + r[i]), d = 0.5f * (l[i] - r[i]);
+                mi[i] = fabsf(m) <= FLT_MAX ? m : 0.0f;
+                si[i] = fabsf(d) <= FLT_MAX ? d : 0.0f;
+                l[i] = mo[i] + so[i];
+                r[i] = mo[i] - so[i];
             }
         }
-        if (s->channels & 1) memcpy(io[s->channels - 1] + off, s->mb[s->pairs], sizeof(float) * (size_t)n);
+        if (s->channels & 1) {
+            float *x = io[s->channels - 1] + off, *mi = lathe_pconv_in(&s->conv[0], s->pairs);
+            const float *mo = lathe_pconv_out(&s->conv[0], s->pairs);
+            for (int i = 0; i < n; i++) {
+                const float v = x[i];
+                mi[i] = fabsf(v) <= FLT_MAX ? v : 0.0f;
+                x[i] = mo[i];
+            }
+        }
+        lathe_pconv_advance(&s->conv[0], n);
+        if (s->pairs) lathe_pconv_advance(&s->conv[1], n);
         off += n;
     }
 }
@@ -341,7 +345,7 @@ const lathe_proc_desc lathe_proc_match = {
            "7.5-7.6, with three pre-compensation steps for the window's smoothing) or minimum "
            "phase by the folded real cepstrum (ibid., 13.8), 32769 taps at 48 kHz (scaled with "
            "the rate), run by uniformly partitioned FFT convolution (F. Wefers 2015) in "
-           "partitions of about taps/8 (4096 frames at 48 kHz). Latency: half the FIR plus one "
+           "partitions of about taps/4 (8192 frames at 48 kHz). Latency: half the FIR plus one "
            "partition in linear phase, one partition in minimum phase. With every "
            "gain at 0 dB (or amount 0 %) the output is the input delayed. Channels are taken in "
            "pairs as L/R; an odd last channel gets the mid curve. Changes redesign both FIRs at "
