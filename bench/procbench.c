@@ -7,12 +7,14 @@
  *                                  compressor) file to file, to compare with
  *                                  SoX's `equalizer ... compand ...` on the
  *                                  same file
- *   procbench master IN [REPS]     the processors of `lathe master --reference`
+ *   procbench master IN [REPS [STAGE]]  the processors of `lathe master --reference`
  *                                  (highpass, match, glue, limiter, dither)
  *                                  with master's settings, in chain order, on
  *                                  IN held in memory, in the engine's block
  *                                  sizes: CPU seconds of each (best of REPS)
- *                                  and a hash of each stage's output bytes
+ *                                  and a hash of each stage's output bytes;
+ *                                  with STAGE, only that one is repeated and
+ *                                  the chain stops after it (for perf)
  *
  * table and strip time wall clock (CLOCK_MONOTONIC); master times the
  * thread's CPU (CLOCK_THREAD_CPUTIME_ID), which other load on a shared
@@ -192,14 +194,20 @@ static const master_stage MASTER_STAGES[] = {
 };
 #define MASTER_DRIVE_DB 6.0 /* the solved gain before the limiter: some limiting */
 
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+/* FNV-1a over the samples' 32-bit patterns (a word at a time: cheap) */
+static uint64_t fnv1a(uint64_t h, const float *x, long n)
 {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ULL;
+    for (long i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], sizeof u);
+        h = (h ^ u) * 0x100000001b3ULL;
+    }
     return h;
 }
 
-static int master(const char *in, int reps)
+/* only: NULL, or the one stage to time (REPS times; the ones before it run
+ * once for its input, the ones after it not at all: for perf record) */
+static int master(const char *in, int reps, const char *only)
 {
     lathe_error err;
     lathe_audio_info info;
@@ -238,8 +246,10 @@ static int master(const char *in, int reps)
             for (int c = 0; c < ch; c++)
                 for (long i = 0; i < n; i++) sig[c][i] *= g;
         }
+        if (only && k > 0 && !strcmp(MASTER_STAGES[k - 1].label, only)) break;
+        const int nrep = only && strcmp(m->label, only) ? 1 : reps;
         double best = 1e300;
-        for (int rep = 0; rep < reps; rep++) {
+        for (int rep = 0; rep < nrep; rep++) {
             lathe_proc *p = lathe_proc_new_with(d, info.rate, ch, m->block, idx, m->vals, nv, &err);
             if (!p) return fprintf(stderr, "%s: %s\n", m->label, err.msg), 1;
             for (int c = 0; c < ch; c++) memcpy(work[c], sig[c], sizeof(float) * (size_t)n);
@@ -256,7 +266,7 @@ static int master(const char *in, int reps)
             lathe_proc_free(p);
         }
         uint64_t h = 0xcbf29ce484222325ULL;
-        for (int c = 0; c < ch; c++) h = fnv1a(h, work[c], sizeof(float) * (size_t)n);
+        for (int c = 0; c < ch; c++) h = fnv1a(h, work[c], n);
         printf("  %-10s %6d %10.4f %12.0f  %016llx\n", m->label, m->block, best, secs / best,
                (unsigned long long)h);
         total += best;
@@ -275,9 +285,9 @@ int main(int argc, char **argv)
     lathe_denormals_off();
     if (argc == 3 && !strcmp(argv[1], "table")) return table(atof(argv[2]));
     if (argc == 4 && !strcmp(argv[1], "strip")) return strip(argv[2], argv[3]);
-    if ((argc == 3 || argc == 4) && !strcmp(argv[1], "master"))
-        return master(argv[2], argc == 4 ? atoi(argv[3]) : 3);
+    if (argc >= 3 && argc <= 5 && !strcmp(argv[1], "master"))
+        return master(argv[2], argc >= 4 ? atoi(argv[3]) : 3, argc == 5 ? argv[4] : NULL);
     fprintf(stderr, "usage: procbench table SECONDS | procbench strip IN.wav OUT.wav | "
-                    "procbench master IN.wav [REPS]\n");
+                    "procbench master IN.wav [REPS [STAGE]]\n");
     return 64;
 }
