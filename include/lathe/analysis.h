@@ -55,7 +55,6 @@ typedef struct lathe_analyzer lathe_analyzer;
 lathe_analyzer *lathe_analyzer_new(double rate, int channels, lathe_error *err);
 void lathe_analyzer_free(lathe_analyzer *a); /* NULL-safe */
 
-/* Adds n frames of planar audio. */
 /* What to measure beyond the defaults (or less): */
 enum {
     LATHE_ANALYZE_BANDS = 1 << 0,        /* low_side_mid_db (mid/side below 150 Hz) */
@@ -67,7 +66,19 @@ enum {
  * band ones (which read NaN). */
 void lathe_analyzer_set_flags(lathe_analyzer *a, unsigned flags);
 
+/* Adds n frames of planar audio. */
 void lathe_analyzer_add(lathe_analyzer *a, const float *const *in, long n);
+
+/* The analyser's work in independent parts: part 0 the loudness (K-meter) and the frame count,
+ * part 1 everything else (true peak, sample peak, sums, clipping, correlation, bands).
+ * Calling lathe_analyzer_add_part(a, in, n, 0) and (a, in, n, 1) for the same samples is exactly
+ * lathe_analyzer_add(a, in, n) (same result, bit for bit); the two parts touch disjoint state, so two
+ * threads may run different parts of one analyser at the same time (each part in order).
+ * With LATHE_ANALYZE_LOUDNESS_ONLY part 1 does nothing; the loudness curve
+ * (lathe_analyzer_set_curve) is called from part 0. Read the result only after
+ * both parts have seen the same samples. */
+#define LATHE_ANALYZER_PARTS 2
+void lathe_analyzer_add_part(lathe_analyzer *a, const float *const *in, long n, int part);
 
 /* Fills *out with the figures for everything added so far. */
 void lathe_analyzer_result(lathe_analyzer *a, lathe_analysis *out);

@@ -173,24 +173,44 @@ static void stats(lathe_analyzer *a, const float *const *in, long n)
     }
 }
 
-void lathe_analyzer_add(lathe_analyzer *a, const float *const *in, long n)
+/* Part 1: true peak and the running statistics, in BLOCK-frame pieces. */
+static void add_rest(lathe_analyzer *a, const float *const *in, long n)
 {
     const int ch = a->channels;
     for (long off = 0; off < n;) {
         long k = n - off < BLOCK ? n - off : BLOCK;
         const float *blk[LATHE_MAX_CHANNELS];
         for (int c = 0; c < ch; c++) blk[c] = in[c] + off;
-        if (a->flags & LATHE_ANALYZE_LOUDNESS_ONLY) {
-            lathe_kmeter_add(a->km, blk, k);
-            a->frames += k;
-            off += k;
-            continue;
-        }
         for (int c = 0; c < ch; c++)
             a->tpeak[c] = lathe_tp_chan_peak(&a->tp[c], blk[c], (int)k, a->tpeak[c]);
-        lathe_kmeter_add(a->km, blk, k);
         stats(a, blk, k);
-        a->frames += k;
+        off += k;
+    }
+}
+
+void lathe_analyzer_add_part(lathe_analyzer *a, const float *const *in, long n, int part)
+{
+    if (n <= 0) return;
+    if (part == 0) {
+        lathe_kmeter_add(a->km, in, n);
+        a->frames += n;
+    } else if (part == 1 && !(a->flags & LATHE_ANALYZE_LOUDNESS_ONLY)) {
+        add_rest(a, in, n);
+    }
+}
+
+void lathe_analyzer_add(lathe_analyzer *a, const float *const *in, long n)
+{
+    /* Both parts BLOCK frames at a time, so each piece is read while it is
+     * still in cache; part 1 cuts its input into the same BLOCK pieces
+     * itself, so add_part on the whole of n gives the same sums. */
+    const int ch = a->channels;
+    for (long off = 0; off < n;) {
+        long k = n - off < BLOCK ? n - off : BLOCK;
+        const float *blk[LATHE_MAX_CHANNELS];
+        for (int c = 0; c < ch; c++) blk[c] = in[c] + off;
+        lathe_analyzer_add_part(a, blk, k, 0);
+        lathe_analyzer_add_part(a, blk, k, 1);
         off += k;
     }
 }
