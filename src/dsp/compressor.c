@@ -182,6 +182,61 @@ static lathe_status init(void *st, double rate, int channels, int max_block, lat
 }
 
 
+/* On x86-64 the loops over whole rows also get an AVX2 copy, picked at load
+ * time (as analysis/truepeak.c): twice the vector width, the same operations
+ * (no FMA: contraction is off), so the same bytes. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define HOT
+#endif
+
+/* lathe_dyn_comp_gr of every level at constant t, s, w, four at a time
+ * without branches: each case's value is computed and the one the branches
+ * would take is selected by masks, so the results are the same bits (a
+ * compiler keeps the branches around a division it may not speculate).  The
+ * knee's divisor is kept nonzero for w = 0, where the knee is never selected. */
+typedef double v4df __attribute__((vector_size(32), may_alias, aligned(8)));
+typedef long long v4di __attribute__((vector_size(32)));
+
+HOT static void comp_gr_row(double *restrict gr, const double *restrict lev, double t, double s,
+                            double w, int n) {
+    const double w2 = w > 0 ? 2.0 * w : 1.0;
+    const v4df vt = {t, t, t, t}, vs = {s, s, s, s}, vw = {w, w, w, w}, vnw = -vw;
+    const v4df vh = 0.5 * vw, v2 = {2.0, 2.0, 2.0, 2.0}, vw2 = {w2, w2, w2, w2};
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const v4df d = *(const v4df *)(lev + i) - vt, u = d + vh;
+        const v4df knee = vs * u * u / vw2, above = vs * d;
+        const v4di below = v2 * d <= vnw, over = v2 * d >= vw;
+        const v4di r = (over & (v4di)above) | (~over & (v4di)knee);
+        *(v4df *)(gr + i) = (v4df)(~below & r);
+    }
+    for (; i < n; i++)
+        gr[i] = lathe_dyn_comp_gr(lev[i], t, s, w);
+}
+
+/* Gain reduction (dB) to linear gain, in place: 2^((makeup - y) / 20 log10 2),
+ * makeup pm[i * stride]. Levels lie in -240..+120 dB: the gain is far inside
+ * exp2_raw's +-6000 dB. */
+HOT static void gains_from_reduction(double *restrict gv, const double *restrict pm, int stride,
+                                     int n) {
+    if (stride) {
+        for (int i = 0; i < n; i++)
+            gv[i] = lathe_dyn_exp2_raw((pm[i] - gv[i]) * (1.0 / LATHE_DYN_DB_PER_LOG2));
+    } else {
+        const double m = pm[0];
+        for (int i = 0; i < n; i++)
+            gv[i] = lathe_dyn_exp2_raw((m - gv[i]) * (1.0 / LATHE_DYN_DB_PER_LOG2));
+    }
+}
+
+/* x = x ((1 - mix) + mix g): the wet gain and the dry share at a constant mix. */
+HOT static void apply_gains(float *restrict x, const double *restrict g, double mix, int n) {
+    for (int i = 0; i < n; i++)
+        x[i] = (float)(x[i] * (1.0 - mix + mix * g[i]));
+}
+
 static void process(void *st, float *const *io, const float *const *key, int frames) {
     comp *s = st;
     const int nch = s->channels;
@@ -243,17 +298,20 @@ static void process(void *st, float *const *io, const float *const *key, int fra
                 continue;
             }
         }
+        /* the static curve (no recursion: vectorised), then the ballistics
+         * (the one recursion, alone in its loop), then the gains */
+        if (stride)
+            for (int i = 0; i < frames; i++)
+                gv[i] = lathe_dyn_comp_gr(lev[i], pt[i], ps[i], pw[i]);
+        else
+            comp_gr_row(gv, lev, pt[0], ps[0], pw[0], frames);
         for (int i = 0; i < frames; i++) {
-            const int j = i * stride;
-            y = lathe_dyn_branch_raw(y, lathe_dyn_comp_gr(lev[i], pt[j], ps[j], pw[j]), aa, ar);
+            gv[i] = y = lathe_dyn_branch_raw(y, gv[i], aa, ar);
             red = y > red ? y : red;
-            gv[i] = pm[j] - y;
         }
         /* no endless decay toward denormals; a NaN (from a NaN input) does not stay */
         s->y[c] = (y < 1e-12 || !isfinite(y)) ? 0.0 : y;
-        /* levels lie in -240..+120 dB: the gain is far inside exp2_raw's +-6000 dB */
-        for (int i = 0; i < frames; i++)
-            gv[i] = lathe_dyn_exp2_raw(gv[i] * (1.0 / LATHE_DYN_DB_PER_LOG2));
+        gains_from_reduction(gv, pm, stride, frames);
     }
     if (ng == 1)
         for (int c = 1; c < nch; c++)
@@ -264,9 +322,7 @@ static void process(void *st, float *const *io, const float *const *key, int fra
         float *x = io[c], *dl = s->dline + (size_t)c * dlen;
         int dpos = s->dpos;
         if (!la && !stride) {
-            const double mix = px[0];
-            for (int i = 0; i < frames; i++)
-                x[i] = (float)(x[i] * (1.0 - mix + mix * gv[i]));
+            apply_gains(x, gv, px[0], frames);
             continue;
         }
         for (int i = 0; i < frames; i++) {

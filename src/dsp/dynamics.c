@@ -131,6 +131,80 @@ static void hold_max(lathe_dyn_detector *d, int c, double *row, int frames) {
     d->held[c] = out;
 }
 
+/* Channels c and c + 1 of step 1 below in the two lanes of one vector: the
+ * sidechain filters and the mean square are recursions (each sample waits
+ * for the one before through several operations), so two independent ones
+ * side by side cost little more than one.  Each lane performs exactly the
+ * operations of the one-channel loop, in its order (lathe_bq_tick's
+ * transposed direct form II, then ms += k (v^2 - ms)), so the levels are
+ * the same bits.  hp, lp and rms are constants at each call site. */
+typedef double v2d __attribute__((vector_size(16)));
+
+typedef struct {
+    v2d b0, b1, b2, a1, a2;
+} bq2; /* a section's coefficients in both lanes, held in registers */
+
+static inline __attribute__((always_inline)) bq2 bq2_of(const lathe_bq *q) {
+    return (bq2){{q->b0, q->b0}, {q->b1, q->b1}, {q->b2, q->b2}, {q->a1, q->a1}, {q->a2, q->a2}};
+}
+
+static inline __attribute__((always_inline)) v2d bq_tick2(const bq2 q, v2d *s1, v2d *s2, v2d x) {
+    const v2d y = q.b0 * x + *s1;
+    *s1 = q.b1 * x - q.a1 * y + *s2;
+    *s2 = q.b2 * x - q.a2 * y;
+    return y;
+}
+
+static inline __attribute__((always_inline)) void
+levels2(lathe_dyn_detector *d, const float *const *src, int c, int frames, const int hp,
+        const int lp, const int rms) {
+    const float *x0 = src[c], *x1 = src[c + 1];
+    double *l0 = d->level + (size_t)c * d->max_block, *l1 = l0 + d->max_block;
+    /* locals, not d->...: the level rows are doubles too, so the compiler
+     * would otherwise reload every coefficient after every store */
+    const bq2 hq = bq2_of(&d->hpf), lq = bq2_of(&d->lpf);
+    v2d hs1 = {d->hs[c].s1, d->hs[c + 1].s1}, hs2 = {d->hs[c].s2, d->hs[c + 1].s2};
+    v2d ls1 = {d->ls[c].s1, d->ls[c + 1].s1}, ls2 = {d->ls[c].s2, d->ls[c + 1].s2};
+    v2d ms = {d->ms[c], d->ms[c + 1]};
+    const v2d k = {d->ms_k, d->ms_k};
+    for (int i = 0; i < frames; i++) {
+        /* +1e-20: keeps filter state and the mean square away from denormals */
+        v2d v = {(double)x0[i] + 1e-20, (double)x1[i] + 1e-20};
+        if (hp) v = bq_tick2(hq, &hs1, &hs2, v);
+        if (lp) v = bq_tick2(lq, &ls1, &ls2, v);
+        if (rms) {
+            ms += k * (v * v - ms);
+            l0[i] = ms[0];
+            l1[i] = ms[1];
+        } else {
+            l0[i] = (float)fabs(v[0]);
+            l1[i] = (float)fabs(v[1]);
+        }
+    }
+    d->hs[c].s1 = hs1[0], d->hs[c + 1].s1 = hs1[1];
+    d->hs[c].s2 = hs2[0], d->hs[c + 1].s2 = hs2[1];
+    d->ls[c].s1 = ls1[0], d->ls[c + 1].s1 = ls1[1];
+    d->ls[c].s2 = ls2[0], d->ls[c + 1].s2 = ls2[1];
+    if (rms) d->ms[c] = ms[0], d->ms[c + 1] = ms[1];
+}
+
+/* On x86-64 the loops over rows also get an AVX2 copy, picked at load time
+ * (as analysis/truepeak.c): twice the vector width, the same operations (no
+ * FMA: contraction is off), so the same bytes. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define HOT
+#endif
+
+/* row[i] = scale log2(v), v = row[i] held within [fl, cl] (a NaN reads as fl). */
+HOT static void row_to_db(double *restrict row, int n, double fl, double cl, double scale) {
+    for (int i = 0; i < n; i++) {
+        const double v = row[i] > fl ? row[i] : fl;
+        row[i] = scale * lathe_dyn_log2(v < cl ? v : cl);
+    }
+}
+
 void lathe_dyn_detect(lathe_dyn_detector *d, const float *const *src, int frames) {
     update(d);
     const int hp = d->cur_hpf > 0, lp = d->cur_lpf > 0, rms = d->cfg.mode == LATHE_DYN_RMS;
@@ -150,8 +224,19 @@ void lathe_dyn_detect(lathe_dyn_detector *d, const float *const *src, int frames
         }
         d->one_hold = one_hold;
     }
-    /* 1. linear levels: |x| (then max over the window), or the mean square */
-    for (int c = 0; c < nch; c++) {
+    /* 1. linear levels: |x| (then max over the window), or the mean square;
+     * channels in pairs, two to a vector (see levels2), the last one alone */
+    const int paired = rms || hp || lp ? nch & ~1 : 0;
+    for (int c = 0; c < paired; c += 2) {
+        if (rms) {
+            if (hp && !lp) levels2(d, src, c, frames, 1, 0, 1);
+            else if (!hp && !lp) levels2(d, src, c, frames, 0, 0, 1);
+            else levels2(d, src, c, frames, hp, lp, 1);
+        } else {
+            levels2(d, src, c, frames, hp, lp, 0);
+        }
+    }
+    for (int c = paired; c < nch; c++) {
         const float *x = src[c];
         double *lev = d->level + (size_t)c * mb;
         lathe_bq_state hs = d->hs[c], ls = d->ls[c];
@@ -177,12 +262,15 @@ void lathe_dyn_detect(lathe_dyn_detector *d, const float *const *src, int frames
             for (int i = 0; i < frames; i++)
                 lev[i] = fabsf(x[i]);
         }
-        /* a NaN or inf in the input must not stay in the recursive state for ever */
-        if (!isfinite(hs.s1 + hs.s2)) hs.s1 = hs.s2 = 0;
-        if (!isfinite(ls.s1 + ls.s2)) ls.s1 = ls.s2 = 0;
-        if (!isfinite(d->ms[c])) d->ms[c] = 0;
         d->hs[c] = hs;
         d->ls[c] = ls;
+    }
+    for (int c = 0; c < nch; c++) {
+        /* a NaN or inf in the input must not stay in the recursive state for ever */
+        lathe_bq_state *hs = &d->hs[c], *ls = &d->ls[c];
+        if (!isfinite(hs->s1 + hs->s2)) hs->s1 = hs->s2 = 0;
+        if (!isfinite(ls->s1 + ls->s2)) ls->s1 = ls->s2 = 0;
+        if (!isfinite(d->ms[c])) d->ms[c] = 0;
     }
     if (!rms) {
         if (one_hold) {
@@ -202,40 +290,29 @@ void lathe_dyn_detect(lathe_dyn_detector *d, const float *const *src, int frames
     const double scale = rms ? 0.5 * LATHE_DYN_DB_PER_LOG2 : LATHE_DYN_DB_PER_LOG2;
     const double fl = rms ? FLOOR_LIN * FLOOR_LIN : FLOOR_LIN;
     const double cl = rms ? CEIL_LIN * CEIL_LIN : CEIL_LIN;
-    if (link >= 1.0 && one_hold) {
-        /* row 0 holds the max over channels already: one row to dB, in a loop
-         * without a channel loop inside (it vectorises), then copied */
+    if (link >= 1.0) {
+        /* one level for all: the loudest channel's (max in linear = max in dB).
+         * Row 0 holds it already after a shared hold; else it is taken row by
+         * row, each compare as in a loop over channels from the floor up, so
+         * a NaN is passed over as there.  Then one row to dB, in a loop
+         * without a channel loop inside (it vectorises), copied to the rest. */
         double *l0 = d->level;
-        for (int i = 0; i < frames; i++) {
-            const double v = l0[i] > fl ? l0[i] : fl;
-            l0[i] = scale * lathe_dyn_log2(v < cl ? v : cl);
+        if (!one_hold) {
+            for (int i = 0; i < frames; i++)
+                l0[i] = l0[i] > fl ? l0[i] : fl;
+            for (int c = 1; c < nch; c++) {
+                const double *lc = d->level + (size_t)c * mb;
+                for (int i = 0; i < frames; i++)
+                    l0[i] = lc[i] > l0[i] ? lc[i] : l0[i];
+            }
         }
+        row_to_db(l0, frames, fl, cl, scale);
         for (int c = 1; c < nch; c++)
             memcpy(d->level + (size_t)c * mb, l0, (size_t)frames * sizeof *l0);
         return;
     }
-    if (link >= 1.0) {
-        /* one level for all: the loudest channel's (max in linear = max in dB) */
-        const int rows = nch;
-        for (int i = 0; i < frames; i++) {
-            double mx = fl;
-            for (int c = 0; c < rows; c++) {
-                double v = d->level[(size_t)c * mb + i];
-                mx = v > mx ? v : mx;
-            }
-            double db = scale * lathe_dyn_log2(mx < cl ? mx : cl);
-            for (int c = 0; c < d->channels; c++)
-                d->level[(size_t)c * mb + i] = db;
-        }
-        return;
-    }
-    for (int c = 0; c < d->channels; c++) {
-        double *lev = d->level + (size_t)c * mb;
-        for (int i = 0; i < frames; i++) {
-            const double v = lev[i] > fl ? lev[i] : fl;
-            lev[i] = scale * lathe_dyn_log2(v < cl ? v : cl);
-        }
-    }
+    for (int c = 0; c < d->channels; c++)
+        row_to_db(d->level + (size_t)c * mb, frames, fl, cl, scale);
     if (link > 0) {
         for (int i = 0; i < frames; i++) {
             double mx = -1e300;
