@@ -260,21 +260,110 @@ static inline void run_channel(const dither_state *s, dither_chan *ch, float *x,
     ch->muted = muted;
 }
 
+/* ---- flat TPDF without feedback: the random numbers apart from the rest ----
+ * Each channel's generator is a recursion (each output waits for the one
+ * before through six shifts and xors) and was the whole cost of a sample.
+ * For tpdf (no error feedback) the dither values of a stretch are drawn
+ * first, two channels' generators side by side so that their recursions
+ * overlap, and the quantiser then runs as a loop without any recursion,
+ * which vectorises.  Every sample gets the same dither value and the same
+ * operations as in run_channel, so the bytes are the same.  Muting makes the
+ * generator skip samples; stretches of a channel that hold an exact zero
+ * (with mute_silence on) therefore take run_channel. */
+#define DI_SPAN 256
+
+/* The TPDF value of one generator output: the difference of two uniforms in
+ * [0, 1), 32 bits each, as in run_channel.  The two halves are subtracted as
+ * integers and converted once: both halves and their difference are exact
+ * in a double, so this is the same value with one conversion fewer. */
+static inline double tpdf_of(uint64_t r) {
+    return (double)((int64_t)(r >> 32) - (int64_t)(r & 0xffffffffULL)) * (1.0 / 4294967296.0);
+}
+
+/* On x86-64 the quantiser also gets an AVX2 copy, picked at load time (as
+ * analysis/truepeak.c): twice the vector width, the same operations (no FMA:
+ * contraction is off), so the same bytes. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define HOT
+#endif
+
+/* run_channel's arithmetic for ntaps = 0 on n samples with their dither d:
+ * scale, bound (NaN to 0), add dither, round, clip, back to float. */
+HOT static void quantise(const dither_state *s, float *restrict x, const double *restrict d, int n) {
+    const double scale = s->scale, inv = s->inv_scale, qmin = s->qmin, qmax = s->qmax,
+                 vlim = s->vlim;
+    for (int i = 0; i < n; i++) {
+        double v = (double)x[i] * scale;
+        const double bound = v > 0 ? vlim : v < 0 ? -vlim : 0.0;
+        v = fabs(v) <= vlim ? v : bound;
+        const double w = v - 0.0;
+        double q = (w + d[i] + DI_ROUND_MAGIC) - DI_ROUND_MAGIC;
+        q = q < qmin ? qmin : q > qmax ? qmax : q;
+        x[i] = (float)(q * inv);
+    }
+}
+
+/* Whether x[0..n) holds an exact zero (where muting may begin). */
+static int has_zero(const float *x, int n) {
+    int z = 0;
+    for (int i = 0; i < n; i++)
+        z |= x[i] == 0.0f;
+    return z;
+}
+
+static void tpdf_process(dither_state *s, float *const *io, int frames) {
+    double d0[DI_SPAN], d1[DI_SPAN];
+    for (int off = 0; off < frames; off += DI_SPAN) {
+        const int n = frames - off < DI_SPAN ? frames - off : DI_SPAN;
+        int c = 0;
+        while (c < s->channels) {
+            float *x0 = io[c] + off;
+            if (s->mute && has_zero(x0, n)) {
+                run_channel(s, &s->ch[c], x0, n, 0);
+                c++;
+                continue;
+            }
+            dither_chan *a = &s->ch[c];
+            float *x1 = c + 1 < s->channels ? io[c + 1] + off : NULL;
+            if (x1 && !(s->mute && has_zero(x1, n))) {
+                dither_chan *b = &s->ch[c + 1];
+                uint64_t ra = a->rng, rb = b->rng;
+                for (int i = 0; i < n; i++) {
+                    d0[i] = tpdf_of(xorshift64s(&ra));
+                    d1[i] = tpdf_of(xorshift64s(&rb));
+                }
+                a->rng = ra, b->rng = rb;
+                quantise(s, x0, d0, n);
+                quantise(s, x1, d1, n);
+                if (s->mute) a->zeros = b->zeros = 0, a->muted = b->muted = 0;
+                c += 2;
+            } else {
+                uint64_t ra = a->rng;
+                for (int i = 0; i < n; i++)
+                    d0[i] = tpdf_of(xorshift64s(&ra));
+                a->rng = ra;
+                quantise(s, x0, d0, n);
+                if (s->mute) a->zeros = 0, a->muted = 0;
+                c++;
+            }
+        }
+    }
+}
+
 static void dither_process(void *st, float *const *io, const float *const *key, int frames) {
     (void)key;
     dither_state *s = st;
+    if (s->ntaps == 0) {
+        tpdf_process(s, io, frames);
+        return;
+    }
     for (int c = 0; c < s->channels; c++) {
-        switch (s->ntaps) {
-        case 0:
-            run_channel(s, &s->ch[c], io[c], frames, 0);
-            break;
-        case 1:
+        if (s->ntaps == 1)
             run_channel(s, &s->ch[c], io[c], frames, 1);
-            break;
-        default:
+        else
             run_channel(s, &s->ch[c], io[c], frames, DI_MAXTAPS);
-            break;
-        }
     }
 }
 
