@@ -281,6 +281,27 @@ static lathe_status match_init(void *st, double rate, int channels, int max_bloc
     return LATHE_OK;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HOT __attribute__((target_clones("avx2", "default"))) /* as analysis/truepeak.c */
+#else
+#define HOT
+#endif
+
+/* One pair: M = (L+R)/2 and S = (L-R)/2 into the convolvers' inputs (non-finite
+ * values as zeros, as lathe_pconv_run would make them), L = M'+S' and
+ * R = M'-S' from their outputs. Six distinct arrays (restrict: it vectorises). */
+HOT static void ms_pass(float *restrict l, float *restrict r, float *restrict mi,
+                        float *restrict si, const float *restrict mo, const float *restrict so,
+                        int n) {
+    for (int i = 0; i < n; i++) {
+        const float m = 0.5f * (l[i] + r[i]), d = 0.5f * (l[i] - r[i]);
+        mi[i] = fabsf(m) <= FLT_MAX ? m : 0.0f;
+        si[i] = fabsf(d) <= FLT_MAX ? d : 0.0f;
+        l[i] = mo[i] + so[i];
+        r[i] = mo[i] - so[i];
+    }
+}
+
 static void match_process(void *st, float *const *io, const float *const *key, int frames) {
     (void)key;
     match_state *s = st;
@@ -292,18 +313,10 @@ static void match_process(void *st, float *const *io, const float *const *key, i
         /* M/S into the convolvers' inputs and their outputs back to L/R in
          * one pass (lathe_pconv_in/out: no copies); non-finite samples enter
          * as zeros, as lathe_pconv_run would make them */
-        for (int p = 0; p < s->pairs; p++) {
-            float *l = io[2 * p] + off, *r = io[2 * p + 1] + off;
-            float *mi = lathe_pconv_in(&s->conv[0], p), *si = lathe_pconv_in(&s->conv[1], p);
-            const float *mo = lathe_pconv_out(&s->conv[0], p), *so = lathe_pconv_out(&s->conv[1], p);
-            for (int i = 0; i < n; i++) {
-                const float m = 0.5f * (l[i] + r[i]), d = 0.5f * (l[i] - r[i]);
-                mi[i] = fabsf(m) <= FLT_MAX ? m : 0.0f;
-                si[i] = fabsf(d) <= FLT_MAX ? d : 0.0f;
-                l[i] = mo[i] + so[i];
-                r[i] = mo[i] - so[i];
-            }
-        }
+        for (int p = 0; p < s->pairs; p++)
+            ms_pass(io[2 * p] + off, io[2 * p + 1] + off, lathe_pconv_in(&s->conv[0], p),
+                    lathe_pconv_in(&s->conv[1], p), lathe_pconv_out(&s->conv[0], p),
+                    lathe_pconv_out(&s->conv[1], p), n);
         if (s->channels & 1) {
             float *x = io[s->channels - 1] + off, *mi = lathe_pconv_in(&s->conv[0], s->pairs);
             const float *mo = lathe_pconv_out(&s->conv[0], s->pairs);
