@@ -618,12 +618,14 @@ static void process_band(eq_state *s, eq_band *b, int n) {
 /* ---- the static fast path ----
  * When no band is moving or changing structure and the output gain is not
  * ramping, every active section of every band forms one cascade.  A section
- * is latency-bound (each sample waits for the last through a multiply and
- * two adds), so the cascade runs as a wavefront: in step i section k works
+ * is latency-bound (each sample waits for the last through five dependent
+ * operations, see single2), so the cascade runs as a wavefront: in step i section k works
  * on sample i - k, and the S sections' dependency chains overlap.  Channel
  * pairs share one SIMD register.  Each lane performs exactly the operations
  * of lathe_svf_tick in the same order (2 v1 is computed as v1 + v1, which
- * is exact), so the output is bit-identical to the per-band path. */
+ * is exact), so the output is bit-identical to the per-band path; a single
+ * section runs in state-space form instead (single2, below), equal to it
+ * within double rounding. */
 typedef double v2d __attribute__((vector_size(16)));
 #define SPAN 256
 
@@ -720,13 +722,62 @@ static void cascade2(eq_state *s, int c0, int c1, double *x, double *y, int n) {
     }
 }
 
+/* One section alone (the master's 20 Hz high-pass) has nothing to overlap
+ * in a wavefront: the SVF's own recursion, five dependent operations a
+ * sample (v3, a3 v3, the sum v2, 2 v2, minus ic2), is its whole cost.  The
+ * same section is run here as the state-space update the SVF equations
+ * multiply out to (with v3 = v0 - ic2, v1 = a1 ic1 + a2 v3,
+ * v2 = ic2 + a2 ic1 + a3 v3):
+ *   ic1' = 2 v1 - ic1 = (2 a1 - 1) ic1 - 2 a2 ic2 + 2 a2 v0
+ *   ic2' = 2 v2 - ic2 = 2 a2 ic1 + (1 - 2 a3) ic2 + 2 a3 v0
+ *   y    = (m0 + m1 a2 + m2 a3) v0 + (m1 a1 + m2 a2) ic1 + (m2 - m1 a2 - m2 a3) ic2
+ * whose recursion is a multiply and two adds (three dependent operations).
+ * The states are the SVF's (ic1, ic2), so moving to and from the per-band
+ * path is seamless; the results differ from the SVF's order of operations
+ * by double rounding only (about 1e-16 of the signal, far below the float
+ * output's resolution). */
+static void single2(const lathe_svf *q, lathe_svf_state *z0, lathe_svf_state *z1,
+                    const float *x0, const float *x1, float *y0, float *y1, int n, double g) {
+    const double a1 = 1.0 / (1.0 + q->g * (q->g + q->k)), a2 = q->g * a1, a3 = q->g * a2;
+    const double p11 = 2 * a1 - 1, p12 = -2 * a2, p21 = 2 * a2, p22 = 1 - 2 * a3;
+    const double c0 = q->m0 + q->m1 * a2 + q->m2 * a3, c1 = q->m1 * a1 + q->m2 * a2,
+                 c2 = q->m2 - q->m1 * a2 - q->m2 * a3;
+    const v2d A11 = {p11, p11}, A12 = {p12, p12}, A21 = {p21, p21}, A22 = {p22, p22};
+    const v2d B1 = {p21, p21}, B2 = {2 * a3, 2 * a3}, C0 = {c0, c0}, C1 = {c1, c1}, C2 = {c2, c2};
+    const v2d G = {g, g};
+    v2d i1 = {z0->ic1, z1->ic1}, i2 = {z0->ic2, z1->ic2};
+    for (int i = 0; i < n; i++) {
+        const v2d v0 = {x0[i], x1[i]};
+        const v2d o = (C0 * v0 + C1 * i1 + C2 * i2) * G;
+        const v2d n1 = (B1 * v0 + A12 * i2) + A11 * i1;
+        i2 = (B2 * v0 + A21 * i1) + A22 * i2;
+        i1 = n1;
+        y0[i] = (float)o[0], y1[i] = (float)o[1];
+    }
+    z0->ic1 = i1[0], z0->ic2 = i2[0];
+    z1->ic1 = i1[1], z1->ic2 = i2[1];
+    tidy(z0);
+    tidy(z1);
+}
+
 static void eq_process_static(eq_state *s, float *const *io, int frames) {
     double x[SPAN], y[SPAN];
     const double g = s->out_gain;
+    const lathe_svf *one = NULL; /* the only active section, if there is one */
+    int nsec = 0, bandk = 0;
+    for (int k = 0; k < NBANDS; k++)
+        if (s->band[k].run_type != B_OFF) nsec += s->band[k].nsec, bandk = k;
+    if (nsec == 1) one = &s->band[bandk].cur[0];
     for (int off = 0; off < frames; off += SPAN) {
         int n = frames - off < SPAN ? frames - off : SPAN;
         for (int c = 0; c < s->channels; c += 2) {
             int c1 = c + 1 < s->channels ? c + 1 : c; /* mono: the second lane is a copy */
+            if (one) {
+                lathe_svf_state *st = s->band[bandk].st[0];
+                single2(one, &st[c], &st[c1], io[c] + off, io[c1] + off, io[c] + off,
+                        io[c1] + off, n, g);
+                continue;
+            }
             for (int i = 0; i < n; i++)
                 x[i] = io[c][off + i], y[i] = io[c1][off + i];
             /* a lone channel runs in both lanes from the same state: both lanes

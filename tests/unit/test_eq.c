@@ -429,6 +429,65 @@ static void eq_minimum_phase_bit_identical_to_the_cascade_before_linear_mode(voi
     lt_free(b, 2);
 }
 
+/* A single section (the master's 20 Hz high-pass, one bell, one shelf) runs
+ * in the static path's state-space form; it must give what the section's
+ * SVF gives sample by sample (lathe_svf_tick in double, designed here as eq
+ * designs it), up to double rounding: at most one float ulp anywhere, and
+ * on few samples.  1, 2 and 3 channels (the pair path and the lone lane). */
+static void eq_single_section_equals_its_svf_within_double_rounding(void **state) {
+    (void)state;
+    const double rate = 44100;
+    const struct {
+        int type;
+        double f0, gain, q;
+        lathe_bq_type bq;
+    } cases[] = {{HIGHPASS, 20, 0, 0.7071067811865476, LATHE_BQ_HIGHPASS},
+                 {BELL, 1000, 6, 1.3, LATHE_BQ_BELL},
+                 {LOWSHELF, 120, -4, 0.7, LATHE_BQ_LOWSHELF}};
+    const long n = 60000;
+    for (int k = 0; k < 3; k++)
+        for (int ch = 1; ch <= 3; ch++) {
+            const char *names[] = {"band4.type", "band4.freq", "band4.gain", "band4.q",
+                                   "band4.slope"};
+            double v[] = {cases[k].type, cases[k].f0, cases[k].gain, cases[k].q, 12};
+            /* the reference: eq's design (frequency through log2, q through log) */
+            lathe_bq c;
+            double q = k == 0 ? 1.0 / (2.0 * sin(M_PI / 4)) : exp(log(cases[k].q));
+            lathe_bq_design(&c, cases[k].bq, rate, exp2(log2(cases[k].f0)), q, cases[k].gain);
+            lathe_svf f;
+            lathe_svf_from_bq(&f, &c);
+            const double a1 = 1.0 / (1.0 + f.g * (f.g + f.k)), a2 = f.g * a1, a3 = f.g * a2;
+            float **b = lt_alloc(ch, n), **x = lt_alloc(ch, n);
+            uint64_t seed = 7 + (uint64_t)k;
+            for (int i = 0; i < ch; i++) {
+                lt_noise(b[i], n, 0.5, &seed);
+                memcpy(x[i], b[i], sizeof(float) * (size_t)n);
+            }
+            lathe_proc *p = lt_proc("eq", rate, ch, names, v, 5);
+            lathe_proc_process(p, b, NULL, n);
+            long differ = 0;
+            for (int i = 0; i < ch; i++) {
+                lathe_svf_state z = {0, 0};
+                for (long j = 0; j < n; j++) {
+                    const float r =
+                        (float)lathe_svf_tick(a1, a2, a3, f.m0, f.m1, f.m2, &z, x[i][j]);
+                    if (b[i][j] == r) continue;
+                    differ++;
+                    const float ulp = nextafterf(fabsf(r), INFINITY) - fabsf(r);
+                    if (fabsf(b[i][j] - r) > ulp)
+                        fail_msg("case %d, %d ch, channel %d, sample %ld: %.9g, SVF %.9g", k, ch,
+                                 i, j, b[i][j], r);
+                }
+            }
+            print_message("single section %d, %d ch: %ld of %ld samples differ by one ulp\n", k,
+                          ch, differ, n * ch);
+            assert_true(differ <= n * ch / 1000);
+            lt_free(x, ch);
+            lt_free(b, ch);
+            lathe_proc_free(p);
+        }
+}
+
 /* ---- linear phase ---- */
 
 /* A linear-phase eq: names/values plus phase = linear (and fir_length when > 0). */
@@ -720,6 +779,7 @@ int main(void) {
         cmocka_unit_test(eq_output_independent_of_block_size),
         cmocka_unit_test(eq_reset_returns_to_silence_and_denormals_stay_finite),
         cmocka_unit_test(eq_minimum_phase_bit_identical_to_the_cascade_before_linear_mode),
+        cmocka_unit_test(eq_single_section_equals_its_svf_within_double_rounding),
         cmocka_unit_test(eq_linear_matches_minimum_phase_within_0_1_db_30_hz_to_20_khz),
         cmocka_unit_test(eq_linear_default_length_keeps_a_30_hz_bell_within_0_1_db),
         cmocka_unit_test(eq_linear_impulse_symmetric_about_latency_with_peak_there),
