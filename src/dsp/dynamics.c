@@ -131,13 +131,24 @@ static void hold_max(lathe_dyn_detector *d, int c, double *row, int frames) {
     d->held[c] = out;
 }
 
+/* The sidechain filters: transposed direct form II as lathe_bq_tick, with
+ * s1 summed as (b1 x + s2) - a1 y instead of (b1 x - a1 y) + s2, so that
+ * the recursion y -> s1 -> y is an add, a multiply and a subtract (three
+ * dependent operations, not four; the results differ by double rounding). */
+static inline double det_tick(const lathe_bq *q, lathe_bq_state *st, double x) {
+    const double y = q->b0 * x + st->s1;
+    st->s1 = (q->b1 * x + st->s2) - q->a1 * y;
+    st->s2 = q->b2 * x - q->a2 * y;
+    return y;
+}
+
 /* Channels c and c + 1 of step 1 below in the two lanes of one vector: the
  * sidechain filters and the mean square are recursions (each sample waits
  * for the one before through several operations), so two independent ones
  * side by side cost little more than one.  Each lane performs exactly the
- * operations of the one-channel loop, in its order (lathe_bq_tick's
- * transposed direct form II, then ms += k (v^2 - ms)), so the levels are
- * the same bits.  hp, lp and rms are constants at each call site. */
+ * operations of the one-channel loop, in its order (det_tick, then
+ * ms += k (v^2 - ms)), so a channel's levels do not depend on whether it
+ * runs in a pair.  hp, lp and rms are constants at each call site. */
 typedef double v2d __attribute__((vector_size(16)));
 
 typedef struct {
@@ -150,7 +161,7 @@ static inline __attribute__((always_inline)) bq2 bq2_of(const lathe_bq *q) {
 
 static inline __attribute__((always_inline)) v2d bq_tick2(const bq2 q, v2d *s1, v2d *s2, v2d x) {
     const v2d y = q.b0 * x + *s1;
-    *s1 = q.b1 * x - q.a1 * y + *s2;
+    *s1 = (q.b1 * x + *s2) - q.a1 * y;
     *s2 = q.b2 * x - q.a2 * y;
     return y;
 }
@@ -245,8 +256,8 @@ void lathe_dyn_detect(lathe_dyn_detector *d, const float *const *src, int frames
             for (int i = 0; i < frames; i++) {
                 /* +1e-20: keeps filter state and the mean square away from denormals */
                 double v = (double)x[i] + 1e-20;
-                if (hp) v = lathe_bq_tick(&d->hpf, &hs, v);
-                if (lp) v = lathe_bq_tick(&d->lpf, &ls, v);
+                if (hp) v = det_tick(&d->hpf, &hs, v);
+                if (lp) v = det_tick(&d->lpf, &ls, v);
                 ms += k * (v * v - ms);
                 lev[i] = ms;
             }
@@ -254,8 +265,8 @@ void lathe_dyn_detect(lathe_dyn_detector *d, const float *const *src, int frames
         } else if (hp || lp) {
             for (int i = 0; i < frames; i++) {
                 double v = (double)x[i] + 1e-20;
-                if (hp) v = lathe_bq_tick(&d->hpf, &hs, v);
-                if (lp) v = lathe_bq_tick(&d->lpf, &ls, v);
+                if (hp) v = det_tick(&d->hpf, &hs, v);
+                if (lp) v = det_tick(&d->lpf, &ls, v);
                 lev[i] = (float)fabs(v);
             }
         } else {
