@@ -35,6 +35,9 @@ typedef struct {
      * The caller creates it at the session rate and output channels and
      * finishes it after the render. */
     lathe_series *series;
+    /* The output is a scratch file of the caller's (a cache it deletes
+     * after use): not synced to the disk (lathe_writer_set_scratch). */
+    int scratch;
 } lathe_mix_options;
 
 typedef struct {

@@ -137,6 +137,11 @@ lathe_status lathe_writer_commit_tagged(lathe_writer *w, const lathe_meta *m, la
 /* Removes the temporary file; frees w. NULL-safe. */
 void lathe_writer_abort(lathe_writer *w);
 
+/* Marks w's file as scratch (a temporary file of the caller's, deleted
+ * after use): commit does not sync it to the disk. Other files are synced
+ * before they are renamed into place. */
+void lathe_writer_set_scratch(lathe_writer *w);
+
 /* Path of the temporary file being written (for signal handlers). */
 const char *lathe_writer_temp_path(const lathe_writer *w);
 

@@ -117,8 +117,12 @@ typedef struct {
          * being filled and its maximum */
         long long *gr_hop;
         float *gr_hop_max;
+        int from, n;              /* the span of the block being sunk (sink_span) */
     } sink;
-    double sink_cost;          /* as rnode.cost, for the sink */
+    /* The sink's work is three items of a step: writing (with the meters,
+     * curves and stems), and the two parts of the analyser
+     * (lathe_analyzer_add_part); as rnode.cost, per item */
+    double sink_cost[1 + LATHE_ANALYZER_PARTS];
     long long start;           /* render position of block 0 */
     int *items, nitems;        /* the (node, block) pairs of the current step */
     long long *item_b;
@@ -538,6 +542,8 @@ static void process_node(engine *e, rnode *r, long long b)
 }
 
 static void sink_block(engine *e, long long bm);
+static void sink_span(engine *e, long long bm);
+static void sink_analyze(engine *e, long long bm, int part);
 
 static double now_s(void)
 {
@@ -546,20 +552,74 @@ static double now_s(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* An item of a step: a node (>= 0), or a part of the sink: -1 writing,
+ * -2 - p part p of the analysis. */
+static double *item_cost(engine *e, int it)
+{
+    return it < 0 ? &e->sink_cost[-1 - it] : &e->nodes[it].cost;
+}
+
 static void run_item(engine *e, int k)
 {
     const double t0 = e->threads > 1 ? now_s() : 0;
-    if (e->items[k] < 0) sink_block(e, e->item_b[k]);
-    else process_node(e, &e->nodes[e->items[k]], e->item_b[k]);
+    const int it = e->items[k];
+    if (it == -1) sink_block(e, e->item_b[k]);
+    else if (it < -1) sink_analyze(e, e->item_b[k], -2 - it);
+    else process_node(e, &e->nodes[it], e->item_b[k]);
     if (e->threads > 1) {
         /* each item's cost is written by the thread that ran it and read by
          * run_step after the step's barrier */
-        double *c = e->items[k] < 0 ? &e->sink_cost : &e->nodes[e->items[k]].cost;
+        double *c = item_cost(e, it);
         *c = 0.5 * *c + 0.5 * (now_s() - t0);
     }
 }
 
 /* ---- the pool ---- */
+
+/* A step is short (a block of 8192 frames: a few hundred microseconds of
+ * work per item), and waking a sleeping thread costs tens of microseconds
+ * on a virtual machine, a large share of a step. So a thread that waits
+ * for the next step, or for the others to finish this one, first polls for
+ * up to SPIN_S before it sleeps on the condition variable. The shared
+ * counters are written under the mutex and read by the polls atomically;
+ * the sleeping path is unchanged, so the spin only saves time. */
+#define SPIN_S 100e-6
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Polls while *v == not, for at most SPIN_S. */
+static void spin_while_equal(const unsigned long long *v, unsigned long long not)
+{
+    double t0 = 0;
+    for (int i = 1;; i++) {
+        if (__atomic_load_n(v, __ATOMIC_ACQUIRE) != not) return;
+        cpu_relax();
+        if (i % 64 == 0) {
+            double t = now_s();
+            if (t0 == 0) t0 = t;
+            else if (t - t0 > SPIN_S) return;
+        }
+    }
+}
+
+static void spin_until_at_least(const int *v, int at_least)
+{
+    double t0 = 0;
+    for (int i = 1;; i++) {
+        if (__atomic_load_n(v, __ATOMIC_ACQUIRE) >= at_least) return;
+        cpu_relax();
+        if (i % 64 == 0) {
+            double t = now_s();
+            if (t0 == 0) t0 = t;
+            else if (t - t0 > SPIN_S) return;
+        }
+    }
+}
 
 /* Claims and processes nodes of the current level until none is left. A
  * worker late from an earlier level sees the generation changed and stops,
@@ -573,7 +633,8 @@ static void run_level(engine *e, unsigned long long gen)
         if (i < 0) return;
         run_item(e, i);
         pthread_mutex_lock(&e->mu);
-        if (++e->done_count == e->nitems) pthread_cond_broadcast(&e->done);
+        if (__atomic_add_fetch(&e->done_count, 1, __ATOMIC_RELEASE) == e->nitems)
+            pthread_cond_broadcast(&e->done);
         pthread_mutex_unlock(&e->mu);
     }
 }
@@ -584,6 +645,7 @@ static void *worker(void *arg)
     lathe_denormals_off();
     unsigned long long seen = 0;
     for (;;) {
+        spin_while_equal(&e->generation, seen);
         pthread_mutex_lock(&e->mu);
         while (!e->stop && e->generation == seen) pthread_cond_wait(&e->go, &e->mu);
         if (e->stop) {
@@ -606,9 +668,14 @@ static void *worker(void *arg)
 static void run_step(engine *e, long long t, long long sink_b)
 {
     e->nitems = 0;
-    if (sink_b >= 0) {
-        e->items[e->nitems] = -1;
-        e->item_b[e->nitems++] = sink_b;
+    if (sink_b >= 0 && e->sink.st == LATHE_OK) {
+        sink_span(e, sink_b);
+        const int parts = e->sink.opt && (e->sink.opt->analysis_flags & LATHE_ANALYZE_LOUDNESS_ONLY)
+                              ? 1 : LATHE_ANALYZER_PARTS;
+        for (int p = -1; p < parts; p++) {
+            e->items[e->nitems] = p < 0 ? -1 : -2 - p;
+            e->item_b[e->nitems++] = sink_b;
+        }
     }
     for (int i = 0; i < e->nn; i++) {
         long long b = t - e->nodes[i].level;
@@ -627,22 +694,24 @@ static void run_step(engine *e, long long t, long long sink_b)
     for (int k = 1; k < e->nitems; k++) {
         int it = e->items[k];
         long long b = e->item_b[k];
-        double c = it < 0 ? e->sink_cost : e->nodes[it].cost;
+        double c = *item_cost(e, it);
         int j = k;
         for (; j > 0; j--) {
             int p = e->items[j - 1];
-            if ((p < 0 ? e->sink_cost : e->nodes[p].cost) >= c) break;
+            if (*item_cost(e, p) >= c) break;
             e->items[j] = p, e->item_b[j] = e->item_b[j - 1];
         }
         e->items[j] = it, e->item_b[j] = b;
     }
     pthread_mutex_lock(&e->mu);
     e->next = 0;
-    e->done_count = 0;
-    unsigned long long gen = ++e->generation;
+    __atomic_store_n(&e->done_count, 0, __ATOMIC_RELAXED);
+    unsigned long long gen = e->generation + 1;
+    __atomic_store_n(&e->generation, gen, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&e->go);
     pthread_mutex_unlock(&e->mu);
     run_level(e, gen); /* the calling thread works too */
+    spin_until_at_least(&e->done_count, e->nitems);
     pthread_mutex_lock(&e->mu);
     while (e->done_count < e->nitems) pthread_cond_wait(&e->done, &e->mu);
     pthread_mutex_unlock(&e->mu);
@@ -873,8 +942,8 @@ static lathe_status setup(engine *e, const lathe_session *s, const lathe_mix_opt
     if (e->nslots > MAX_RING)
         return lathe_error_set(err, LATHE_E_INVALID, "routing is %d levels deep (at most %d)",
                                e->nlevels, MAX_RING - 1);
-    e->items = calloc((size_t)e->nn + 1, sizeof *e->items);
-    e->item_b = calloc((size_t)e->nn + 1, sizeof *e->item_b);
+    e->items = calloc((size_t)e->nn + 1 + LATHE_ANALYZER_PARTS, sizeof *e->items);
+    e->item_b = calloc((size_t)e->nn + 1 + LATHE_ANALYZER_PARTS, sizeof *e->item_b);
     if (!e->items || !e->item_b) return lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
     for (int i = 0; i < e->nn; i++)
         for (int k = 0; k < e->nslots; k++)
@@ -925,17 +994,13 @@ static lathe_status open_stems(engine *e, const lathe_mix_options *opt, lathe_er
     return LATHE_OK;
 }
 
-/* The master's block bm: drop the compensated latency, write, meter; node
- * meters, gain reductions and bus stems of the same block. Runs in
- * parallel with the next step (see nslots); touches only sink state and the
- * per-node totals, which nothing else writes during a render. */
-static void sink_block(engine *e, long long bm)
+/* The part of the master's block bm that is output: the compensated latency
+ * dropped at the start, the tail cut at the end. Run by run_step before the
+ * step, for the sink's items. */
+static void sink_span(engine *e, long long bm)
 {
     struct sink *k = &e->sink;
-    if (k->st != LATHE_OK) return;
-    rnode *m = &e->nodes[e->s->master];
-    const int slot = (int)(bm % e->nslots);
-    const float quiet = 3.1623e-5f; /* -90 dBFS */
+    const rnode *m = &e->nodes[e->s->master];
     long long timeline = k->start + bm * BLOCK - m->u_out;
     int from = 0;
     if (k->skip) {
@@ -945,6 +1010,33 @@ static void sink_block(engine *e, long long bm)
     long long room = k->end + k->tail_max - (timeline + from);
     int n = e->n - from;
     if (room < n) n = room > 0 ? (int)room : 0;
+    k->from = from, k->n = n;
+}
+
+/* One part of the analysis of the master's block bm (its span), in parallel
+ * with the writing and the other part. */
+static void sink_analyze(engine *e, long long bm, int part)
+{
+    struct sink *k = &e->sink;
+    const rnode *m = &e->nodes[e->s->master];
+    const int slot = (int)(bm % e->nslots);
+    const float *o[2] = {m->out_ring[slot][0] + k->from, m->out_ring[slot][1] + k->from};
+    if (k->n > 0) lathe_analyzer_add_part(k->an, o, k->n, part);
+}
+
+/* The master's block bm: write its span, meter; node meters, gain
+ * reductions and bus stems of the same block. Runs in parallel with the
+ * next step (see nslots) and the analysis of the same block; touches only
+ * sink state and the per-node totals, which nothing else writes during a
+ * render. */
+static void sink_block(engine *e, long long bm)
+{
+    struct sink *k = &e->sink;
+    if (k->st != LATHE_OK) return;
+    rnode *m = &e->nodes[e->s->master];
+    const int slot = (int)(bm % e->nslots);
+    const float quiet = 3.1623e-5f; /* -90 dBFS */
+    const int from = k->from, n = k->n;
     const float *o[2] = {m->out_ring[slot][0] + from, m->out_ring[slot][1] + from};
     if (n > 0) {
         for (int i = 0; i < n; i++)
@@ -953,7 +1045,6 @@ static void sink_block(engine *e, long long bm)
             k->st = k->err.code;
             return;
         }
-        lathe_analyzer_add(k->an, o, n);
         if (k->opt && k->opt->series && lathe_series_add(k->opt->series, o, n) != LATHE_OK) {
             k->st = lathe_error_set(&k->err, LATHE_E_NOMEM, "report series: out of memory");
             return;
@@ -1029,6 +1120,7 @@ lathe_status lathe_mix_render(const lathe_session *s, const char *out_path,
     lathe_writer_spec spec = {LATHE_FILE_AUTO, opt ? opt->sample : LATHE_SAMPLE_AUTO, s->rate, och,
                               opt ? opt->overwrite : 0};
     if (out_path) w = lathe_writer_open(out_path, &spec, err);
+    if (w && opt && opt->scratch) lathe_writer_set_scratch(w);
     an = lathe_analyzer_new(s->rate, och, err);
     if (an && opt) lathe_analyzer_set_flags(an, opt->analysis_flags);
     if ((out_path && !w) || !an) {

@@ -19,12 +19,14 @@
 
 #include "io/flac.h"
 #include "io/reader_z.h"
+#include "io/vio.h"
 #include "lathe/io.h"
 
 #define READ_BLOCK 4096
 
 struct lathe_reader {
     SNDFILE *sf;
+    lathe_vio io; /* what sf reads through (io/vio.h) */
     SF_INFO sfi;
     int int_path;
     long long pos; /* frames read so far (for error times) */
@@ -273,9 +275,17 @@ lathe_reader *lathe_reader_open(const char *path, lathe_audio_info *info, lathe_
         lathe_error_set(err, LATHE_E_NOMEM, "%s: out of memory", path);
         return NULL;
     }
-    r->sf = sf_open(path, SFM_READ, &r->sfi);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        lathe_error_set(err, LATHE_E_IO, "%s: %s", path, strerror(errno));
+        free(r);
+        return NULL;
+    }
+    lathe_vio_init(&r->io, f);
+    r->sf = sf_open_virtual(&lathe_vio_read_io, SFM_READ, &r->sfi, &r->io);
     if (!r->sf) {
         open_error(path, (long long)st.st_size, err);
+        lathe_vio_close(&r->io, 0);
         free(r);
         return NULL;
     }
@@ -325,6 +335,7 @@ lathe_reader *lathe_reader_open(const char *path, lathe_audio_info *info, lathe_
     return r;
 fail:
     sf_close(r->sf);
+    lathe_vio_close(&r->io, 0);
     free(r->path);
     free(r->buf);
     free(r);
@@ -450,6 +461,7 @@ void lathe_reader_close(lathe_reader *r)
 {
     if (!r) return;
     if (r->sf) sf_close(r->sf);
+    lathe_vio_close(&r->io, 0);
     lathe_flac_close(r->flac);
     free(r->path);
     free(r->buf);

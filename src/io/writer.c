@@ -33,11 +33,14 @@
 
 #include "lathe/io.h"
 #include "io/ogg.h"
+#include "io/vio.h"
 
 #define WRITE_BLOCK 4096
 
 struct lathe_writer {
     SNDFILE *sf;
+    lathe_vio io; /* what sf writes through (io/vio.h) */
+    int scratch; /* a temporary file of lathe's own: not synced to the disk */
     int channels, bits, is_float, lossy;
     int ogg; /* Ogg Vorbis/Opus: the serial is made deterministic at commit (ogg.c) */
     long long clipped;
@@ -311,9 +314,16 @@ lathe_writer *lathe_writer_open_codec(const char *path, const lathe_writer_spec 
         lathe_writer_abort(w);
         return NULL;
     }
-    w->sf = sf_open_fd(fd, SFM_WRITE, &sfi, SF_TRUE);
-    if (!w->sf) {
+    FILE *f = fdopen(fd, "w+b");
+    if (!f) {
         close(fd);
+        lathe_error_set(err, LATHE_E_IO, "%s: cannot write: %s", path, strerror(errno));
+        lathe_writer_abort(w);
+        return NULL;
+    }
+    lathe_vio_init(&w->io, f);
+    w->sf = sf_open_virtual(&lathe_vio_write_io, SFM_WRITE, &sfi, &w->io);
+    if (!w->sf) {
         lathe_error_set(err, LATHE_E_IO, "%s: cannot write: %s", path, sf_strerror(NULL));
         lathe_writer_abort(w);
         return NULL;
@@ -330,7 +340,7 @@ lathe_writer *lathe_writer_open_codec(const char *path, const lathe_writer_spec 
  * too large" under a size limit), else libsndfile's without its prefix. */
 static lathe_status write_failed(const lathe_writer *w, lathe_error *err)
 {
-    int e = errno;
+    int e = w->io.err ? w->io.err : errno;
     const char *why = sf_strerror(w->sf);
     if (e == ENOSPC || e == EFBIG || e == EDQUOT || e == EIO || e == EROFS) why = strerror(e);
     else if (!strncmp(why, "System error : ", 15)) why += 15;
@@ -405,7 +415,7 @@ lathe_status lathe_writer_write(lathe_writer *w, const float *const *in, long n,
             w->clipped += clipped;
             put = sf_writef_int(w->sf, o, m);
         }
-        if (put != m) return write_failed(w, err);
+        if (put != m || w->io.err) return write_failed(w, err); /* io.err: a buffered write failed */
         off += m;
     }
     return LATHE_OK;
@@ -439,12 +449,29 @@ static lathe_status commit_failed(const lathe_writer *w, lathe_error *err)
                                : "the file could not be finished (disk full?)");
 }
 
+/* Closes sf and the stream under it: the last buffered bytes written, and
+ * (unless scratch) synced to the disk, so that a file renamed into place is
+ * whole on the disk too. Returns 0, or -1 with errno set. */
+static int finish(lathe_writer *w)
+{
+    int sferr = sf_error(w->sf);
+    int bad = sf_close(w->sf) != 0 || sferr != SF_ERR_NO_ERROR;
+    w->sf = NULL;
+    int e = errno;
+    if (lathe_vio_close(&w->io, !bad && !w->scratch) != 0) return -1; /* errno: the first failure */
+    errno = e;
+    return bad ? -1 : 0;
+}
+
+void lathe_writer_set_scratch(lathe_writer *w)
+{
+    w->scratch = 1;
+}
+
 lathe_status lathe_writer_commit(lathe_writer *w, lathe_error *err)
 {
     lathe_status st = LATHE_OK;
-    sf_write_sync(w->sf);
-    int sferr = sf_error(w->sf);
-    if (sf_close(w->sf) != 0 || sferr != SF_ERR_NO_ERROR) {
+    if (finish(w) != 0) {
         st = commit_failed(w, err);
     } else if (w->ogg && (st = lathe_ogg_fix_serial(w->tmp, w->path, err)) != LATHE_OK) {
         /* st and err set */
@@ -462,11 +489,7 @@ lathe_status lathe_writer_commit_tagged(lathe_writer *w, const lathe_meta *m, la
 {
     if (lathe_meta_empty(m)) return lathe_writer_commit(w, err);
     lathe_status st = LATHE_OK;
-    sf_write_sync(w->sf);
-    int sferr = sf_error(w->sf);
-    if (sf_close(w->sf) != 0 || sferr != SF_ERR_NO_ERROR)
-        st = commit_failed(w, err);
-    w->sf = NULL;
+    if (finish(w) != 0) st = commit_failed(w, err);
     if (st == LATHE_OK && w->ogg) st = lathe_ogg_fix_serial(w->tmp, w->path, err);
     if (st == LATHE_OK) st = lathe_tags_write_named(w->tmp, w->path, m, err);
     if (st == LATHE_OK && rename(w->tmp, w->path) != 0)
@@ -481,6 +504,7 @@ void lathe_writer_abort(lathe_writer *w)
 {
     if (!w) return;
     if (w->sf) sf_close(w->sf);
+    lathe_vio_close(&w->io, 0);
     if (w->tmp) unlink(w->tmp);
     writer_free(w);
 }

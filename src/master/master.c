@@ -880,7 +880,9 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
             mo.series = pre_series;
         }
         t0 = now_s();
+        mo.scratch = 1; /* deleted at the end */
         status = lathe_mix_render(s, cache, &mo, &mr, err);
+        mo.scratch = 0;
         rep->time_chain_s = now_s() - t0;
         mo.series = NULL;
         line_free(s);
@@ -1017,6 +1019,7 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
                 }
                 sv.mo.series = rep->series;
             }
+            sv.mo.scratch = lossy; /* the encoder's input: deleted at the end */
             status = render_tail(&sv, g, lossy ? pcm : cand, &mr, err);
             sv.mo.series = NULL;
             if (rep->series) lathe_series_finish(rep->series);
