@@ -88,7 +88,8 @@ static void update(lathe_dyn_detector *d) {
     }
     if (d->cfg.window_ms != d->cur_window) {
         d->cur_window = d->cfg.window_ms;
-        d->ms_k = 1.0 - lathe_dyn_coef(d->cur_window, d->rate);
+        d->ms_a = lathe_dyn_coef(d->cur_window, d->rate);
+        d->ms_k = 1.0 - d->ms_a;
         int win = (int)lround(d->cur_window * 1e-3 * d->rate);
         if (win < 1) win = 1;
         if (win > d->cap - 1) win = d->cap - 1;
@@ -131,38 +132,58 @@ static void hold_max(lathe_dyn_detector *d, int c, double *row, int frames) {
     d->held[c] = out;
 }
 
-/* The sidechain filters: transposed direct form II as lathe_bq_tick, with
- * s1 summed as (b1 x + s2) - a1 y instead of (b1 x - a1 y) + s2, so that
- * the recursion y -> s1 -> y is an add, a multiply and a subtract (three
- * dependent operations, not four; the results differ by double rounding). */
-static inline double det_tick(const lathe_bq *q, lathe_bq_state *st, double x) {
-    const double y = q->b0 * x + st->s1;
-    st->s1 = (q->b1 * x + st->s2) - q->a1 * y;
-    st->s2 = q->b2 * x - q->a2 * y;
+/* The sidechain filters and the mean square are recursions: each sample
+ * waits for the one before, so their dependency chains, not the number of
+ * operations, set the cost.  The biquad runs in direct form I,
+ *   y = (((b0 x + b1 x1) + b2 x2) - a2 y2) - a1 y1,
+ * whose chain from one output to the next is a multiply and a subtract
+ * (transposed direct form II, as lathe_bq_tick, needs four dependent
+ * operations); the mean square as ms = a ms + k v^2 (a = 1 - k: a multiply
+ * and an add).  Both equal the other forms within double rounding; the
+ * state of direct form I is past inputs and outputs, which keep their
+ * meaning when sc_hpf/sc_lpf redesign the coefficients. */
+static inline double det_tick(const lathe_bq *q, lathe_dyn_df1 *st, double x) {
+    const double y = (((q->b0 * x + q->b1 * st->x1) + q->b2 * st->x2) - q->a2 * st->y2) -
+                     q->a1 * st->y1;
+    st->x2 = st->x1, st->x1 = x;
+    st->y2 = st->y1, st->y1 = y;
     return y;
 }
 
-/* Channels c and c + 1 of step 1 below in the two lanes of one vector: the
- * sidechain filters and the mean square are recursions (each sample waits
- * for the one before through several operations), so two independent ones
- * side by side cost little more than one.  Each lane performs exactly the
- * operations of the one-channel loop, in its order (det_tick, then
- * ms += k (v^2 - ms)), so a channel's levels do not depend on whether it
- * runs in a pair.  hp, lp and rms are constants at each call site. */
+/* Channels c and c + 1 of step 1 below in the two lanes of one vector: two
+ * independent recursions side by side cost little more than one.  Each lane
+ * performs exactly the operations of the one-channel loop, in its order
+ * (det_tick, then ms = a ms + k v^2), so a channel's levels do not depend on
+ * whether it runs in a pair.  hp, lp and rms are constants at each call site. */
 typedef double v2d __attribute__((vector_size(16)));
 
 typedef struct {
     v2d b0, b1, b2, a1, a2;
 } bq2; /* a section's coefficients in both lanes, held in registers */
 
+typedef struct {
+    v2d x1, x2, y1, y2;
+} df1x2; /* the direct form I states of both lanes */
+
 static inline __attribute__((always_inline)) bq2 bq2_of(const lathe_bq *q) {
     return (bq2){{q->b0, q->b0}, {q->b1, q->b1}, {q->b2, q->b2}, {q->a1, q->a1}, {q->a2, q->a2}};
 }
 
-static inline __attribute__((always_inline)) v2d bq_tick2(const bq2 q, v2d *s1, v2d *s2, v2d x) {
-    const v2d y = q.b0 * x + *s1;
-    *s1 = (q.b1 * x + *s2) - q.a1 * y;
-    *s2 = q.b2 * x - q.a2 * y;
+static inline __attribute__((always_inline)) df1x2 df1x2_of(const lathe_dyn_df1 *a,
+                                                             const lathe_dyn_df1 *b) {
+    return (df1x2){{a->x1, b->x1}, {a->x2, b->x2}, {a->y1, b->y1}, {a->y2, b->y2}};
+}
+
+static inline __attribute__((always_inline)) void df1x2_store(const df1x2 *v, lathe_dyn_df1 *a,
+                                                               lathe_dyn_df1 *b) {
+    *a = (lathe_dyn_df1){v->x1[0], v->x2[0], v->y1[0], v->y2[0]};
+    *b = (lathe_dyn_df1){v->x1[1], v->x2[1], v->y1[1], v->y2[1]};
+}
+
+static inline __attribute__((always_inline)) v2d tick2(const bq2 q, df1x2 *st, v2d x) {
+    const v2d y = (((q.b0 * x + q.b1 * st->x1) + q.b2 * st->x2) - q.a2 * st->y2) - q.a1 * st->y1;
+    st->x2 = st->x1, st->x1 = x;
+    st->y2 = st->y1, st->y1 = y;
     return y;
 }
 
@@ -174,17 +195,16 @@ levels2(lathe_dyn_detector *d, const float *const *src, int c, int frames, const
     /* locals, not d->...: the level rows are doubles too, so the compiler
      * would otherwise reload every coefficient after every store */
     const bq2 hq = bq2_of(&d->hpf), lq = bq2_of(&d->lpf);
-    v2d hs1 = {d->hs[c].s1, d->hs[c + 1].s1}, hs2 = {d->hs[c].s2, d->hs[c + 1].s2};
-    v2d ls1 = {d->ls[c].s1, d->ls[c + 1].s1}, ls2 = {d->ls[c].s2, d->ls[c + 1].s2};
+    df1x2 hs = df1x2_of(&d->hs[c], &d->hs[c + 1]), ls = df1x2_of(&d->ls[c], &d->ls[c + 1]);
     v2d ms = {d->ms[c], d->ms[c + 1]};
-    const v2d k = {d->ms_k, d->ms_k};
+    const v2d k = {d->ms_k, d->ms_k}, a = {d->ms_a, d->ms_a};
     for (int i = 0; i < frames; i++) {
         /* +1e-20: keeps filter state and the mean square away from denormals */
         v2d v = {(double)x0[i] + 1e-20, (double)x1[i] + 1e-20};
-        if (hp) v = bq_tick2(hq, &hs1, &hs2, v);
-        if (lp) v = bq_tick2(lq, &ls1, &ls2, v);
+        if (hp) v = tick2(hq, &hs, v);
+        if (lp) v = tick2(lq, &ls, v);
         if (rms) {
-            ms += k * (v * v - ms);
+            ms = a * ms + k * (v * v);
             l0[i] = ms[0];
             l1[i] = ms[1];
         } else {
@@ -192,10 +212,8 @@ levels2(lathe_dyn_detector *d, const float *const *src, int c, int frames, const
             l1[i] = (float)fabs(v[1]);
         }
     }
-    d->hs[c].s1 = hs1[0], d->hs[c + 1].s1 = hs1[1];
-    d->hs[c].s2 = hs2[0], d->hs[c + 1].s2 = hs2[1];
-    d->ls[c].s1 = ls1[0], d->ls[c + 1].s1 = ls1[1];
-    d->ls[c].s2 = ls2[0], d->ls[c + 1].s2 = ls2[1];
+    df1x2_store(&hs, &d->hs[c], &d->hs[c + 1]);
+    df1x2_store(&ls, &d->ls[c], &d->ls[c + 1]);
     if (rms) d->ms[c] = ms[0], d->ms[c + 1] = ms[1];
 }
 
@@ -250,15 +268,15 @@ void lathe_dyn_detect(lathe_dyn_detector *d, const float *const *src, int frames
     for (int c = paired; c < nch; c++) {
         const float *x = src[c];
         double *lev = d->level + (size_t)c * mb;
-        lathe_bq_state hs = d->hs[c], ls = d->ls[c];
+        lathe_dyn_df1 hs = d->hs[c], ls = d->ls[c];
         if (rms) {
-            double ms = d->ms[c], k = d->ms_k;
+            double ms = d->ms[c], k = d->ms_k, a = d->ms_a;
             for (int i = 0; i < frames; i++) {
                 /* +1e-20: keeps filter state and the mean square away from denormals */
                 double v = (double)x[i] + 1e-20;
                 if (hp) v = det_tick(&d->hpf, &hs, v);
                 if (lp) v = det_tick(&d->lpf, &ls, v);
-                ms += k * (v * v - ms);
+                ms = a * ms + k * (v * v);
                 lev[i] = ms;
             }
             d->ms[c] = ms;
@@ -278,9 +296,9 @@ void lathe_dyn_detect(lathe_dyn_detector *d, const float *const *src, int frames
     }
     for (int c = 0; c < nch; c++) {
         /* a NaN or inf in the input must not stay in the recursive state for ever */
-        lathe_bq_state *hs = &d->hs[c], *ls = &d->ls[c];
-        if (!isfinite(hs->s1 + hs->s2)) hs->s1 = hs->s2 = 0;
-        if (!isfinite(ls->s1 + ls->s2)) ls->s1 = ls->s2 = 0;
+        lathe_dyn_df1 *hs = &d->hs[c], *ls = &d->ls[c];
+        if (!isfinite(hs->x1 + hs->x2 + hs->y1 + hs->y2)) *hs = (lathe_dyn_df1){0, 0, 0, 0};
+        if (!isfinite(ls->x1 + ls->x2 + ls->y1 + ls->y2)) *ls = (lathe_dyn_df1){0, 0, 0, 0};
         if (!isfinite(d->ms[c])) d->ms[c] = 0;
     }
     if (!rms) {

@@ -153,13 +153,18 @@ typedef struct {
 } lathe_dyn_detector_cfg;
 
 typedef struct {
+    double x1, x2, y1, y2; /* a biquad in direct form I: the last two inputs and outputs */
+} lathe_dyn_df1;
+
+typedef struct {
     lathe_dyn_detector_cfg cfg;
     double rate;
     int channels, max_block, cap; /* cap: largest hold window in frames, + 1 */
-    /* sidechain filters, redesigned when cfg changes */
+    /* sidechain filters, redesigned when cfg changes; run in direct form I
+     * (state: the last two inputs and outputs), see dynamics.c */
     double cur_hpf, cur_lpf;
     lathe_bq hpf, lpf;
-    lathe_bq_state hs[LATHE_DYN_MAXCH], ls[LATHE_DYN_MAXCH];
+    lathe_dyn_df1 hs[LATHE_DYN_MAXCH], ls[LATHE_DYN_MAXCH];
     /* peak: sliding maximum over win frames (van Herk / Gil-Werman: the window
      * is the current run of win frames so far plus the tail of the previous
      * run, whose suffix maxima are computed once per run) */
@@ -172,7 +177,7 @@ typedef struct {
     /* rms: mean square */
     double ms[LATHE_DYN_MAXCH];
     double cur_window;
-    double ms_k;
+    double ms_k, ms_a; /* ms += k (v^2 - ms), as ms = a ms + k v^2 with a = 1 - k */
     /* output: detector level in dB per channel, per frame (channels * max_block) */
     double *level;
 } lathe_dyn_detector;
