@@ -47,12 +47,20 @@ void lathe_tp_design_init(lathe_tp_design *d, double rate)
         for (int k = 0; k < LATHE_TP_TAPS; k++) sum += d->coef[p - 1][k];
         for (int k = 0; k < LATHE_TP_TAPS; k++) d->coef[p - 1][k] = (float)(d->coef[p - 1][k] / sum);
     }
-    /* The bound used to skip work that cannot raise the peak (lathe_tp_chan_run). */
+    /* The bounds used to skip work that cannot raise the peak
+     * (lathe_tp_chan_peak), with a margin far above the float rounding of
+     * a 32-term sum (32 * 2^-24 relative). */
     d->gain = 1.0f;
+    const int c0 = LATHE_TP_TAPS / 2 - LATHE_TP_CENTRAL / 2, c1 = c0 + LATHE_TP_CENTRAL;
     for (int p = 1; p < L; p++) {
-        double g = 0;
-        for (int k = 0; k < LATHE_TP_TAPS; k++) g += fabs(d->coef[p - 1][k]);
-        if (g * 1.0001 > d->gain) d->gain = (float)(g * 1.0001); /* margin for float rounding */
+        double g = 0, gc = 0;
+        for (int k = 0; k < LATHE_TP_TAPS; k++) {
+            g += fabs(d->coef[p - 1][k]);
+            if (k >= c0 && k < c1) gc += fabs(d->coef[p - 1][k]);
+        }
+        if (g * 1.0001 > d->gain) d->gain = (float)(g * 1.0001);
+        d->central[p - 1] = (float)(gc * 1.0001);
+        d->outer[p - 1] = (float)((g - gc) * 1.0001);
     }
 }
 
@@ -72,67 +80,154 @@ static inline float maxf(float a, float b)
     return a > b ? a : b; /* fmaxf is a libm call unless NaN rules are relaxed */
 }
 
-/* acc[i] = sum_k h[k] * xs[i + k] for i in [s, e), k in tap order: in
- * register tiles of RB outputs (one pass over the taps per tile instead of
- * one pass over acc per tap), then the rest one output at a time. Each
- * output adds the same products in the same order from 0.0f as a plain
- * axpy per tap, so the values are the same bit for bit. */
-#define RB 32
-static inline void phase_filter(const float *restrict h, const float *restrict xs, float *restrict acc,
-                                int s, int e)
+/* The interpolated points of outputs i..i+TILE-1, every phase at once: per
+ * phase p, acc = sum_k h_p[k] * xs[i + k], k in tap order from 0.0f (the
+ * same products in the same order as one output at a time, so the same
+ * values bit for bit).  A tile of 16 outputs keeps 2 vectors of 8 per phase
+ * in registers and loads each input once for all phases; the independent
+ * sums hide the latency of the additions.  absmax[j] receives the largest
+ * |value| over the phases and |x0[j]|. */
+#define TILE 16
+/* eight floats at any float address */
+typedef float v8sf __attribute__((vector_size(32), may_alias, aligned(4)));
+
+static inline __attribute__((always_inline)) void
+tile_points(const lathe_tp_design *d, int np, const float *restrict xs, const float *restrict x0,
+            float *restrict absmax)
 {
-    const int T = LATHE_TP_TAPS;
-    int i = s;
-    for (; i + RB <= e; i += RB) {
-        float a[RB];
-        for (int j = 0; j < RB; j++) a[j] = 0.0f;
-        for (int k = 0; k < T; k++) {
-            const float hk = h[k];
-            const float *restrict x = xs + i + k;
-            for (int j = 0; j < RB; j++) a[j] += hk * x[j];
+    float a[LATHE_TP_MAX_FACTOR - 1][TILE];
+    if (np == 3) {
+        /* the common case (4x) spelt out in vectors, so that the six sums
+         * stay in registers */
+        v8sf s0 = {0}, s1 = {0}, t0 = {0}, t1 = {0}, u0 = {0}, u1 = {0};
+        for (int k = 0; k < LATHE_TP_TAPS; k++) {
+            const v8sf lo = *(const v8sf *)(xs + k), hi = *(const v8sf *)(xs + k + 8);
+            const float h0 = d->coef[0][k], h1 = d->coef[1][k], h2 = d->coef[2][k];
+            s0 += h0 * lo, s1 += h0 * hi;
+            t0 += h1 * lo, t1 += h1 * hi;
+            u0 += h2 * lo, u1 += h2 * hi;
         }
-        for (int j = 0; j < RB; j++) acc[i + j] = a[j];
+        memcpy(a[0], &s0, sizeof s0), memcpy(a[0] + 8, &s1, sizeof s1);
+        memcpy(a[1], &t0, sizeof t0), memcpy(a[1] + 8, &t1, sizeof t1);
+        memcpy(a[2], &u0, sizeof u0), memcpy(a[2] + 8, &u1, sizeof u1);
+    } else {
+        for (int p = 0; p < np; p++)
+            for (int j = 0; j < TILE; j++) a[p][j] = 0.0f;
+        for (int k = 0; k < LATHE_TP_TAPS; k++)
+            for (int p = 0; p < np; p++) {
+                const float hk = d->coef[p][k];
+                for (int j = 0; j < TILE; j++) a[p][j] += hk * xs[k + j];
+            }
     }
-    for (; i < e; i++) {
-        float a = 0.0f;
-        for (int k = 0; k < T; k++) a += h[k] * xs[i + k];
-        acc[i] = a;
-    }
+    for (int j = 0; j < TILE; j++) absmax[j] = fabsf(x0[j]);
+    for (int p = 0; p < np; p++)
+        for (int j = 0; j < TILE; j++) absmax[j] = maxf(absmax[j], fabsf(a[p][j]));
 }
 
-/* One block of at most LATHE_TP_BLOCK samples. In peak-only mode (absmax
- * NULL) the work is done only for stretches of SKIP samples whose window
- * could hold a value above `peak`: an interpolated value never exceeds
- * gain * max|x| over its taps, so skipping those stretches is exact. */
-#define SKIP 64
-__attribute__((target_clones("avx2", "default"))) static float
-run_block(lathe_tp_chan *c, int m, float *restrict absmax, float peak)
+/* The same for outputs one at a time (the end of a block). */
+static void one_point(const lathe_tp_design *d, int np, const float *xs, const float *x0,
+                      float *absmax)
 {
-    const int T = LATHE_TP_TAPS, H = T - 1, L = c->design->factor;
-    const float *restrict buf = c->buf;
-    float *restrict acc = c->acc;
-    const float *restrict x0 = buf + H - T / 2;
-    if (absmax) {
-        for (int i = 0; i < m; i++) absmax[i] = fabsf(x0[i]);
-        for (int p = 0; p < L - 1; p++) {
-            phase_filter(c->design->coef[p], buf, acc, 0, m);
-            for (int i = 0; i < m; i++) absmax[i] = maxf(absmax[i], fabsf(acc[i]));
-        }
-        for (int i = 0; i < m; i++) peak = maxf(peak, absmax[i]);
-        return peak;
+    float m = fabsf(*x0);
+    for (int p = 0; p < np; p++) {
+        float a = 0.0f;
+        for (int k = 0; k < LATHE_TP_TAPS; k++) a += d->coef[p][k] * xs[k];
+        m = maxf(m, fabsf(a));
     }
-    const float gain = c->design->gain;
-    for (int s = 0; s < m; s += SKIP) {
-        const int e = s + SKIP < m ? s + SKIP : m;
-        /* window of the taps for outputs s..e-1: buf[s .. e-1+H] */
-        float wmax = 0.0f;
-        for (int i = s; i < e + H; i++) wmax = maxf(wmax, fabsf(buf[i]));
-        if (wmax * gain <= peak) continue;
-        for (int i = s; i < e; i++) peak = maxf(peak, fabsf(x0[i]));
-        for (int p = 0; p < L - 1; p++) {
-            phase_filter(c->design->coef[p], buf, acc, s, e);
-            for (int i = s; i < e; i++) peak = maxf(peak, fabsf(acc[i]));
+    *absmax = m;
+}
+
+/* absmax for outputs s..e-1 of the block; np is the number of phases (a
+ * constant where inlined, so the tile's arrays live in registers). */
+static inline __attribute__((always_inline)) void
+points(const lathe_tp_design *d, int np, const float *buf, int s, int e, float *absmax)
+{
+    const float *x0 = buf + LATHE_TP_TAPS - 1 - LATHE_TP_TAPS / 2;
+    int i = s;
+    for (; i + TILE <= e; i += TILE) tile_points(d, np, buf + i, x0 + i, absmax + i);
+    for (; i < e; i++) one_point(d, np, buf + i, x0 + i, absmax + i);
+}
+
+static inline __attribute__((always_inline)) void
+points_any(const lathe_tp_design *d, const float *buf, int s, int e, float *absmax)
+{
+    /* 3 phases at 4x (every rate from 32 kHz), 7 at 8x */
+    if (d->factor == 4) points(d, 3, buf, s, e, absmax);
+    else points(d, d->factor - 1, buf, s, e, absmax);
+}
+
+/* One block of m <= LATHE_TP_BLOCK samples, the history in c->buf. */
+__attribute__((target_clones("avx2", "default"))) static void
+run_block(lathe_tp_chan *c, int m, float *restrict absmax)
+{
+    points_any(c->design, c->buf, 0, m, absmax);
+}
+
+/* Largest |buf[i]| for i in [s, e]. */
+static inline float range_max(const float *buf, int s, int e)
+{
+    float v = 0.0f;
+    for (int i = s; i <= e; i++) v = maxf(v, fabsf(buf[i]));
+    return v;
+}
+
+/* The same for a range of 16 to 48 samples, in vectors of 8 (the last load
+ * overlapping the one before).  max(a, b) as a > b ? a : b, lane by lane,
+ * like maxf. */
+typedef int v8si __attribute__((vector_size(32)));
+static inline __attribute__((always_inline)) float range_max16(const float *buf, int s, int e)
+{
+    const v8si abs_mask = {0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff,
+                           0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff};
+    v8si l = (v8si)*(const v8sf *)(buf + e - 7) & abs_mask;
+    for (int i = s; i < e - 7; i += 8) {
+        v8si x = (v8si)*(const v8sf *)(buf + i) & abs_mask;
+        v8si gt = (v8sf)l > (v8sf)x;
+        l = (gt & l) | (~gt & x);
+    }
+    float v = 0.0f, lanes[8];
+    memcpy(lanes, &l, sizeof lanes);
+    for (int k = 0; k < 8; k++) v = maxf(v, lanes[k]);
+    return v;
+}
+
+/* Peak-only: the block in stretches of TILE outputs.  The taps of outputs
+ * s..e-1 are buf[s .. e-1+H], their LATHE_TP_CENTRAL middle taps
+ * buf[s+c0 .. e-1+c1-1], which hold the samples themselves (phase 0).  Per
+ * phase, no interpolated value exceeds central * (max over the middle) +
+ * outer * (max over all); a stretch where neither that nor the samples can
+ * exceed the peak so far is skipped, the others are computed exactly.
+ * Against one bound of sum |h| * (max over all) on stretches of 64, this
+ * skips about half the work that is left on a limited master, where most
+ * windows hold a sample near the ceiling. */
+_Static_assert(LATHE_TP_TAPS / 2 - LATHE_TP_CENTRAL / 2 <= LATHE_TP_TAPS - 1 - LATHE_TP_TAPS / 2 &&
+                   LATHE_TP_TAPS - 1 - LATHE_TP_TAPS / 2 <
+                       LATHE_TP_TAPS / 2 - LATHE_TP_CENTRAL / 2 + LATHE_TP_CENTRAL,
+               "the sample itself (phase 0) is one of the middle taps");
+_Static_assert(TILE + LATHE_TP_CENTRAL - 1 >= 8, "range_max16 reads at least 8");
+__attribute__((target_clones("avx2", "default"))) static float
+peak_block(lathe_tp_chan *c, int m, float peak)
+{
+    const lathe_tp_design *d = c->design;
+    const int T = LATHE_TP_TAPS, H = T - 1, np = d->factor - 1;
+    const int c0 = T / 2 - LATHE_TP_CENTRAL / 2, c1 = c0 + LATHE_TP_CENTRAL;
+    const float *restrict buf = c->buf;
+    float am[TILE];
+    for (int s = 0; s < m; s += TILE) {
+        const int e = s + TILE < m ? s + TILE : m;
+        float wmax, cmax;
+        if (e - s == TILE) {
+            wmax = range_max16(buf, s, s + TILE - 1 + H);
+            cmax = range_max16(buf, s + c0, s + TILE - 1 + c1 - 1);
+        } else {
+            wmax = range_max(buf, s, e - 1 + H);
+            cmax = range_max(buf, s + c0, e - 1 + c1 - 1);
         }
+        int need = cmax > peak;
+        for (int p = 0; p < np; p++) need |= d->central[p] * cmax + d->outer[p] * wmax > peak;
+        if (!need) continue;
+        points_any(d, buf + s, 0, e - s, am);
+        for (int j = 0; j < e - s; j++) peak = maxf(peak, am[j]);
     }
     return peak;
 }
@@ -145,10 +240,10 @@ float lathe_tp_chan_run(lathe_tp_chan *c, const float *in, int n, float *absmax)
     while (n > 0) {
         int m = n < LATHE_TP_BLOCK ? n : LATHE_TP_BLOCK;
         memcpy(c->buf + H, in, (size_t)m * sizeof *in);
-        peak = run_block(c, m, absmax, peak);
+        run_block(c, m, absmax);
+        for (int i = 0; i < m; i++) peak = maxf(peak, absmax[i]);
         memmove(c->buf, c->buf + m, (size_t)H * sizeof *c->buf);
-        in += m, n -= m;
-        if (absmax) absmax += m;
+        in += m, n -= m, absmax += m;
     }
     return peak;
 }
@@ -156,11 +251,21 @@ float lathe_tp_chan_run(lathe_tp_chan *c, const float *in, int n, float *absmax)
 float lathe_tp_chan_peak(lathe_tp_chan *c, const float *in, int n, float floor)
 {
     const int H = LATHE_TP_TAPS - 1;
+    if (floor == INFINITY) {
+        /* nothing can raise the peak: only the history moves on */
+        if (n >= H) {
+            memcpy(c->buf, in + n - H, (size_t)H * sizeof *in);
+        } else if (n > 0) {
+            memmove(c->buf, c->buf + n, (size_t)(H - n) * sizeof *c->buf);
+            memcpy(c->buf + H - n, in, (size_t)n * sizeof *in);
+        }
+        return floor;
+    }
     float peak = floor;
     while (n > 0) {
         int m = n < LATHE_TP_BLOCK ? n : LATHE_TP_BLOCK;
         memcpy(c->buf + H, in, (size_t)m * sizeof *in);
-        peak = run_block(c, m, NULL, peak);
+        peak = peak_block(c, m, peak);
         memmove(c->buf, c->buf + m, (size_t)H * sizeof *c->buf);
         in += m, n -= m;
     }
