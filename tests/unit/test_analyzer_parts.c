@@ -3,7 +3,7 @@
  * and part 1 (everything else), run by two threads at once on one analyser,
  * give exactly the figures of lathe_analyzer_add, bit for bit, for music-like
  * signals with clipped runs and overs, at several channel counts, flags and
- * block splits. */
+ * block splits; and the figures do not depend on the split. */
 #include "lathe_test.h"
 
 #include <math.h>
@@ -165,6 +165,21 @@ static void parts_equal_add_stereo_same_splits(void **state)
     }
 }
 
+/* The result does not depend on how the stream is split: add in one split,
+ * part 0 in a second and part 1 in a third (blocks of one sample take the
+ * K-meter's scalar path, long ones its vector path). */
+static void parts_in_any_split_equal_add_in_any_other(void **state)
+{
+    (void)state;
+    split a = {8192, 0}, b = {1, 0}, c = {-3000, 5}, d = {37, 0}, e = {1L << 30, 0};
+    compare(2, 44100, 0, a, b, c);
+    compare(2, 44100, 0, c, e, d);
+    compare(2, 48000, LATHE_ANALYZE_BANDS | LATHE_ANALYZE_HF, e, c, b);
+    compare(1, 44100, LATHE_ANALYZE_HF, d, a, c);
+    compare(6, 48000, 0, b, c, e);
+    compare(2, 44100, LATHE_ANALYZE_LOUDNESS_ONLY, d, b, a);
+}
+
 static void parts_equal_add_with_bands_and_hf(void **state)
 {
     (void)state;
@@ -207,6 +222,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parts_equal_add_stereo_same_splits),
+        cmocka_unit_test(parts_in_any_split_equal_add_in_any_other),
         cmocka_unit_test(parts_equal_add_with_bands_and_hf),
         cmocka_unit_test(parts_equal_add_mono_and_surround),
         cmocka_unit_test(parts_loudness_only_part1_does_nothing),
