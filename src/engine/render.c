@@ -67,7 +67,13 @@ typedef struct {
     int nin;
     int has_chain_auto, has_pre_send;
     int pre_used; /* a pre-fader send or a sidechain key reads pre_ring */
-    float *buf[2]; /* chain signal, ch channels */
+    float *buf[2]; /* chain signal, ch channels: own_buf, or the block's out slot when direct */
+    float *own_buf[2];
+    /* A bus or the master whose fader is at unity and rest (0 dB, centre, no
+     * lanes, audible) works in its output slot itself: the fader would
+     * multiply every sample by exactly 1 (its inputs are sums, so with
+     * denormals off nothing there is denormal), and the copy is saved. */
+    int direct;
     /* Outputs live in rings of one slot per level, indexed by block: a node
      * may run ahead of its readers by up to (levels - 1) blocks. pre/out point
      * at the slot of the block being processed. */
@@ -448,7 +454,9 @@ static void fader(engine *e, rnode *r, int n)
     /* at rest (no lanes, no ramp left): the SUB loop's steady case for the
      * whole block at once, the same gains and products */
     const int at_rest = !ga && !pa && r->gain_lin == g_fixed && r->pan == nd->pan;
-    if (at_rest) {
+    if (at_rest && r->direct) {
+        /* the chain ran in the output slot: out = 1 * buf is already there */
+    } else if (at_rest) {
         const double p1 = nd->pan;
         double gl, gr;
         if (r->ch == 1) {
@@ -578,6 +586,7 @@ static void process_node(engine *e, rnode *r, long long b)
         run_chain(e, r, n);
         r->quiet = zero_in && all_zero(r->buf, r->ch, n) ? r->quiet + n : 0;
     } else {
+        if (r->direct) r->buf[0] = r->out[0], r->buf[1] = r->out[1];
         mix_inputs(e, r, n);
         if (r->n->invert)
             for (int c = 0; c < 2; c++)
@@ -849,7 +858,7 @@ static void engine_free(engine *e)
         for (int k = 0; k < r->nin; k++) dl_free(&r->in[k].dl);
         free(r->in);
         for (int c = 0; c < 2; c++) {
-            free(r->buf[c]), free(r->keybuf[c]);
+            free(r->own_buf[c]), free(r->keybuf[c]);
             for (int k = 0; k < MAX_RING; k++) free(r->pre_ring[k][c]), free(r->out_ring[k][c]);
         }
         lathe_writer_abort(r->stem);
@@ -881,6 +890,8 @@ static lathe_status setup(engine *e, const lathe_session *s, const lathe_mix_opt
         const lathe_node *n = &s->nodes[i];
         r->n = n, r->idx = i, r->first = 1;
         r->audible = audible(s, i);
+        r->direct = n->kind != LATHE_NODE_TRACK && r->audible && n->gain_db == 0 && n->pan == 0 &&
+                    !lane(e, i, LATHE_TARGET_NODE_GAIN, 0, 0) && !lane(e, i, LATHE_TARGET_NODE_PAN, 0, 0);
         r->ch = 2;
         if (n->kind == LATHE_NODE_TRACK) {
             double end;
@@ -937,7 +948,7 @@ static lathe_status setup(engine *e, const lathe_session *s, const lathe_mix_opt
         r->rest_need = llround((node_tail + 2.0) * s->rate) + r->latency;
         if (node_tail > *tail_cap) *tail_cap = node_tail;
         for (int c = 0; c < 2; c++) {
-            r->buf[c] = falloc(BLOCK);
+            r->buf[c] = r->own_buf[c] = falloc(BLOCK);
             r->keybuf[c] = falloc(BLOCK);
             if (!r->buf[c] || !r->keybuf[c])
                 return lathe_error_set(err, LATHE_E_NOMEM, "out of memory");

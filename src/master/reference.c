@@ -164,17 +164,34 @@ lathe_ref_analyzer *lathe_ref_analyzer_new(double rate, int channels, lathe_erro
 }
 
 /* One Welch frame from the rings (the last nfft samples). */
+/* sum of w[k] x[k] in double: four partial sums (one chain of dependent
+ * adds was the cost), in a fixed order, so the same on every run */
+static double band_sum(const float *w, const float *x, int n) {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int k = 0;
+    for (; k + 4 <= n; k += 4) {
+        s0 += (double)w[k] * x[k];
+        s1 += (double)w[k + 1] * x[k + 1];
+        s2 += (double)w[k + 2] * x[k + 2];
+        s3 += (double)w[k + 3] * x[k + 3];
+    }
+    for (; k < n; k++)
+        s0 += (double)w[k] * x[k];
+    return (s0 + s1) + (s2 + s3);
+}
+
 static void do_frame(lathe_ref_analyzer *a) {
     const int n = a->nfft, paths = a->channels >= 2 ? 2 : 1;
     double *bm = a->bmid[1], *bs = a->bside[1];
     for (int p = 0; p < paths; p++) {
         const float *r = a->ring[p];
         float *x = a->frame[p];
-        long s = a->ringpos; /* oldest sample */
-        for (int i = 0; i < n; i++) {
-            x[i] = r[s] * a->win[i];
-            if (++s == n) s = 0;
-        }
+        const int s = (int)a->ringpos; /* oldest sample */
+        /* two straight runs (the ring's wrap), which vectorise */
+        for (int i = 0; i < n - s; i++)
+            x[i] = r[s + i] * a->win[i];
+        for (int i = n - s; i < n; i++)
+            x[i] = r[i - (n - s)] * a->win[i];
         lathe_fft_forward(&a->fft, x, a->spec);
         /* power per bin into frame[p] (reused: the frame is consumed) */
         for (int k = 0; k < a->bins; k++)
@@ -184,13 +201,8 @@ static void do_frame(lathe_ref_analyzer *a) {
         x[0] *= 0.5f;
         x[a->bins - 1] *= 0.5f;
         double *acc = p ? bs : bm;
-        for (int j = 0; j < NB; j++) {
-            const float *w = a->w + a->woff[j];
-            double sum = 0;
-            for (int k = a->k0[j]; k < a->k1[j]; k++)
-                sum += (double)w[k - a->k0[j]] * x[k];
-            acc[j] += sum;
-        }
+        for (int j = 0; j < NB; j++)
+            acc[j] += band_sum(a->w + a->woff[j], x + a->k0[j], a->k1[j] - a->k0[j]);
         if (p == 0)
             for (int k = 0; k < a->bins; k++)
                 a->bspec[1][k] += x[k];
