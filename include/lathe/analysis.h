@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* lathe/analysis.h: measuring audio.  Loudness to ITU-R BS.1770-4 and
- * EBU R128 / Tech 3341 / Tech 3342 (integrated and LRA by libebur128;
- * momentary and short-term by lathe's own K-weighted sliding windows, read
- * at every sample and every 10 ms respectively), true peak by 4x polyphase
+ * EBU R128 / Tech 3341 / Tech 3342, all from lathe's own K-meter (one
+ * K-weighting pass: integrated and LRA from its gating histograms, momentary
+ * and short-term from sliding windows read at every sample and every 10 ms;
+ * libebur128 is the tests' independent oracle), true peak by 4x polyphase
  * oversampling, and the statistics a mastering engineer reads: PLR, crest,
  * DC, clipping, stereo correlation and side/mid balance.
  *
