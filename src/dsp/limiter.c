@@ -9,7 +9,7 @@
  *   p[k] = max(a[k], a[k-1])                points on both sides of sample k
  *   r[k] = min(1, T / p[k])                 required gain, T = ceiling - margin
  *   (stereo link: geometric blend of r_c with the smallest r over channels)
- *   m[k] = min(r[k-W+1 .. k])               running minimum (monotonic deque)
+ *   m[k] = min(r[k-W+1 .. k])               running minimum (van Herk / Gil-Werman)
  *   h[k] = m[k] if m[k] <= h[k-1], else     instant attack,
  *          h[k-1] + (m[k] - h[k-1]) * a     exponential release (linear gain)
  *   (auto_release: h also takes a 4x faster step towards m, capped at a
@@ -137,13 +137,26 @@ static const lathe_param_desc params[P_COUNT] = {
      0.0, 100.0, 100.0, LATHE_PARAM_NUMBER, NULL, LATHE_PARAM_AUTOMATABLE},
 };
 
-/* Monotonic deque for a sliding-window minimum (each value enters and
- * leaves once: O(1) amortised per sample). */
+/* Sliding-window minimum of the required gains (van Herk 1992, Gil &
+ * Werman 1993, in its streaming "two stacks" form): the window [lo, t] is
+ * split at fe into a front [lo, fe), whose suffix minima are stored, and a
+ * back [fe, t], whose minimum is kept as it grows; the minimum is the
+ * smaller of the two.  When the front runs out, the back becomes the front
+ * (its suffix minima computed once).  Three comparisons a sample amortised,
+ * and no branch that depends on the data, where a monotonic deque's pops
+ * mispredict.  The window starts at lo = the largest t' - W + 1 over the
+ * steps so far: when W (the hold) grows, the window grows one sample a step
+ * instead of taking in older samples again, as a deque that drops the
+ * entries older than its window keeps it.  Values are stored by time in a
+ * ring of 2^k >= W entries. */
 typedef struct {
-    int64_t *idx;
-    double *val;
-    int cap, head, count;
-} min_deque;
+    double *val, *suf; /* the ring: values, and the front's suffix minima */
+    int mask;
+    int64_t lo, fe;
+    double pre;      /* minimum of the back; 1.0 when empty (every r <= 1.0) */
+    int64_t last_nu; /* time of the latest value that is not 1.0 (-1: none) */
+    double mprev;    /* the minimum after the latest step; -1 before the first */
+} run_min;
 
 /* Moving average of fixed length with an exact-unity shortcut. */
 typedef struct {
@@ -171,7 +184,8 @@ typedef struct {
     float *amax;   /* detector output, one block */
     float *delay;  /* audio delay line: the last D driven frames, oldest first */
     float a_prev;  /* detector value of the previous sample */
-    min_deque dq;
+    run_min q;
+    double *m; /* the window minima of one block */
     box_filter b1, b2;
     double h;   /* released gain */
     double avg; /* programme-average gain (auto release) */
@@ -206,32 +220,72 @@ static void set(void *st, int i, double v)
     if (i >= 0 && i < P_COUNT) s->v[i] = v;
 }
 
-static void dq_reset(min_deque *d)
+static void run_min_reset(run_min *q)
 {
-    d->head = 0;
-    d->count = 0;
+    for (int i = 0; i <= q->mask; i++) q->val[i] = 1.0;
+    q->lo = q->fe = 0;
+    q->pre = 1.0;
+    q->last_nu = -1;
+    q->mprev = -1.0;
 }
 
-/* Pushes (t, v) and drops entries older than t - w + 1; returns the minimum. */
-static inline double dq_push(min_deque *d, int64_t t, double v, int w)
+/* Pushes the n values r (NULL: n times 1.0) of times t.. with window W and
+ * writes the window minima to m; returns 0 instead (m not written) when
+ * every minimum is 1.0 (the window holds nothing else). */
+static int run_min_block(run_min *q, const double *r, int n, int64_t t, int W, double *m)
 {
-    const int cap = d->cap;
-    while (d->count > 0) {
-        int back = d->head + d->count - 1;
-        if (back >= cap) back -= cap;
-        if (d->val[back] < v) break;
-        d->count--;
+    if (n <= 0) return 0;
+    const int mask = q->mask;
+    double *restrict val = q->val, *restrict suf = q->suf;
+    int64_t last = -1; /* within the block */
+    if (r)
+        for (int i = n - 1; i >= 0; i--)
+            if (r[i] != 1.0) {
+                last = t + i;
+                break;
+            }
+    int64_t lo = q->lo > t - W + 1 ? q->lo : t - W + 1;
+    if (last < 0 && q->last_nu < lo) {
+        /* every value in every window of the block is 1.0: store the ones
+         * that later windows can reach, the window is all back */
+        const int64_t from = t + n - W > t ? t + n - W : t;
+        for (int64_t k = from; k < t + n; k++) val[k & mask] = 1.0;
+        lo = q->lo > t + n - W ? q->lo : t + n - W;
+        q->lo = lo;
+        q->fe = lo;
+        q->pre = 1.0;
+        q->mprev = 1.0;
+        return 0;
     }
-    int pos = d->head + d->count;
-    if (pos >= cap) pos -= cap;
-    d->idx[pos] = t;
-    d->val[pos] = v;
-    d->count++;
-    while (d->idx[d->head] <= t - w) {
-        d->head = d->head + 1 == cap ? 0 : d->head + 1;
-        d->count--;
+    if (last >= 0) q->last_nu = last;
+    lo = q->lo;
+    int64_t fe = q->fe;
+    double pre = q->pre;
+    for (int i = 0; i < n; i++) {
+        const int64_t ti = t + i;
+        const double v = r ? r[i] : 1.0;
+        val[ti & mask] = v;
+        pre = v < pre ? v : pre;
+        if (ti - W + 1 > lo) lo = ti - W + 1;
+        if (lo >= fe) {
+            /* the front is used up: the back becomes the front */
+            double sm = 1.0;
+            for (int64_t k = ti; k >= lo; k--) {
+                const double x = val[k & mask];
+                sm = x < sm ? x : sm;
+                suf[k & mask] = sm;
+            }
+            fe = ti + 1;
+            pre = 1.0;
+        }
+        const double f = suf[lo & mask];
+        m[i] = f < pre ? f : pre;
     }
-    return d->val[d->head];
+    q->lo = lo;
+    q->fe = fe;
+    q->pre = pre;
+    q->mprev = m[n - 1];
+    return 1;
 }
 
 static void box_reset(box_filter *b)
@@ -240,28 +294,6 @@ static void box_reset(box_filter *b)
     b->pos = 0;
     b->nonunit = 0;
     b->sum = b->len;
-}
-
-static inline double box_push(box_filter *b, double v)
-{
-    double old = b->buf[b->pos];
-    b->buf[b->pos] = v;
-    if (++b->pos == b->len) b->pos = 0;
-    b->nonunit += (v != 1.0) - (old != 1.0);
-    if (b->nonunit == 0) {
-        b->sum = b->len; /* exact: no drift survives a return to unity */
-        return 1.0;
-    }
-    b->sum += v - old;
-    if (b->pos == 0) {
-        /* Once per length, re-add exactly: rounding in the running sum
-         * cannot accumulate (O(1) amortised). */
-        double sum = 0.0;
-        for (int i = 0; i < b->len; i++) sum += b->buf[i];
-        b->sum = sum;
-    }
-    double g = b->sum / b->len;
-    return g < 1.0 ? (g > 0.0 ? g : 0.0) : 1.0;
 }
 
 static void short_design_init(short_design *d)
@@ -347,8 +379,9 @@ static void fini(void *st)
         free(ch->hist);
         free(ch->amax);
         free(ch->delay);
-        free(ch->dq.idx);
-        free(ch->dq.val);
+        free(ch->q.val);
+        free(ch->q.suf);
+        free(ch->m);
         free(ch->b1.buf);
         free(ch->b2.buf);
         memset(ch, 0, sizeof *ch);
@@ -368,7 +401,7 @@ static void reset(void *st)
         if (ch->hist) memset(ch->hist, 0, SHORT_HIST * sizeof *ch->hist);
         if (s->delay_len) memset(ch->delay, 0, (size_t)s->delay_len * sizeof *ch->delay);
         ch->a_prev = 0.0f;
-        dq_reset(&ch->dq);
+        run_min_reset(&ch->q);
         box_reset(&ch->b1);
         box_reset(&ch->b2);
         ch->h = 1.0;
@@ -414,15 +447,18 @@ static lathe_status init(void *st, double rate, int channels, int max_block, lat
         ch->hist = malloc((size_t)(SHORT_HIST + max_block) * sizeof *ch->hist);
         ch->amax = malloc((size_t)max_block * sizeof *ch->amax);
         ch->delay = malloc((size_t)(s->delay_len + 1) * sizeof *ch->delay);
-        ch->dq.cap = wmax + 1;
-        ch->dq.idx = malloc((size_t)ch->dq.cap * sizeof *ch->dq.idx);
-        ch->dq.val = malloc((size_t)ch->dq.cap * sizeof *ch->dq.val);
+        int cap = 1;
+        while (cap < wmax + 1) cap *= 2;
+        ch->q.mask = cap - 1;
+        ch->q.val = malloc((size_t)cap * sizeof *ch->q.val);
+        ch->q.suf = malloc((size_t)cap * sizeof *ch->q.suf);
+        ch->m = malloc((size_t)max_block * sizeof *ch->m);
         ch->b1.len = L1;
         ch->b2.len = L2;
         ch->b1.buf = malloc((size_t)L1 * sizeof *ch->b1.buf);
         ch->b2.buf = malloc((size_t)L2 * sizeof *ch->b2.buf);
-        ok = ch->x && ch->hist && ch->amax && ch->delay && ch->dq.idx && ch->dq.val && ch->b1.buf &&
-             ch->b2.buf;
+        ok = ch->x && ch->hist && ch->amax && ch->delay && ch->q.val && ch->q.suf && ch->m &&
+             ch->b1.buf && ch->b2.buf;
         if (ok && s->tp_on) lathe_tp_chan_init(&ch->tp, &s->design);
     }
     if (!ok) {
@@ -439,13 +475,14 @@ typedef struct {
     int autorel;
 } gain_params;
 
-/* Makes dst's gain state (deque, release, boxes) a copy of src's. */
+/* Makes dst's gain state (running minimum, release, boxes) a copy of src's. */
 static void chan_state_copy(lim_chan *dst, const lim_chan *src)
 {
-    memcpy(dst->dq.idx, src->dq.idx, (size_t)src->dq.cap * sizeof *dst->dq.idx);
-    memcpy(dst->dq.val, src->dq.val, (size_t)src->dq.cap * sizeof *dst->dq.val);
-    dst->dq.head = src->dq.head;
-    dst->dq.count = src->dq.count;
+    run_min q = src->q;
+    q.val = dst->q.val, q.suf = dst->q.suf;
+    memcpy(q.val, src->q.val, (size_t)(src->q.mask + 1) * sizeof *q.val);
+    memcpy(q.suf, src->q.suf, (size_t)(src->q.mask + 1) * sizeof *q.suf);
+    dst->q = q;
     const box_filter *sb[2] = {&src->b1, &src->b2};
     box_filter *db[2] = {&dst->b1, &dst->b2};
     for (int k = 0; k < 2; k++) {
@@ -458,27 +495,57 @@ static void chan_state_copy(lim_chan *dst, const lim_chan *src)
     dst->avg = src->avg;
 }
 
+/* One step of a box filter: the running sum takes the new value minus the
+ * one that leaves; with no entry other than 1.0 the sum is set to the
+ * length exactly (no drift survives a return to unity) and the output is
+ * exactly 1.0; once per length the sum is re-added from the buffer, so
+ * rounding cannot accumulate (O(1) amortised).  Called on a copy of the
+ * state, which the compiler keeps in registers. */
+static inline __attribute__((always_inline)) double box_step(box_filter *b, double v)
+{
+    const double old = b->buf[b->pos];
+    b->buf[b->pos] = v;
+    b->pos = b->pos + 1 == b->len ? 0 : b->pos + 1;
+    b->nonunit += (v != 1.0) - (old != 1.0);
+    const int unit = b->nonunit == 0;
+    b->sum = unit ? (double)b->len : b->sum + (v - old);
+    if (b->pos == 0 && !unit) {
+        double sum = 0.0;
+        for (int i = 0; i < b->len; i++) sum += b->buf[i];
+        b->sum = sum;
+    }
+    const double g = b->sum / b->len;
+    return unit ? 1.0 : (g < 1.0 ? (g > 0.0 ? g : 0.0) : 1.0);
+}
+
 /* Runs the gain computer over n required gains r (from sample t on) and
  * overwrites them with the gains; returns the smallest.
  *
- * At rest (the deque holds one 1.0, h = 1, both boxes all ones) a required
- * gain of exactly 1.0 leaves the state as it is but for the positions (the
- * deque's entry takes the new index, the boxes step on) and the programme
- * average, which keeps creeping back to 1.
+ * At rest (the window minimum after the step before is 1.0, h = 1, both
+ * boxes all ones) a required gain of exactly 1.0 leaves the state as it is
+ * but for the positions (the boxes step on) and the programme average,
+ * which keeps creeping back to 1.
  * Such runs, most of a lightly limited master, are skipped in one go; the
  * gains are exactly 1.0, as the step below would give. unity: every r is
  * 1.0 (not read; r is still written where a gain is not 1.0, and a result
- * of 1.0 says every gain is 1.0). */
+ * of 1.0 says every gain is 1.0).
+ *
+ * The window minima of the whole block come first (run_min_block), so the
+ * step is the recursions of h, the average and the two box sums, whose
+ * state stays in registers. */
 static double gain_run(lim_chan *ch, const gain_params *gp, double *r, int n, int64_t t, int unity)
 {
-    min_deque *dq = &ch->dq;
+    const double mprev0 = ch->q.mprev;
+    const double *mm = run_min_block(&ch->q, unity ? NULL : r, n, t, gp->W, ch->m) ? ch->m : NULL;
     double h = ch->h, avg = ch->avg, gmin = 1.0;
+    box_filter b1 = ch->b1, b2 = ch->b2;
     const double rel = gp->rel, rel_fast = gp->rel_fast, k_avg = gp->k_avg;
-    const int W = gp->W, autorel = gp->autorel;
+    const int autorel = gp->autorel;
     int i = 0, written = !unity; /* r[0..i) hold the gains */
     while (i < n) {
-        if (h == 1.0 && ch->b1.nonunit == 0 && ch->b2.nonunit == 0 && dq->count == 1 &&
-            dq->val[dq->head] == 1.0 && (unity || r[i] == 1.0)) {
+        const double mprev = i == 0 ? mprev0 : mm ? mm[i - 1] : 1.0;
+        if (h == 1.0 && b1.nonunit == 0 && b2.nonunit == 0 && mprev == 1.0 &&
+            (unity || r[i] == 1.0)) {
             int j = unity ? n : i + 1;
             while (j < n && r[j] == 1.0) j++;
             /* r[i..j) are 1.0 already (or, unity, become 1.0 once a gain is not) */
@@ -488,10 +555,8 @@ static double gain_run(lim_chan *ch, const gain_params *gp, double *r, int n, in
                 avg += (1.0 - avg) * k_avg;
                 if (fabs(1.0 - avg) < LIM_SNAP) avg = 1.0;
             }
-            dq->idx[dq->head] = t + (j - 1 - i);
-            ch->b1.pos = (int)((ch->b1.pos + (int64_t)(j - i)) % ch->b1.len);
-            ch->b2.pos = (int)((ch->b2.pos + (int64_t)(j - i)) % ch->b2.len);
-            t += j - i;
+            b1.pos = (int)((b1.pos + (int64_t)(j - i)) % b1.len);
+            b2.pos = (int)((b2.pos + (int64_t)(j - i)) % b2.len);
             i = j;
             continue;
         }
@@ -499,31 +564,40 @@ static double gain_run(lim_chan *ch, const gain_params *gp, double *r, int n, in
             for (int k = 0; k < i; k++) r[k] = 1.0;
             written = 1;
         }
-        double m = dq_push(dq, t, unity ? 1.0 : r[i], W);
-        if (m <= h) {
-            h = m;
-        } else {
-            double hn = h + (m - h) * rel;
+        /* until the next resting run */
+        for (; i < n; i++) {
+            const double m = mm ? mm[i] : 1.0;
+            /* attack (m <= h): h = m; release: a step towards m, landing
+             * on it within LIM_SNAP.  A release step from h >= m stays
+             * above m or within rounding (1e-16) of it, so m - hn <
+             * LIM_SNAP takes every attack as well. */
+            const double d = m - h;
+            double hn = h + d * rel;
             if (autorel) {
                 /* fast towards m while below the programme average, never
                  * slower than the nominal release; both steps stay <= m */
-                double hf = h + (m - h) * rel_fast;
+                double hf = h + d * rel_fast;
                 hf = hf < avg ? hf : avg;
                 hn = hn > hf ? hn : hf;
             }
             h = m - hn < LIM_SNAP ? m : hn;
+            if (autorel) {
+                avg += (h - avg) * k_avg;
+                if (fabs(h - avg) < LIM_SNAP) avg = h;
+            } else {
+                avg = h;
+            }
+            const double g = box_step(&b2, box_step(&b1, h));
+            gmin = g < gmin ? g : gmin;
+            r[i] = g;
+            if (h == 1.0 && b1.nonunit == 0 && b2.nonunit == 0 && m == 1.0) {
+                i++;
+                break;
+            }
         }
-        if (autorel) {
-            avg += (h - avg) * k_avg;
-            if (fabs(h - avg) < LIM_SNAP) avg = h;
-        } else {
-            avg = h;
-        }
-        double g = box_push(&ch->b2, box_push(&ch->b1, h));
-        if (g < gmin) gmin = g;
-        r[i] = g;
-        i++, t++;
     }
+    ch->b1 = b1;
+    ch->b2 = b2;
     ch->h = h;
     ch->avg = avg;
     return gmin;

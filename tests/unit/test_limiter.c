@@ -556,11 +556,71 @@ static void limiter_hold_keeps_low_tones_clean(void **s)
     assert_true(t0 > 10 * t15);
 }
 
+/* Gain (out / in) of a DC probe after a 50 ms burst (+18 dB) at 48 kHz,
+ * release 50 ms, the hold set to hold0_ms and changed to hold1_ms at input frame
+ * `at` (10 ms after the burst); g is indexed by input frame. */
+static void hold_change_gain(double hold0_ms, double hold1_ms, double *g, long n, long b0, long b1,
+                             long at)
+{
+    const double rate = 48000;
+    const float probe = 0.05f;
+    float **b = lt_alloc(1, n);
+    for (long i = 0; i < n; i++) b[0][i] = probe;
+    for (long i = b0; i < b1; i++) b[0][i] += (float)(8.0 * sin(2 * M_PI * 1000 * i / rate));
+    const char *names[] = {"release", "hold"};
+    const double vals[] = {50.0, hold0_ms};
+    lathe_proc *p = lt_proc("limiter", rate, 1, names, vals, 2);
+    const int lat = lathe_proc_latency(p);
+    float *io[1] = {b[0]};
+    lathe_proc_process(p, io, NULL, at);
+    lathe_proc_set(p, lathe_proc_param_index(lathe_proc_descriptor(p), "hold"), hold1_ms);
+    io[0] = b[0] + at;
+    lathe_proc_process(p, io, NULL, n - at);
+    for (long i = 0; i + lat < n; i++) g[i] = b[0][i + lat] / probe;
+    lathe_proc_free(p);
+    lt_free(b, 1);
+}
+
+/* The running minimum spans the lookahead plus the hold.  A hold raised
+ * after a peak has left that window must not bring the peak back (the
+ * window grows from where it is, one frame a frame), and a hold lowered
+ * during the hold lets the release start at once. */
+static void limiter_hold_change_neither_revives_nor_keeps_an_old_peak(void **s)
+{
+    (void)s;
+    const long n = 24000, b0 = 4800, b1 = 7200, at = b1 + 480;
+    double *g = malloc((size_t)n * sizeof *g), *k = malloc((size_t)n * sizeof *k);
+    assert_non_null(g);
+    assert_non_null(k);
+    /* the reference: 50 ms hold throughout, the gain 1 ms after the burst */
+    hold_change_gain(50.0, 50.0, k, n, b0, b1, at);
+    const double held = k[b1 + 48];
+    assert_true(held < 0.15);
+    assert_true(fabs(k[at + 960] - held) < 1e-6 * held); /* 30 ms on: still held */
+    /* no hold, raised to 50 ms 10 ms after the burst: the release goes on */
+    hold_change_gain(0.0, 50.0, g, n, b0, b1, at);
+    double worst_dip = 0.0;
+    for (long i = at - 47; i < at + 2400; i++) worst_dip = fmax(worst_dip, g[i - 1] - g[i]);
+    print_message("  hold 0 -> 50 ms 10 ms after the burst: gain %.4f 1 ms before the change, "
+                  "%.4f 20 ms after (held %.4f), largest dip %.2e\n", g[at - 48], g[at + 960],
+                  held, worst_dip);
+    assert_true(g[at - 48] > 1.5 * held); /* released already */
+    assert_true(worst_dip < 1e-6);        /* and never back down */
+    assert_true(g[at + 960] > g[at - 48]);
+    /* 50 ms hold, lowered to none 10 ms after the burst: it releases at once */
+    hold_change_gain(50.0, 0.0, g, n, b0, b1, at);
+    print_message("  hold 50 ms -> 0 10 ms after the burst: gain 20 ms on %.4f\n", g[at + 960]);
+    assert_true(g[at + 960] > 2.5 * held);
+    free(g);
+    free(k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(limiter_ceiling_change_holds_new_ceiling_after_latency),
         cmocka_unit_test(limiter_hold_keeps_low_tones_clean),
+        cmocka_unit_test(limiter_hold_change_neither_revives_nor_keeps_an_old_peak),
         cmocka_unit_test(limiter_auto_release_fast_after_transients_nominal_after_sustained),
         cmocka_unit_test(limiter_output_does_not_depend_on_block_size),
         cmocka_unit_test(limiter_true_peak_never_exceeds_ceiling_by_libebur128),
