@@ -58,6 +58,15 @@ interrupt() { # SIGNAL EXIT COMMAND...
     shift 2
     "$LATHE" "$@" >/dev/null 2>"$T/err" &
     local pid=$!
+    # first, lathe's handlers are in place (SIGINT's bit in SigCgt): a loaded
+    # machine can take longer than 0.3 s to start a sanitizer build, and a
+    # signal before main() is the default action, which is not under test
+    local cgt=0
+    while kill -0 "$pid" 2>/dev/null; do
+        cgt=$(awk '/^SigCgt:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+        [ $((0x${cgt:-0} & 2)) != 0 ] && break
+        sleep 0.005
+    done
     if [ -n "$WHEN" ]; then
         while kill -0 "$pid" 2>/dev/null && ! appeared; do sleep 0.005; done
     else
