@@ -271,3 +271,43 @@ float lathe_tp_chan_peak(lathe_tp_chan *c, const float *in, int n, float floor)
     }
     return peak;
 }
+
+/* lathe_tp_chan_run_over: the block's outputs in the tiles of run_block,
+ * each computed only where the bound of peak_block lets it exceed floor. */
+__attribute__((target_clones("avx2", "default"))) static void
+over_block(lathe_tp_chan *c, int m, float floor, float *restrict absmax)
+{
+    const lathe_tp_design *d = c->design;
+    const int T = LATHE_TP_TAPS, H = T - 1, np = d->factor - 1;
+    const int c0 = T / 2 - LATHE_TP_CENTRAL / 2, c1 = c0 + LATHE_TP_CENTRAL;
+    const float *restrict buf = c->buf;
+    for (int s = 0; s < m; s += TILE) {
+        const int e = s + TILE < m ? s + TILE : m;
+        float wmax, cmax;
+        if (e - s == TILE) {
+            wmax = range_max16(buf, s, s + TILE - 1 + H);
+            cmax = range_max16(buf, s + c0, s + TILE - 1 + c1 - 1);
+        } else {
+            wmax = range_max(buf, s, e - 1 + H);
+            cmax = range_max(buf, s + c0, e - 1 + c1 - 1);
+        }
+        int need = cmax > floor;
+        for (int p = 0; p < np; p++) need |= d->central[p] * cmax + d->outer[p] * wmax > floor;
+        if (need)
+            points_any(d, buf, s, e, absmax);
+        else
+            for (int j = s; j < e; j++) absmax[j] = 0.0f;
+    }
+}
+
+void lathe_tp_chan_run_over(lathe_tp_chan *c, const float *in, int n, float floor, float *absmax)
+{
+    const int H = LATHE_TP_TAPS - 1;
+    while (n > 0) {
+        int m = n < LATHE_TP_BLOCK ? n : LATHE_TP_BLOCK;
+        memcpy(c->buf + H, in, (size_t)m * sizeof *in);
+        over_block(c, m, floor, absmax);
+        memmove(c->buf, c->buf + m, (size_t)H * sizeof *c->buf);
+        in += m, n -= m, absmax += m;
+    }
+}

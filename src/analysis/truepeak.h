@@ -61,4 +61,12 @@ float lathe_tp_chan_run(lathe_tp_chan *c, const float *in, int n, float *absmax)
  * into the history. */
 float lathe_tp_chan_peak(lathe_tp_chan *c, const float *in, int n, float floor);
 
+/* lathe_tp_chan_run for a detector that only needs the values above floor
+ * (the limiter): stretches of 16 outputs whose points cannot exceed floor
+ * (by the bound lathe_tp_chan_peak skips with) are not computed and get
+ * absmax 0; every other absmax[i] is lathe_tp_chan_run's, bit for bit.  So
+ * absmax[i] equals lathe_tp_chan_run's wherever either exceeds floor, and
+ * is at most floor elsewhere. */
+void lathe_tp_chan_run_over(lathe_tp_chan *c, const float *in, int n, float floor, float *absmax);
+
 #endif

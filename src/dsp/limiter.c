@@ -62,8 +62,8 @@
  * A final clamp at the ceiling makes the sample-peak guarantee absolute.
  *
  * Unity gain is exact: r is exactly 1.0 below the threshold, the release
- * snaps onto its target when within 1e-7, and each box counts the entries
- * that are not exactly 1.0 and returns exactly 1.0 when there are none.  A
+ * snaps onto its target when within 1e-7, and each box knows when it
+ * holds nothing but exactly 1.0 and then returns exactly 1.0.  A
  * signal under the threshold therefore comes out as a pure delay, bit for
  * bit.
  *
@@ -161,7 +161,8 @@ typedef struct {
 /* Moving average of fixed length with an exact-unity shortcut. */
 typedef struct {
     double *buf;
-    int len, pos, nonunit;
+    int len, pos;
+    int unit_in; /* steps until every entry is 1.0 again; 0: all are */
     double sum;
 } box_filter;
 
@@ -180,7 +181,7 @@ typedef struct {
 typedef struct {
     lathe_tp_chan tp;
     float *hist; /* SHORT_HIST history + one block, for the short interpolator */
-    float *x;      /* driven input, one block */
+    float *x;      /* driven input, one block (in hist, after its history) */
     float *amax;   /* detector output, one block */
     float *delay;  /* audio delay line: the last D driven frames, oldest first */
     float a_prev;  /* detector value of the previous sample */
@@ -205,11 +206,15 @@ typedef struct {
     lathe_tp_design design;
     short_design sdesign;
     double det_gain; /* no detector value exceeds det_gain * max |x| over its taps */
+    double short_thr;  /* the thr short_xlim was computed for */
+    float short_xlim;  /* short_points skips stretches whose taps stay under this */
     double gin, gin_target;
     double clamp, clamp_next;
     int clamp_count;
     double min_gain; /* smallest gain in the last block */
     float *gbuf;     /* per-block input gain ramp */
+    float *pbuf;     /* per-block detector values (the largest over linked channels) */
+    double *ones;    /* max_block times 1.0 */
     double *rq;      /* per-sample required gains, then gains, [ch][max_block] */
     lim_chan ch[LIM_MAXCH];
 } limiter;
@@ -292,7 +297,7 @@ static void box_reset(box_filter *b)
 {
     for (int i = 0; i < b->len; i++) b->buf[i] = 1.0;
     b->pos = 0;
-    b->nonunit = 0;
+    b->unit_in = 0;
     b->sum = b->len;
 }
 
@@ -331,32 +336,56 @@ static float absmax(const float *x, int n)
 }
 
 /* a[i] = max(a[i], short-filter points after sample i - det_lat).
- * Register-blocked: RB outputs of all three phases at a time, each point
- * summed over the taps in the same order as the plain loop (so the same
- * floats on every path); the AVX2 clone only widens the vectors. */
-#define SHORT_RB 32
+ * Tiles of 16 outputs, all three phases at once: six vector sums in
+ * registers, each input loaded once for all phases, every point summed
+ * over the taps in the same order as the plain loop of the tail (so the
+ * same floats on every path).  A tile whose taps are all at most xlim in
+ * magnitude is skipped (a left as it is): with xlim <= T / (gain * 1.0001)
+ * none of its points can exceed T (the float sum of 12 products is within
+ * 12 * 2^-24 of the exact one).  xlim < 0 computes every tile. */
+#define SHORT_TILE 16
+typedef float v8sf __attribute__((vector_size(32), may_alias, aligned(4)));
+typedef int v8si __attribute__((vector_size(32)));
+/* lane by lane: |a|, and a > b ? a : b (macros: a function taking or
+ * returning these vectors would change the ABI without AVX) */
+#define VABS8(a) ((v8sf)((v8si)(a) & (v8si){0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, \
+                                           0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff}))
+#define VMAX8(r, a, b)                                                                   \
+    do {                                                                                 \
+        const v8sf va_ = (a), vb_ = (b);                                                 \
+        const v8si gt_ = va_ > vb_;                                                      \
+        (r) = (v8sf)((gt_ & (v8si)va_) | (~gt_ & (v8si)vb_));                            \
+    } while (0)
+_Static_assert(SHORT_TILE + 2 * SHORT_HALF - 1 == 27, "the tile's taps: three vectors and one overlapping");
 __attribute__((target_clones("avx2", "default"))) static void
-short_points(const short_design *d, const float *base, int n, float *restrict a)
+short_points(const short_design *d, const float *base, int n, float xlim, float *restrict a)
 {
     int i = 0;
-    for (; i + SHORT_RB <= n; i += SHORT_RB) {
-        float m[SHORT_RB];
-        for (int k = 0; k < SHORT_RB; k++) m[k] = a[i + k];
-        for (int p = 0; p < 3; p++) {
-            const float *h = d->coef[p];
-            float acc[SHORT_RB];
-            for (int k = 0; k < SHORT_RB; k++) acc[k] = 0.0f;
-            for (int j = 0; j < 2 * SHORT_HALF; j++) {
-                const float hj = h[j];
-                const float *xs = base + i + j;
-                for (int k = 0; k < SHORT_RB; k++) acc[k] += hj * xs[k];
-            }
-            for (int k = 0; k < SHORT_RB; k++) {
-                float v = fabsf(acc[k]);
-                m[k] = v > m[k] ? v : m[k];
-            }
+    for (; i + SHORT_TILE <= n; i += SHORT_TILE) {
+        const float *xs = base + i;
+        v8sf xm, x2;
+        VMAX8(xm, VABS8(*(const v8sf *)xs), VABS8(*(const v8sf *)(xs + 8)));
+        VMAX8(x2, VABS8(*(const v8sf *)(xs + 16)), VABS8(*(const v8sf *)(xs + 19)));
+        VMAX8(xm, xm, x2);
+        const v8si over = xm > (v8sf){xlim, xlim, xlim, xlim, xlim, xlim, xlim, xlim};
+        int any = 0;
+        for (int l = 0; l < 8; l++) any |= over[l];
+        if (!any) continue;
+        v8sf s0 = {0}, s1 = {0}, t0 = {0}, t1 = {0}, u0 = {0}, u1 = {0};
+        for (int j = 0; j < 2 * SHORT_HALF; j++) {
+            const v8sf lo = *(const v8sf *)(xs + j), hi = *(const v8sf *)(xs + j + 8);
+            const float h0 = d->coef[0][j], h1 = d->coef[1][j], h2 = d->coef[2][j];
+            s0 += h0 * lo, s1 += h0 * hi;
+            t0 += h1 * lo, t1 += h1 * hi;
+            u0 += h2 * lo, u1 += h2 * hi;
         }
-        for (int k = 0; k < SHORT_RB; k++) a[i + k] = m[k];
+        v8sf *a0 = (v8sf *)(a + i), *a1 = (v8sf *)(a + i + 8), m0, m1;
+        VMAX8(m0, *a0, VABS8(s0));
+        VMAX8(m0, m0, VABS8(t0));
+        VMAX8(*a0, m0, VABS8(u0));
+        VMAX8(m1, *a1, VABS8(s1));
+        VMAX8(m1, m1, VABS8(t1));
+        VMAX8(*a1, m1, VABS8(u1));
     }
     for (; i < n; i++) {
         float m = a[i];
@@ -370,12 +399,63 @@ short_points(const short_design *d, const float *base, int n, float *restrict a)
     }
 }
 
+/* x = in * g (gbuf[i] when gbuf is not NULL), bounded at +-1e20 (NaN ->
+ * 1e20): the bound keeps the detector's sums finite for absurd inputs; it
+ * never touches real audio. */
+__attribute__((target_clones("avx2", "default"))) static void
+drive(const float *restrict in, const float *restrict gbuf, float g, float *restrict x, int n)
+{
+    if (gbuf) {
+        for (int i = 0; i < n; i++) {
+            const float v = in[i] * gbuf[i];
+            x[i] = v < 1e20f ? (v > -1e20f ? v : -1e20f) : 1e20f;
+        }
+    } else {
+        for (int i = 0; i < n; i++) {
+            const float v = in[i] * g;
+            x[i] = v < 1e20f ? (v > -1e20f ? v : -1e20f) : 1e20f;
+        }
+    }
+}
+
+/* p[i] = max(a[i], a[i-1]) (a[-1] = prev): the detector value of sample i,
+ * the oversampled points on both sides of it; with more, the larger of
+ * that and p[i] (the linked channels' largest). */
+__attribute__((target_clones("avx2", "default"))) static void
+both_sides(float *restrict p, const float *restrict a, float prev, int n, int more)
+{
+    if (n <= 0) return;
+    float v = a[0] > prev ? a[0] : prev;
+    p[0] = more && p[0] > v ? p[0] : v;
+    if (more) {
+        for (int i = 1; i < n; i++) {
+            const float w = a[i] > a[i - 1] ? a[i] : a[i - 1];
+            p[i] = p[i] > w ? p[i] : w;
+        }
+    } else {
+        for (int i = 1; i < n; i++) p[i] = a[i] > a[i - 1] ? a[i] : a[i - 1];
+    }
+}
+
+/* r[i] = min(1, max(thr / p[i], LIM_MIN_GAIN)), exactly 1.0 where p[i] <=
+ * thr (the division, made for every i so the loop has no branch, is only
+ * kept where p[i] > thr). */
+__attribute__((target_clones("avx2", "default"))) static void
+required(const float *restrict p, int n, double thr, double *restrict r)
+{
+    for (int i = 0; i < n; i++) {
+        const double pm = p[i];
+        double g = thr / pm;
+        g = g > LIM_MIN_GAIN ? g : LIM_MIN_GAIN;
+        r[i] = pm > thr ? g : 1.0;
+    }
+}
+
 static void fini(void *st)
 {
     limiter *s = st;
     for (int c = 0; c < LIM_MAXCH; c++) {
         lim_chan *ch = &s->ch[c];
-        free(ch->x);
         free(ch->hist);
         free(ch->amax);
         free(ch->delay);
@@ -387,8 +467,12 @@ static void fini(void *st)
         memset(ch, 0, sizeof *ch);
     }
     free(s->gbuf);
+    free(s->pbuf);
+    free(s->ones);
     free(s->rq);
     s->gbuf = NULL;
+    s->pbuf = NULL;
+    s->ones = NULL;
     s->rq = NULL;
 }
 
@@ -437,14 +521,18 @@ static lathe_status init(void *st, double rate, int channels, int max_block, lat
         short_design_init(&s->sdesign);
         s->det_gain = s->design.gain > s->sdesign.gain ? s->design.gain : s->sdesign.gain;
         if (s->det_gain < 1.0) s->det_gain = 1.0; /* the sample itself */
+        s->short_thr = -1.0; /* short_xlim is computed on the first block */
     }
     s->gbuf = malloc((size_t)max_block * sizeof *s->gbuf);
+    s->pbuf = malloc((size_t)max_block * sizeof *s->pbuf);
+    s->ones = malloc((size_t)max_block * sizeof *s->ones);
+    for (int i = 0; s->ones && i < max_block; i++) s->ones[i] = 1.0;
     s->rq = malloc((size_t)max_block * (size_t)channels * sizeof *s->rq);
-    int ok = s->gbuf && s->rq;
+    int ok = s->gbuf && s->pbuf && s->ones && s->rq;
     for (int c = 0; c < channels && ok; c++) {
         lim_chan *ch = &s->ch[c];
-        ch->x = malloc((size_t)max_block * sizeof *ch->x);
         ch->hist = malloc((size_t)(SHORT_HIST + max_block) * sizeof *ch->hist);
+        ch->x = ch->hist ? ch->hist + SHORT_HIST : NULL;
         ch->amax = malloc((size_t)max_block * sizeof *ch->amax);
         ch->delay = malloc((size_t)(s->delay_len + 1) * sizeof *ch->delay);
         int cap = 1;
@@ -473,6 +561,7 @@ typedef struct {
     int W;
     double rel, rel_fast, k_avg;
     int autorel;
+    const double *ones; /* max_block times 1.0: the window minima when all are 1.0 */
 } gain_params;
 
 /* Makes dst's gain state (running minimum, release, boxes) a copy of src's. */
@@ -488,12 +577,14 @@ static void chan_state_copy(lim_chan *dst, const lim_chan *src)
     for (int k = 0; k < 2; k++) {
         memcpy(db[k]->buf, sb[k]->buf, (size_t)sb[k]->len * sizeof *db[k]->buf);
         db[k]->pos = sb[k]->pos;
-        db[k]->nonunit = sb[k]->nonunit;
+        db[k]->unit_in = sb[k]->unit_in;
         db[k]->sum = sb[k]->sum;
     }
     dst->h = src->h;
     dst->avg = src->avg;
 }
+
+#define KEEP_BRANCH() __asm__ volatile("")
 
 /* One step of a box filter: the running sum takes the new value minus the
  * one that leaves; with no entry other than 1.0 the sum is set to the
@@ -501,21 +592,96 @@ static void chan_state_copy(lim_chan *dst, const lim_chan *src)
  * exactly 1.0; once per length the sum is re-added from the buffer, so
  * rounding cannot accumulate (O(1) amortised).  Called on a copy of the
  * state, which the compiler keeps in registers. */
-static inline __attribute__((always_inline)) double box_step(box_filter *b, double v)
+static inline __attribute__((always_inline)) void box_add(box_filter *b, double v)
 {
     const double old = b->buf[b->pos];
     b->buf[b->pos] = v;
     b->pos = b->pos + 1 == b->len ? 0 : b->pos + 1;
-    b->nonunit += (v != 1.0) - (old != 1.0);
-    const int unit = b->nonunit == 0;
-    b->sum = unit ? (double)b->len : b->sum + (v - old);
-    if (b->pos == 0 && !unit) {
+    /* the latest entry that is not 1.0 leaves len steps after it came */
+    b->unit_in = v != 1.0 ? b->len : (b->unit_in > 0 ? b->unit_in - 1 : 0);
+    b->sum += v - old;
+    if (b->unit_in == 0) {
+        b->sum = b->len; /* then the output sum / len is exactly 1.0 */
+        KEEP_BRANCH();
+    } else if (b->pos == 0) {
         double sum = 0.0;
         for (int i = 0; i < b->len; i++) sum += b->buf[i];
         b->sum = sum;
     }
+}
+
+static inline __attribute__((always_inline)) double box_step(box_filter *b, double v)
+{
+    box_add(b, v);
     const double g = b->sum / b->len;
-    return unit ? 1.0 : (g < 1.0 ? (g > 0.0 ? g : 0.0) : 1.0);
+    return g < 1.0 ? (g > 0.0 ? g : 0.0) : 1.0;
+}
+
+/* The gain computer's state while it runs: in locals, so that the compiler
+ * keeps it in registers. */
+typedef struct {
+    double h, avg, gmin;
+    box_filter b1, b2;
+} gain_state;
+
+/* The steps of samples i.. with the window minima mm, until the state
+ * comes to rest (h = 1, both boxes all ones, m = 1) or the block ends;
+ * r[i] <- the gain.  Returns the next sample.  autorel is a constant
+ * where this is inlined (one loop each, no test per step). */
+static inline __attribute__((always_inline)) int steps(gain_state *st, const gain_params *gp,
+                                                       const double *mm, double *r, int i, int n,
+                                                       const int autorel)
+{
+    double h = st->h, avg = st->avg, gmin = st->gmin;
+    box_filter b1 = st->b1, b2 = st->b2;
+    const double rel = gp->rel, rel_fast = gp->rel_fast, k_avg = gp->k_avg;
+    for (; i < n; i++) {
+        const double m = mm[i];
+        /* attack (m <= h): h = m; release: a step towards m, landing on it
+         * within LIM_SNAP.  A release step from h >= m stays above m or
+         * within rounding (1e-16) of it, so m - hn < LIM_SNAP takes every
+         * attack as well. */
+        const double d = m - h;
+        double hn = h + d * rel;
+        if (autorel) {
+            /* fast towards m while below the programme average, never
+             * slower than the nominal release; both steps stay <= m */
+            double hf = h + d * rel_fast;
+            hf = hf < avg ? hf : avg;
+            hn = hn > hf ? hn : hf;
+        }
+        /* Branches, not selects (the empty asm keeps the compiler from
+         * turning them into selects): their outcomes change a few thousand
+         * times in a song, and a select would add its latency to the
+         * recursion, every step. */
+        h = hn;
+        if (m - hn < LIM_SNAP) {
+            h = m;
+            KEEP_BRANCH();
+        }
+        if (autorel) {
+            avg += (h - avg) * k_avg;
+            if (fabs(h - avg) < LIM_SNAP) {
+                avg = h;
+                KEEP_BRANCH();
+            }
+        } else {
+            avg = h;
+        }
+        const double g = box_step(&b2, box_step(&b1, h));
+        gmin = g < gmin ? g : gmin;
+        r[i] = g;
+        if ((b1.unit_in | b2.unit_in) == 0) {
+            KEEP_BRANCH();
+            if (h == 1.0 && m == 1.0) {
+                i++;
+                break;
+            }
+        }
+    }
+    st->h = h, st->avg = avg, st->gmin = gmin;
+    st->b1 = b1, st->b2 = b2;
+    return i;
 }
 
 /* Runs the gain computer over n required gains r (from sample t on) and
@@ -531,32 +697,30 @@ static inline __attribute__((always_inline)) double box_step(box_filter *b, doub
  * of 1.0 says every gain is 1.0).
  *
  * The window minima of the whole block come first (run_min_block), so the
- * step is the recursions of h, the average and the two box sums, whose
- * state stays in registers. */
+ * steps are the recursions of h, the average and the two box sums. */
 static double gain_run(lim_chan *ch, const gain_params *gp, double *r, int n, int64_t t, int unity)
 {
     const double mprev0 = ch->q.mprev;
-    const double *mm = run_min_block(&ch->q, unity ? NULL : r, n, t, gp->W, ch->m) ? ch->m : NULL;
-    double h = ch->h, avg = ch->avg, gmin = 1.0;
-    box_filter b1 = ch->b1, b2 = ch->b2;
-    const double rel = gp->rel, rel_fast = gp->rel_fast, k_avg = gp->k_avg;
-    const int autorel = gp->autorel;
+    const double *mm =
+        run_min_block(&ch->q, unity ? NULL : r, n, t, gp->W, ch->m) ? ch->m : gp->ones;
+    gain_state st = {ch->h, ch->avg, 1.0, ch->b1, ch->b2};
+    const double k_avg = gp->k_avg;
     int i = 0, written = !unity; /* r[0..i) hold the gains */
     while (i < n) {
-        const double mprev = i == 0 ? mprev0 : mm ? mm[i - 1] : 1.0;
-        if (h == 1.0 && b1.nonunit == 0 && b2.nonunit == 0 && mprev == 1.0 &&
+        const double mprev = i == 0 ? mprev0 : mm[i - 1];
+        if (st.h == 1.0 && st.b1.unit_in == 0 && st.b2.unit_in == 0 && mprev == 1.0 &&
             (unity || r[i] == 1.0)) {
             int j = unity ? n : i + 1;
             while (j < n && r[j] == 1.0) j++;
             /* r[i..j) are 1.0 already (or, unity, become 1.0 once a gain is not) */
             if (written && unity)
                 for (int k = i; k < j; k++) r[k] = 1.0;
-            for (int k = i; avg != 1.0 && k < j; k++) { /* only with auto release */
-                avg += (1.0 - avg) * k_avg;
-                if (fabs(1.0 - avg) < LIM_SNAP) avg = 1.0;
+            for (int k = i; st.avg != 1.0 && k < j; k++) { /* only with auto release */
+                st.avg += (1.0 - st.avg) * k_avg;
+                if (fabs(1.0 - st.avg) < LIM_SNAP) st.avg = 1.0;
             }
-            b1.pos = (int)((b1.pos + (int64_t)(j - i)) % b1.len);
-            b2.pos = (int)((b2.pos + (int64_t)(j - i)) % b2.len);
+            st.b1.pos = (int)((st.b1.pos + (int64_t)(j - i)) % st.b1.len);
+            st.b2.pos = (int)((st.b2.pos + (int64_t)(j - i)) % st.b2.len);
             i = j;
             continue;
         }
@@ -564,43 +728,32 @@ static double gain_run(lim_chan *ch, const gain_params *gp, double *r, int n, in
             for (int k = 0; k < i; k++) r[k] = 1.0;
             written = 1;
         }
-        /* until the next resting run */
-        for (; i < n; i++) {
-            const double m = mm ? mm[i] : 1.0;
-            /* attack (m <= h): h = m; release: a step towards m, landing
-             * on it within LIM_SNAP.  A release step from h >= m stays
-             * above m or within rounding (1e-16) of it, so m - hn <
-             * LIM_SNAP takes every attack as well. */
-            const double d = m - h;
-            double hn = h + d * rel;
-            if (autorel) {
-                /* fast towards m while below the programme average, never
-                 * slower than the nominal release; both steps stay <= m */
-                double hf = h + d * rel_fast;
-                hf = hf < avg ? hf : avg;
-                hn = hn > hf ? hn : hf;
-            }
-            h = m - hn < LIM_SNAP ? m : hn;
-            if (autorel) {
-                avg += (h - avg) * k_avg;
-                if (fabs(h - avg) < LIM_SNAP) avg = h;
-            } else {
-                avg = h;
-            }
-            const double g = box_step(&b2, box_step(&b1, h));
-            gmin = g < gmin ? g : gmin;
-            r[i] = g;
-            if (h == 1.0 && b1.nonunit == 0 && b2.nonunit == 0 && m == 1.0) {
-                i++;
-                break;
-            }
+        i = gp->autorel ? steps(&st, gp, mm, r, i, n, 1) : steps(&st, gp, mm, r, i, n, 0);
+    }
+    ch->b1 = st.b1;
+    ch->b2 = st.b2;
+    ch->h = st.h;
+    ch->avg = st.avg;
+    return st.gmin;
+}
+
+/* y[i] = clamp(y[i] * g[i], +-cl), the product in double and rounded to
+ * float; g NULL: the clamp alone.  A gain of 1.0 gives y itself (the
+ * double product is exact), so no test is needed for it. */
+__attribute__((target_clones("avx2", "default"))) static void
+scale_clamp(float *restrict y, const double *restrict g, int n, float cl)
+{
+    if (g) {
+        for (int i = 0; i < n; i++) {
+            const float v = (float)((double)y[i] * g[i]);
+            y[i] = v > cl ? cl : (v < -cl ? -cl : v);
+        }
+    } else {
+        for (int i = 0; i < n; i++) {
+            const float v = y[i];
+            y[i] = v > cl ? cl : (v < -cl ? -cl : v);
         }
     }
-    ch->b1 = b1;
-    ch->b2 = b2;
-    ch->h = h;
-    ch->avg = avg;
-    return gmin;
 }
 
 /* out = the driven input delayed by D, times g, clamped at the ceiling (the
@@ -613,8 +766,8 @@ static void apply(lim_chan *ch, float *out, const double *g, int unity, int n, i
     float *dl = ch->delay;
     /* the delayed input: dl ++ x, from the start; then dl <- its last D */
     const int nd = n < D ? n : D;
-    for (int i = 0; i < nd; i++) out[i] = dl[i];
-    for (int i = nd; i < n; i++) out[i] = x[i - D];
+    memcpy(out, dl, (size_t)nd * sizeof *out);
+    memcpy(out + nd, x, (size_t)(n - nd) * sizeof *out);
     if (n < D) {
         memmove(dl, dl + n, (size_t)(D - n) * sizeof *dl);
         memcpy(dl + D - n, x, (size_t)n * sizeof *dl);
@@ -626,18 +779,7 @@ static void apply(lim_chan *ch, float *out, const double *g, int unity, int n, i
     for (int part = 0; part < 2; part++) {
         const int s0 = part ? sw : 0, s1 = part ? n : sw;
         const float cl = (float)(part && ccount > 0 ? clamp_new : clamp_old);
-        if (unity) {
-            for (int i = s0; i < s1; i++) {
-                const float y = out[i];
-                out[i] = y > cl ? cl : (y < -cl ? -cl : y);
-            }
-            continue;
-        }
-        for (int i = s0; i < s1; i++) {
-            const float xd = out[i];
-            const float y = g[i] == 1.0 ? xd : (float)(xd * g[i]);
-            out[i] = y > cl ? cl : (y < -cl ? -cl : y);
-        }
+        scale_clamp(out + s0, unity ? NULL : g + s0, s1 - s0, cl);
     }
 }
 
@@ -667,37 +809,44 @@ static void process(void *st, float *const *io, const float *const *key, int n)
 
     /* Input gain: one-pole smoothing towards the target, exact when settled. */
     s->gin_target = pow(10.0, s->v[P_GAIN] / 20.0);
-    if (s->gin == s->gin_target) {
-        const float g = (float)s->gin;
-        for (int i = 0; i < n; i++) s->gbuf[i] = g;
-    } else {
+    const float *gramp = NULL; /* NULL: the settled gain, gin */
+    if (s->gin != s->gin_target) {
         const double k = 1.0 - exp(-1.0 / (LIM_GAIN_SMOOTH_MS * 1e-3 * rate));
         for (int i = 0; i < n; i++) {
             s->gin += (s->gin_target - s->gin) * k;
             if (fabs(s->gin - s->gin_target) <= LIM_SNAP * s->gin_target) s->gin = s->gin_target;
             s->gbuf[i] = (float)s->gin;
         }
+        gramp = s->gbuf;
     }
 
-    /* Drive and detect: p[k] = max(a[k], a[k-1]) per channel, in amax. */
-    int quiet = 0; /* channels whose every p is under thr */
+    /* Drive and detect: the points a[k] per channel, in amax; p[k] =
+     * max(a[k], a[k-1]) below.  Only the points above thr matter (a point
+     * at or under it gives r = 1.0 exactly, whatever its value), so the
+     * interpolators skip the stretches that cannot pass it; thr_f: the
+     * largest float <= thr. */
+    float thr_f = (float)thr;
+    if ((double)thr_f > thr) thr_f = nextafterf(thr_f, 0.0f);
+    if (s->tp_on && thr != s->short_thr) {
+        s->short_thr = thr;
+        float xl = (float)(thr / (s->sdesign.gain * 1.0001));
+        if ((double)xl > thr / (s->sdesign.gain * 1.0001)) xl = nextafterf(xl, 0.0f);
+        s->short_xlim = xl;
+    }
+    int quiet = 0;               /* channels whose every p is under thr */
+    int loud[LIM_MAXCH];         /* the others */
+    float aprev[LIM_MAXCH] = {0}; /* a[-1] of a loud channel */
     for (int c = 0; c < C; c++) {
         lim_chan *ch = &s->ch[c];
-        const float *in = io[c];
-        float *restrict x = ch->x;
-        /* The bound keeps the detector's sums finite for absurd inputs (and
-         * maps NaN to a finite value); it never touches real audio. */
-        for (int i = 0; i < n; i++) {
-            float v = in[i] * s->gbuf[i];
-            x[i] = v < 1e20f ? (v > -1e20f ? v : -1e20f) : 1e20f; /* NaN -> 1e20 */
-        }
+        float *restrict x = ch->x; /* in hist, after SHORT_HIST samples of history */
+        drive(io[c], gramp, (float)s->gin, x, n);
         float *restrict a = ch->amax;
+        loud[c] = 1;
         if (s->tp_on && n > 0) {
             /* hist: the last SHORT_HIST driven samples, then this block; it
              * holds every tap of both interpolators for this block */
             float *hist = ch->hist;
             const float *base = hist + SHORT_HIST - s->det_lat - (SHORT_HALF - 1);
-            memcpy(hist + SHORT_HIST, x, (size_t)n * sizeof *x);
             const float xm = absmax(hist, SHORT_HIST + n);
             /* A quiet block: no detector value can pass thr (the bound, with
              * a margin far above float rounding of the sums), so every p is
@@ -708,21 +857,17 @@ static void process(void *st, float *const *io, const float *const *key, int n)
                 lathe_tp_chan_peak(&ch->tp, x, n - 1, INFINITY);
                 float al = 0.0f;
                 lathe_tp_chan_run(&ch->tp, x + n - 1, 1, &al);
-                short_points(&s->sdesign, base + n - 1, 1, &al);
+                short_points(&s->sdesign, base + n - 1, 1, -1.0f, &al);
                 ch->a_prev = al;
-                memset(a, 0, (size_t)n * sizeof *a);
+                loud[c] = 0;
                 quiet++;
             } else {
-                lathe_tp_chan_run(&ch->tp, x, n, a);
-                short_points(&s->sdesign, base, n, a);
-                /* the oversampled points on both sides of sample k */
-                float prev = ch->a_prev;
-                for (int i = 0; i < n; i++) {
-                    float cur = a[i];
-                    a[i] = cur > prev ? cur : prev;
-                    prev = cur;
-                }
-                ch->a_prev = prev;
+                /* the points that can pass thr; the others are 0 or
+                 * under it, which gives the same p > thr and r */
+                lathe_tp_chan_run_over(&ch->tp, x, n, thr_f, a);
+                short_points(&s->sdesign, base, n, s->short_xlim, a);
+                aprev[c] = ch->a_prev;
+                ch->a_prev = a[n - 1];
             }
             memmove(hist, hist + n, SHORT_HIST * sizeof *hist);
         } else if (!s->tp_on) {
@@ -732,23 +877,31 @@ static void process(void *st, float *const *io, const float *const *key, int n)
 
     /* Required gains. Linked at 100 %, every channel gets the smallest r,
      * which is thr over the largest p (division and the floor are monotonic,
-     * so this is the same number): one row, one division per sample. */
+     * so this is the same number): one row, one division per sample.  A
+     * quiet channel's p are all under thr: it takes no part (linked), its r
+     * are all 1.0 (not linked). */
     const int linked = C == 1 || link >= 1.0;
     const int unity = linked && quiet == C; /* every r is 1.0: not even written */
-    for (int c = 0; c < (linked && !unity ? 1 : linked ? 0 : C); c++) {
-        const float *p = s->ch[c].amax;
-        double *restrict r = s->rq + (size_t)c * (size_t)n;
-        for (int i = 0; i < n; i++) {
-            float pm = p[i];
-            for (int k = 1; linked && k < C; k++) pm = s->ch[k].amax[i] > pm ? s->ch[k].amax[i] : pm;
-            if (pm > thr) {
-                double g = thr / pm;
-                r[i] = g > LIM_MIN_GAIN ? g : LIM_MIN_GAIN;
-            } else {
-                r[i] = 1.0;
-            }
+    float *restrict pm = s->pbuf;
+    for (int c = 0, more = 0; c < C && !unity; c++) {
+        double *r = s->rq + (size_t)(linked ? 0 : c) * (size_t)n;
+        if (!loud[c]) {
+            if (!linked)
+                for (int i = 0; i < n; i++) r[i] = 1.0;
+            continue;
         }
+        const float *a = s->ch[c].amax;
+        if (s->tp_on) {
+            both_sides(pm, a, aprev[c], n, linked && more);
+        } else if (linked && more) {
+            for (int i = 0; i < n; i++) pm[i] = a[i] > pm[i] ? a[i] : pm[i];
+        } else {
+            memcpy(pm, a, (size_t)n * sizeof *pm);
+        }
+        more = 1;
+        if (!linked) required(pm, n, thr, r);
     }
+    if (linked && !unity) required(pm, n, thr, s->rq);
     /* Partial link: r_c <- rmin^link * r_c^(1-link), only where reduction is needed. */
     if (!linked && link > 0.0) {
         for (int i = 0; i < n; i++) {
@@ -766,7 +919,7 @@ static void process(void *st, float *const *io, const float *const *key, int n)
     }
 
     /* Gain computer (in place: rq rows become gains), then the delayed output. */
-    const gain_params gp = {W, rel, rel_fast, k_avg, autorel};
+    const gain_params gp = {W, rel, rel_fast, k_avg, autorel, s->ones};
     double gmin = 1.0, gch[LIM_MAXCH];
     if (linked && s->shared) {
         gmin = gain_run(&s->ch[0], &gp, s->rq, n, s->t, unity);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/truepeak.h"
 #include "lathe/proc.h"
 
 /* True peak (linear, max over channels) of planar buffers, by libebur128. */
@@ -615,11 +616,125 @@ static void limiter_hold_change_neither_revives_nor_keeps_an_old_peak(void **s)
     free(k);
 }
 
+/* The limiter's true-peak detector needs only the points above its
+ * threshold: lathe_tp_chan_run_over skips stretches whose bound stays
+ * under the floor.  Against lathe_tp_chan_run, point by point, in every
+ * block split, at 4x (44.1 kHz) and 8x (22.05 kHz): where either exceeds
+ * the floor the two are the same float; elsewhere the skipping one is at
+ * most the floor.  And it does skip (most of a quiet-ish signal). */
+static void limiter_detector_skips_only_points_under_the_floor(void **s)
+{
+    (void)s;
+    static const double rates[] = {44100.0, 22050.0};
+    static const float floors[] = {0.3f, 0.7f, 0.89f, 0.95f};
+    static const int blocks[] = {1, 7, 16, 100, 1024, 1500};
+    const long n = 20000;
+    float *x = malloc(sizeof *x * (size_t)n), *want = malloc(sizeof *want * (size_t)n),
+          *got = malloc(sizeof *got * (size_t)n);
+    lathe_tp_chan *c = malloc(sizeof *c);
+    assert_true(x && want && got && c);
+    for (int r = 0; r < 2; r++) {
+        lathe_tp_design d;
+        lathe_tp_design_init(&d, rates[r]);
+        for (int kind = 0; kind < 5; kind++) {
+            uint64_t seed = 5 + (uint64_t)kind;
+            if (kind == 0) { /* songish, a few peaks over 0.89 */
+                float **m = lt_songish(n, rates[r], 0.9, seed);
+                memcpy(x, m[0], sizeof *x * (size_t)n);
+                lt_free(m, 2);
+            } else if (kind == 1) { /* soft-clipped: a limited master */
+                float **m = lt_songish(n, rates[r], 2.0, seed);
+                for (long i = 0; i < n; i++) x[i] = (float)(0.95 * tanh(m[0][i]));
+                lt_free(m, 2);
+            } else if (kind == 2) { /* quiet noise with isolated full-scale samples */
+                lt_noise(x, n, 0.01, &seed);
+                for (long i = 500; i < n; i += 1733) x[i] = (i / 1733) % 2 ? 1.0f : -0.99f;
+            } else if (kind == 3) { /* near-Nyquist bursts: inter-sample peaks over the samples */
+                lt_noise(x, n, 0.05, &seed);
+                for (long i = 0; i < n; i++)
+                    if ((i / 2500) % 2) x[i] = (float)(0.95 * sin(M_PI * 0.93 * (double)i + 0.3));
+            } else { /* the worst case of the bound: windows of 0.4 * the signs of
+                      * a phase's taps, whose point is 0.4 * sum |h| (0.96 at 4x) */
+                memset(x, 0, sizeof *x * (size_t)n);
+                const int T = LATHE_TP_TAPS, p = (d.factor - 1) / 2;
+                for (long i = 100; i + T < n; i += 250 + (i % 7))
+                    for (int k = 0; k < T; k++)
+                        x[i - (T - 1) + k] = d.coef[p][k] < 0 ? -0.4f : 0.4f;
+            }
+            lathe_tp_chan_init(c, &d);
+            lathe_tp_chan_run(c, x, (int)n, want);
+            for (int f = 0; f < 4; f++) {
+                for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; b++) {
+                    lathe_tp_chan_init(c, &d);
+                    for (long off = 0; off < n; off += blocks[b]) {
+                        int k = (int)(n - off < blocks[b] ? n - off : blocks[b]);
+                        lathe_tp_chan_run_over(c, x + off, k, floors[f], got + off);
+                    }
+                    long skipped = 0, over = 0;
+                    for (long i = 0; i < n; i++) {
+                        if (want[i] > floors[f] || got[i] > floors[f]) {
+                            if (got[i] != want[i])
+                                fail_msg("rate %g kind %d floor %g block %d: point %ld is %.9g, "
+                                         "not %.9g", rates[r], kind, floors[f], blocks[b], i,
+                                         got[i], want[i]);
+                            over++;
+                        } else {
+                            assert_true(got[i] <= floors[f]);
+                            skipped += got[i] == 0.0f && want[i] != 0.0f;
+                        }
+                    }
+                    if (b == 4 && f == 2)
+                        print_message("  %5.2f kHz, signal %d, floor %.2f: %5.1f %% over it, "
+                                      "%5.1f %% skipped\n", rates[r] / 1000, kind, floors[f],
+                                      100.0 * over / n, 100.0 * skipped / n);
+                    if (kind == 2) assert_true(skipped > n / 2); /* quiet: mostly skipped */
+                    if (kind == 4) assert_true(over > 0);
+                }
+            }
+        }
+    }
+    free(x);
+    free(want);
+    free(got);
+    free(c);
+}
+
+/* The detector takes the larger reading of its two interpolators.  On a
+ * sine at 0.33 fs (14.55 kHz at 44.1 kHz) the short windowed sinc reads
+ * 0.1 dB over the tone's amplitude (its passband ripple) and the long
+ * Kaiser filter reads the amplitude.  At -1.13 dBFS every sample and the
+ * long filter stay under the detector threshold (-1.1 dBFS at the default
+ * -1 dB ceiling) and only the short filter passes it, by 0.07 dB: the
+ * limiter must take that off.  A 1 kHz tone at the same level, which both
+ * read at its amplitude, passes untouched. */
+static void limiter_detector_takes_the_larger_of_its_two_interpolators(void **s)
+{
+    (void)s;
+    const double rate = 44100, amp = lt_undb(-1.13);
+    const long n = 44100;
+    float **b = lt_alloc(1, n);
+    double red[2];
+    for (int k = 0; k < 2; k++) {
+        lt_sine(b[0], n, rate, k ? 1000.0 : 0.33 * rate, amp, 0.3);
+        lathe_proc *p = lt_proc("limiter", rate, 1, NULL, NULL, 0);
+        lathe_proc_process(p, b, NULL, n);
+        red[k] = lathe_proc_reduction_db(p);
+        lathe_proc_free(p);
+    }
+    print_message("  sine at -1.13 dBFS: reduction %.4f dB at 0.33 fs, %.4f dB at 1 kHz\n", red[0],
+                  red[1]);
+    assert_true(red[0] > 0.03 && red[0] < 0.12);
+    assert_true(red[1] == 0.0);
+    lt_free(b, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(limiter_ceiling_change_holds_new_ceiling_after_latency),
         cmocka_unit_test(limiter_hold_keeps_low_tones_clean),
+        cmocka_unit_test(limiter_detector_takes_the_larger_of_its_two_interpolators),
+        cmocka_unit_test(limiter_detector_skips_only_points_under_the_floor),
         cmocka_unit_test(limiter_hold_change_neither_revives_nor_keeps_an_old_peak),
         cmocka_unit_test(limiter_auto_release_fast_after_transients_nominal_after_sustained),
         cmocka_unit_test(limiter_output_does_not_depend_on_block_size),
