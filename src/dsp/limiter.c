@@ -8,6 +8,8 @@
  *                                           and a short 48-tap interpolator: the larger
  *   p[k] = max(a[k], a[k-1])                points on both sides of sample k
  *   r[k] = min(1, T / p[k])                 required gain, T = ceiling - margin
+ *                                           (only p > T matters: the detector
+ *                                           skips what an exact bound keeps under T)
  *   (stereo link: geometric blend of r_c with the smallest r over channels)
  *   m[k] = min(r[k-W+1 .. k])               running minimum (van Herk / Gil-Werman)
  *   h[k] = m[k] if m[k] <= h[k-1], else     instant attack,
@@ -202,12 +204,12 @@ typedef struct {
      * (true from reset while the link stays at 100 %, where every channel
      * gets the same required gain, so one gain computer serves them all). */
     int shared;
-    int64_t t; /* sample counter for the deque */
+    int64_t t; /* sample counter (the running minimum's times) */
     lathe_tp_design design;
     short_design sdesign;
     double det_gain; /* no detector value exceeds det_gain * max |x| over its taps */
     double short_thr;  /* the thr short_xlim was computed for */
-    float short_xlim;  /* short_points skips stretches whose taps stay under this */
+    float short_xlim;  /* short_points skips the tiles whose taps stay under this */
     double gin, gin_target;
     double clamp, clamp_next;
     int clamp_count;
@@ -356,7 +358,8 @@ typedef int v8si __attribute__((vector_size(32)));
         const v8si gt_ = va_ > vb_;                                                      \
         (r) = (v8sf)((gt_ & (v8si)va_) | (~gt_ & (v8si)vb_));                            \
     } while (0)
-_Static_assert(SHORT_TILE + 2 * SHORT_HALF - 1 == 27, "the tile's taps: three vectors and one overlapping");
+_Static_assert(SHORT_TILE + 2 * SHORT_HALF - 1 == 27,
+               "a tile's taps: three vectors and one overlapping the third");
 __attribute__((target_clones("avx2", "default"))) static void
 short_points(const short_design *d, const float *base, int n, float xlim, float *restrict a)
 {
