@@ -205,27 +205,39 @@ _Static_assert(LATHE_TP_TAPS / 2 - LATHE_TP_CENTRAL / 2 <= LATHE_TP_TAPS - 1 - L
                        LATHE_TP_TAPS / 2 - LATHE_TP_CENTRAL / 2 + LATHE_TP_CENTRAL,
                "the sample itself (phase 0) is one of the middle taps");
 _Static_assert(TILE + LATHE_TP_CENTRAL - 1 >= 8, "range_max16 reads at least 8");
+/* Whether a point of outputs s..e-1 (a tile) can exceed floor: each phase's
+ * point is at most sum|h| of its middle taps x max|x| over the tile's middle
+ * samples plus sum|h| of its other taps x max|x| over the whole window (and
+ * phase 0 is a middle sample), so a tile where no bound exceeds floor holds
+ * no point above it. Inlined into both clones of its callers. */
+static inline __attribute__((always_inline)) int tile_may_exceed(const lathe_tp_design *d,
+                                                                 const float *buf, int s, int e,
+                                                                 float floor)
+{
+    const int T = LATHE_TP_TAPS, H = T - 1, np = d->factor - 1;
+    const int c0 = T / 2 - LATHE_TP_CENTRAL / 2, c1 = c0 + LATHE_TP_CENTRAL;
+    float wmax, cmax;
+    if (e - s == TILE) {
+        wmax = range_max16(buf, s, s + TILE - 1 + H);
+        cmax = range_max16(buf, s + c0, s + TILE - 1 + c1 - 1);
+    } else {
+        wmax = range_max(buf, s, e - 1 + H);
+        cmax = range_max(buf, s + c0, e - 1 + c1 - 1);
+    }
+    int need = cmax > floor;
+    for (int p = 0; p < np; p++) need |= d->central[p] * cmax + d->outer[p] * wmax > floor;
+    return need;
+}
+
 __attribute__((target_clones("avx2", "default"))) static float
 peak_block(lathe_tp_chan *c, int m, float peak)
 {
     const lathe_tp_design *d = c->design;
-    const int T = LATHE_TP_TAPS, H = T - 1, np = d->factor - 1;
-    const int c0 = T / 2 - LATHE_TP_CENTRAL / 2, c1 = c0 + LATHE_TP_CENTRAL;
     const float *restrict buf = c->buf;
     float am[TILE];
     for (int s = 0; s < m; s += TILE) {
         const int e = s + TILE < m ? s + TILE : m;
-        float wmax, cmax;
-        if (e - s == TILE) {
-            wmax = range_max16(buf, s, s + TILE - 1 + H);
-            cmax = range_max16(buf, s + c0, s + TILE - 1 + c1 - 1);
-        } else {
-            wmax = range_max(buf, s, e - 1 + H);
-            cmax = range_max(buf, s + c0, e - 1 + c1 - 1);
-        }
-        int need = cmax > peak;
-        for (int p = 0; p < np; p++) need |= d->central[p] * cmax + d->outer[p] * wmax > peak;
-        if (!need) continue;
+        if (!tile_may_exceed(d, buf, s, e, peak)) continue;
         points_any(d, buf + s, 0, e - s, am);
         for (int j = 0; j < e - s; j++) peak = maxf(peak, am[j]);
     }
@@ -278,22 +290,10 @@ __attribute__((target_clones("avx2", "default"))) static void
 over_block(lathe_tp_chan *c, int m, float floor, float *restrict absmax)
 {
     const lathe_tp_design *d = c->design;
-    const int T = LATHE_TP_TAPS, H = T - 1, np = d->factor - 1;
-    const int c0 = T / 2 - LATHE_TP_CENTRAL / 2, c1 = c0 + LATHE_TP_CENTRAL;
     const float *restrict buf = c->buf;
     for (int s = 0; s < m; s += TILE) {
         const int e = s + TILE < m ? s + TILE : m;
-        float wmax, cmax;
-        if (e - s == TILE) {
-            wmax = range_max16(buf, s, s + TILE - 1 + H);
-            cmax = range_max16(buf, s + c0, s + TILE - 1 + c1 - 1);
-        } else {
-            wmax = range_max(buf, s, e - 1 + H);
-            cmax = range_max(buf, s + c0, e - 1 + c1 - 1);
-        }
-        int need = cmax > floor;
-        for (int p = 0; p < np; p++) need |= d->central[p] * cmax + d->outer[p] * wmax > floor;
-        if (need)
+        if (tile_may_exceed(d, buf, s, e, floor))
             points_any(d, buf, s, e, absmax);
         else
             for (int j = s; j < e; j++) absmax[j] = 0.0f;

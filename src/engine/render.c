@@ -434,6 +434,18 @@ __attribute__((target_clones("avx2", "default"))) static void scale(const float 
     for (int i = 0; i < n; i++) o[i] = g * x[i];
 }
 
+/* The fader's channel gains at pan p (-100..100): the -3 dB sin/cos pan law
+ * for a mono node, balance (turn the other side down) for a stereo one. */
+static void pan_gains(int ch, double p, double *gl, double *gr)
+{
+    if (ch == 1) {
+        double th = (p + 100.0) / 200.0 * M_PI / 2;
+        *gl = cos(th), *gr = sin(th);
+    } else {
+        *gl = p > 0 ? 1 - p / 100 : 1, *gr = p < 0 ? 1 + p / 100 : 1;
+    }
+}
+
 static void fader(engine *e, rnode *r, int n)
 {
     const lathe_node *nd = r->n;
@@ -457,14 +469,8 @@ static void fader(engine *e, rnode *r, int n)
     if (at_rest && r->direct) {
         /* the chain ran in the output slot: out = 1 * buf is already there */
     } else if (at_rest) {
-        const double p1 = nd->pan;
         double gl, gr;
-        if (r->ch == 1) {
-            double th = (p1 + 100.0) / 200.0 * M_PI / 2;
-            gl = cos(th), gr = sin(th);
-        } else {
-            gl = p1 > 0 ? 1 - p1 / 100 : 1, gr = p1 < 0 ? 1 + p1 / 100 : 1;
-        }
+        pan_gains(r->ch, nd->pan, &gl, &gr);
         scale(r->buf[0], r->out[0], (float)(g_fixed * gl), n);
         scale(r->buf[r->ch > 1 ? 1 : 0], r->out[1], (float)(g_fixed * gr), n);
     }
@@ -477,12 +483,7 @@ static void fader(engine *e, rnode *r, int n)
         if (g0 == g1 && p0 == p1) {
             /* steady fader: the same gains every sample (bit-identical to the ramp) */
             double gl, gr;
-            if (r->ch == 1) {
-                double th = (p1 + 100.0) / 200.0 * M_PI / 2;
-                gl = cos(th), gr = sin(th);
-            } else {
-                gl = p1 > 0 ? 1 - p1 / 100 : 1, gr = p1 < 0 ? 1 + p1 / 100 : 1;
-            }
+            pan_gains(r->ch, p1, &gl, &gr);
             const float fl = (float)(g1 * gl), fr = (float)(g1 * gr);
             const float *x0 = r->buf[0] + off, *x1 = r->buf[r->ch > 1 ? 1 : 0] + off;
             float *o0 = r->out[0] + off, *o1 = r->out[1] + off;
@@ -493,14 +494,7 @@ static void fader(engine *e, rnode *r, int n)
             double f = (double)(i + 1) / m;
             double g = g0 + (g1 - g0) * f, p = p0 + (p1 - p0) * f;
             double gl, gr;
-            if (r->ch == 1) {
-                /* -3 dB sin/cos pan law */
-                double th = (p + 100.0) / 200.0 * M_PI / 2;
-                gl = cos(th), gr = sin(th);
-            } else {
-                /* balance: turn the other side down */
-                gl = p > 0 ? 1 - p / 100 : 1, gr = p < 0 ? 1 + p / 100 : 1;
-            }
+            pan_gains(r->ch, p, &gl, &gr);
             float x0 = r->buf[0][off + i], x1 = r->ch > 1 ? r->buf[1][off + i] : x0;
             r->out[0][off + i] = (float)(g * gl) * x0;
             r->out[1][off + i] = (float)(g * gr) * x1;
