@@ -716,31 +716,36 @@ static void *worker(void *arg)
  * `sink_b` of the master (< 0: none), all in parallel. */
 static void run_step(engine *e, long long t, long long sink_b)
 {
-    e->nitems = 0;
+    /* The items are gathered in a local count: e->nitems changes only under
+     * the mutex, with the generation. A worker late from the last step
+     * claims while next < nitems, so it cannot take an item of this step
+     * while the list is being written (it did when the count grew first:
+     * the writer then ran twice on one block, or on two threads at once). */
+    int n = 0;
     if (sink_b >= 0 && e->sink.st == LATHE_OK) {
         sink_span(e, sink_b);
         const int parts = e->sink.opt && (e->sink.opt->analysis_flags & LATHE_ANALYZE_LOUDNESS_ONLY)
                               ? 1 : LATHE_ANALYZER_PARTS;
         for (int p = -1; p < parts; p++) {
-            e->items[e->nitems] = p < 0 ? -1 : -2 - p;
-            e->item_b[e->nitems++] = sink_b;
+            e->items[n] = p < 0 ? -1 : -2 - p;
+            e->item_b[n++] = sink_b;
         }
     }
     for (int i = 0; i < e->nn; i++) {
         long long b = t - e->nodes[i].level;
         if (b < 0) continue;
-        e->items[e->nitems] = i;
-        e->item_b[e->nitems++] = b;
+        e->items[n] = i;
+        e->item_b[n++] = b;
     }
-    if (e->threads <= 1 || e->nitems <= 1) {
-        for (int k = 0; k < e->nitems; k++) run_item(e, k);
+    if (e->threads <= 1 || n <= 1) {
+        for (int k = 0; k < n; k++) run_item(e, k);
         return;
     }
     /* Longest first (by the last blocks' costs): the threads then finish the
      * step together instead of one waiting for a long item (the master, a
      * reverb bus) claimed last. The order never changes the bytes: the items
      * of a step are independent. */
-    for (int k = 1; k < e->nitems; k++) {
+    for (int k = 1; k < n; k++) {
         int it = e->items[k];
         long long b = e->item_b[k];
         double c = *item_cost(e, it);
@@ -753,6 +758,7 @@ static void run_step(engine *e, long long t, long long sink_b)
         e->items[j] = it, e->item_b[j] = b;
     }
     pthread_mutex_lock(&e->mu);
+    e->nitems = n;
     e->next = 0;
     __atomic_store_n(&e->done_count, 0, __ATOMIC_RELAXED);
     unsigned long long gen = e->generation + 1;
