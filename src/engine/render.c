@@ -670,9 +670,10 @@ static void spin_until_at_least(const int *v, int at_least)
     }
 }
 
-/* Claims and processes nodes of the current level until none is left. A
- * worker late from an earlier level sees the generation changed and stops,
- * so it can never take an index of the next level for a node of its own. */
+/* Claims and processes the items of the current step until none is left.
+ * A worker late from an earlier step sees the generation changed, or (while
+ * the next step is being set up) no item left, since the count changes only
+ * with the generation: it can never take an item of another step. */
 static void run_level(engine *e, unsigned long long gen)
 {
     for (;;) {
