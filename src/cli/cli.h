@@ -31,8 +31,10 @@ int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 
 /* Formats seconds as m:ss.s into buf. */
 const char *cli_duration(double s, char *buf, size_t len);
-/* Formats a level with one decimal, "-inf" for -inf, into buf. */
+/* Formats a level with one decimal (cli_db) or `decimals`, "-inf" for
+ * -inf and "n/a" for NaN, into buf. */
 const char *cli_db(double v, char *buf, size_t len);
+const char *cli_db_n(double v, int decimals, char *buf, size_t len);
 
 /* ---- terminal (term.c) ---- */
 typedef enum { CLI_RESET = 0, CLI_RED, CLI_YELLOW, CLI_GREEN, CLI_BOLD, CLI_DIM } cli_colour;

@@ -62,6 +62,30 @@ static lathe_status write_report(const char *path, const char *album, const lath
         lathe_report_row(r, row);
         if (labels && lufs) labels[i] = t->title, lufs[i] = isfinite(t->lufs) ? t->lufs : -70;
     }
+    if (R->lossy) {
+        /* the codec-aware ceiling (docs/album.md): each file decoded again */
+        static const char *const dh[] = {"#", "file", "first encode (dBTP)", "as written (dBTP)", "encodes",
+                                         "limiter ceiling (dBTP)"};
+        snprintf(text, sizeof text, "Delivered as %s; each file decoded again and its true peak measured "
+                 "(%d encode pass%s over the album).", R->codec, R->codec_passes, R->codec_passes == 1 ? "" : "es");
+        lathe_report_text(r, text);
+        lathe_report_table(r, "Delivery", 6, dh);
+        for (int i = 0; i < R->nsegments + R->ntracks; i++) {
+            const int seg = i < R->nsegments;
+            const lathe_album_track *t = seg ? NULL : &R->tracks[i - R->nsegments];
+            const double first = seg ? R->segments[i].codec_tp_first_dbtp : t->codec_tp_first_dbtp;
+            const double final = seg ? R->segments[i].codec_tp_final_dbtp : t->codec_tp_final_dbtp;
+            const int encodes = seg ? R->segments[i].encodes : t->encodes;
+            char c0[16], c2[32], c3[32], c4[16], c5[32];
+            if (seg) snprintf(c0, sizeof c0, "album");
+            else snprintf(c0, sizeof c0, "%d", t->number);
+            snprintf(c4, sizeof c4, "%d", encodes);
+            const char *row[6] = {c0, seg ? R->segments[i].path : t->path, cli_db_n(first, 2, c2, sizeof c2),
+                                  cli_db_n(final, 2, c3, sizeof c3), c4,
+                                  seg ? "" : cli_db_n(t->limiter_ceiling_dbtp, 2, c5, sizeof c5)};
+            lathe_report_row(r, row);
+        }
+    }
     for (int i = 0; i < R->nwarnings; i++) lathe_report_warning(r, R->warnings[i].text, NULL);
     if (labels && lufs && R->ntracks > 0) {
         lathe_report_section(r, "album-loudness", "Loudness of every song");

@@ -243,6 +243,16 @@ static lathe_status write_report(const char *path, const char *in, const char *o
                  isnan(rep->glue_mean_db) ? 0.0 : rep->glue_mean_db);
         lathe_report_part(r, "What was done");
         lathe_report_text(r, text);
+        if (rep->lossy) {
+            char a[32], b[32], c[32];
+            snprintf(text, sizeof text,
+                     "Delivered as %s. Decoded again, its true peak was %s dBTP at the first encode and is %s dBTP "
+                     "as written (%d encode%s, the limiter at %s dBTP).",
+                     rep->codec, cli_db_n(rep->codec_true_peak_first_dbtp, 2, a, sizeof a),
+                     cli_db_n(rep->codec_true_peak_final_dbtp, 2, b, sizeof b), rep->encodes,
+                     rep->encodes == 1 ? "" : "s", cli_db_n(rep->limiter_ceiling_dbtp, 2, c, sizeof c));
+            lathe_report_text(r, text);
+        }
         static const char *const heads[] = {"stage", "processor", "settings"};
         lathe_report_table(r, "The chain", 3, heads);
         for (int i = 0; i < rep->nstages; i++) {

@@ -98,12 +98,17 @@ const char *cli_duration(double s, char *buf, size_t len)
     return buf;
 }
 
-const char *cli_db(double v, char *buf, size_t len)
+const char *cli_db_n(double v, int decimals, char *buf, size_t len)
 {
     if (v == -__builtin_inf()) snprintf(buf, len, "-inf");
     else if (v != v) snprintf(buf, len, "n/a");
-    else snprintf(buf, len, "%.1f", v);
+    else snprintf(buf, len, "%.*f", decimals, v);
     return buf;
+}
+
+const char *cli_db(double v, char *buf, size_t len)
+{
+    return cli_db_n(v, 1, buf, len);
 }
 
 static void on_signal(int sig)

@@ -350,9 +350,13 @@ static void album_lossy_overshoot_lowers_the_ceiling_and_encodes_again(void **s)
         if (lt_sanitized() && f > 0) break; /* one format under the sanitizers */
         char out[512];
         snprintf(out, sizeof out, "%s/hot-%s", dir, FORMATS[f]);
-        lt_run_result r = lt_run("'%s' album '%s' -o '%s' --format %s --json", lt_lathe_exe(), yaml, out, FORMATS[f]);
+        char html[600];
+        snprintf(html, sizeof html, "%s.html", out);
+        lt_run_result r = lt_run("'%s' album '%s' -o '%s' --format %s --json --report '%s'", lt_lathe_exe(), yaml,
+                                 out, FORMATS[f], html);
         if (r.status) fail_msg("%s: exit %d: %s", FORMATS[f], r.status, r.err);
         const char *J = r.out;
+        char *H = (char *)slurp(html, NULL);
         const double orate = f == 2 ? 48000 : rate;
         const char *files[3] = {"album", "01 One", "02 Two"};
         for (int k = 0; k < 3; k++) {
@@ -371,6 +375,15 @@ static void album_lossy_overshoot_lowers_the_ceiling_and_encodes_again(void **s)
                 overshoots++;
                 if (encodes < 2) fail_msg("%s: the first encode was over and was kept", file);
             }
+            /* the HTML report's delivery table: the same figures, per file */
+            char row[1200];
+            snprintf(row, sizeof row, "</th><td>%s</td><td>%.2f</td><td>%.2f</td><td>%d</td>", file, first, final,
+                     encodes);
+            if (k > 0) {
+                const size_t m = strlen(row);
+                snprintf(row + m, sizeof row - m, "<td>%.2f</td>", json_nth(J, "limiter_ceiling_dbtp", k - 1));
+            }
+            if (!strstr(H, row)) fail_msg("%s: no row %s", html, row);
             if (final > ceiling) fail_msg("%s: lathe measured %.2f dBTP over %.1f", file, final, ceiling);
             if (ff > ceiling) fail_msg("%s: ffmpeg measures %.1f dBTP over %.1f", file, ff, ceiling);
             if (d.tp > ceiling + 0.05) fail_msg("%s: libebur128 measures %.2f dBTP over %.1f", file, d.tp, ceiling);
@@ -382,6 +395,7 @@ static void album_lossy_overshoot_lowers_the_ceiling_and_encodes_again(void **s)
             double l1 = json_nth(J, "limiter_ceiling_dbtp", 0), l2 = json_nth(J, "limiter_ceiling_dbtp", 1);
             assert_true(fmin(l1, l2) < ceiling);
         }
+        free(H);
         lt_run_free(&r);
     }
     print_message("  %d file%s went over the ceiling at the first encode\n", overshoots, overshoots == 1 ? "" : "s");

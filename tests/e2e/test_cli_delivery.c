@@ -320,7 +320,10 @@ static void check_lossy_ceiling(const char *in, const char *tag, const char *arg
         char name[64];
         snprintf(name, sizeof name, "%s.%s", tag, ext[k]);
         const char *out = path(name);
-        lt_run_result r = master(in, out, args);
+        char html[512], a2[700];
+        snprintf(html, sizeof html, "%s/%s.html", dir, name);
+        snprintf(a2, sizeof a2, "%s --report '%s'", args, html);
+        lt_run_result r = master(in, out, a2);
         if (r.status) fail_msg("%s: exit %d: %s", name, r.status, r.err);
         const char *ct = strstr(r.out, "\"codec_true_peak_dbtp\": {");
         if (!ct) fail_msg("%s: no codec_true_peak_dbtp in the JSON", name);
@@ -337,6 +340,15 @@ static void check_lossy_ceiling(const char *in, const char *tag, const char *arg
             ++*overshoots;
             if (encodes < 2) fail_msg("%s: the first encode was over and was kept", name);
         }
+        /* the HTML report gives the same figures */
+        char want[300];
+        snprintf(want, sizeof want,
+                 "its true peak was %.2f dBTP at the first encode and is %.2f dBTP as written (%d encode%s, "
+                 "the limiter at %.2f dBTP)", first, final, encodes, encodes == 1 ? "" : "s", lim);
+        size_t hl;
+        char *h = slurp(html, &hl);
+        if (!strstr(h, want)) fail_msg("%s: the report lacks \"%s\"", html, want);
+        free(h);
         if (final > ceiling) fail_msg("%s: lathe measured %.2f dBTP over %.1f", name, final, ceiling);
         if (ff > ceiling) fail_msg("%s: ffmpeg measures %.1f dBTP over %.1f", name, ff, ceiling);
         if (tp > ceiling + 0.05) fail_msg("%s: libebur128 measures %.2f dBTP over %.1f", name, tp, ceiling);
