@@ -241,28 +241,6 @@ static int write_report(const char *path, job *jobs, int n, const lathe_target *
     return EXIT_OK;
 }
 
-/* Options that take a value; returns 1 when argv[*i] was one (and consumed it). */
-static int value_option(int argc, char **argv, int *i, const char **report, const char **target,
-                        int *rc)
-{
-    const char *a = argv[*i];
-    const char **dst = !strcmp(a, "--report") ? report : !strcmp(a, "--target") ? target : NULL;
-    if (!dst) {
-        size_t n = 0;
-        if (!strncmp(a, "--report=", 9)) dst = report, n = 9;
-        else if (!strncmp(a, "--target=", 9)) dst = target, n = 9;
-        if (!dst) return 0;
-        *dst = a + n;
-        return 1;
-    }
-    if (*i + 1 >= argc) {
-        *rc = cli_usage_error("analyze", use, "%s needs a value", a);
-        return 1;
-    }
-    *dst = argv[++*i];
-    return 1;
-}
-
 int cmd_analyze(int argc, char **argv)
 {
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
@@ -276,7 +254,7 @@ int cmd_analyze(int argc, char **argv)
     const char *report = NULL, *target_name = NULL;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+:jt:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":jt:fh", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json = 1; break;
         case 'r': report = optarg; break;
@@ -296,25 +274,11 @@ int cmd_analyze(int argc, char **argv)
         default: return cli_usage_error("analyze", use, "unknown option '%s'", argv[optind - 1]);
         }
     }
-    /* GNU getopt with '+' stops at the first file; accept options after files too. */
+    /* GNU getopt moves the files after the options, wherever they were given
+     * ("--" ends the options) */
     int nfiles = 0, rc = EXIT_OK;
     char **files = calloc((size_t)argc, sizeof *files);
-    for (int i = optind; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) json = 1;
-        else if (!strcmp(argv[i], "--force")) force = 1;
-        else if (value_option(argc, argv, &i, &report, &target_name, &rc)) {
-            if (rc != EXIT_OK) {
-                free(files);
-                return rc;
-            }
-        } else if (!strcmp(argv[i], "--")) {
-            for (i++; i < argc; i++) files[nfiles++] = argv[i];
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            free(files);
-            return cli_usage_error("analyze", use, "unknown option '%s'", argv[i]);
-        } else
-            files[nfiles++] = argv[i];
-    }
+    for (int i = optind; i < argc; i++) files[nfiles++] = argv[i];
     if (!nfiles) {
         free(files);
         return cli_usage_error("analyze", use, "no files given");

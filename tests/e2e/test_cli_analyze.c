@@ -171,6 +171,12 @@ static void analyze_error_messages_and_exit_codes(void **s)
     expect("analyze --loud x.wav", 64,
            "lathe analyze: unknown option '--loud'\nusage: lathe analyze FILE... [--json] "
            "[--threads N]\n");
+    /* options after the files are options too (--threads was "unknown" there) */
+    expect("analyze x.wav --threads 0", 64,
+           "lathe analyze: --threads takes 1 to 256, not '0'\nusage: lathe analyze FILE... [--json] "
+           "[--threads N]\n");
+    expect("analyze x.wav --threads", 64,
+           "lathe analyze: --threads needs a value\nusage: lathe analyze FILE... [--json] [--threads N]\n");
     /* the first lines exactly; the command list names every command */
     lt_run_result r = lt_run("'%s' frobnicate", lt_lathe_exe());
     assert_int_equal(r.status, 64);
