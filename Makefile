@@ -6,6 +6,7 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build
 ASAN     ?= build-asan
+TSAN     ?= build-tsan
 FUZZ     ?= build-fuzz
 FUZZ_SECONDS ?= 300
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
@@ -17,7 +18,7 @@ PKGS_TEST  = ffmpeg sox flac chromium chromium-driver clang libclang-rt-14-dev v
 PKGS_DEMO  = fluidsynth fluid-soundfont-gm espeak-ng
 PKGS       = $(PKGS_BUILD) $(PKGS_TEST) $(PKGS_DEMO)
 
-.PHONY: all deps build demo check test test-asan bench install clean docs format fuzz fuzz-smoke fuzz-build valgrind
+.PHONY: all deps build demo check test test-asan test-tsan bench install clean docs format fuzz fuzz-smoke fuzz-build valgrind
 
 all: build
 
@@ -55,7 +56,20 @@ check: deps
 	cmake --build $(ASAN) -j $(JOBS) -- --no-print-directory
 	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  LATHE_SANITIZED=1 ctest --output-on-failure -j $(JOBS)
+	$(MAKE) test-tsan
 	$(MAKE) fuzz-smoke
+
+# The tests that run threads (the engine's pool, the CLI at --threads 2, the
+# analyser's parts, the analyze pool, cancellation) under ThreadSanitizer:
+# the render scheduler once let a late worker take an item of the next step,
+# which the byte checks caught only now and then and TSan at once. ASLR off
+# (setarch -R): TSan's shadow memory fails on some kernels' mmap layouts.
+TSAN_TESTS = test_engine test_determinism test_cli_analyze test_analyzer_parts test_cancel
+test-tsan: deps
+	cmake -S . -B $(TSAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLATHE_WERROR=ON -DLATHE_TSAN=ON >/dev/null
+	cmake --build $(TSAN) -j $(JOBS) --target lathe $(TSAN_TESTS) -- --no-print-directory
+	cd $(TSAN) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 LATHE_SANITIZED=1 \
+	  setarch -R ctest --output-on-failure -j $(JOBS) -R '^($(subst $(eval) ,|,$(TSAN_TESTS)))$$'
 
 # libFuzzer targets (docs/fuzzing.md): clang, ASan, UBSan, in $(FUZZ).
 fuzz-build: deps

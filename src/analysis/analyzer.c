@@ -16,6 +16,7 @@
 #include "analysis/kmeter.h"
 #include "analysis/truepeak.h"
 #include "lathe/analysis.h"
+#include "util/simd.h"
 
 #define CLIP_LEVEL (32767.0f / 32768.0f)
 #define BLOCK 4096
@@ -147,7 +148,7 @@ typedef double v4d __attribute__((vector_size(32)));
  * pk receives the piece's peak per lane.  Every lane adds its samples in
  * order, as one sum per lane would; the peak is av > pk ? av : pk, so a
  * NaN never becomes the peak. */
-__attribute__((target_clones("avx2", "default"))) static void
+LATHE_AVX2_CLONES static void
 lane_sums(const float *restrict x, long n, int lane, double *restrict s, double *restrict ss,
           float *restrict pk)
 {
@@ -189,7 +190,7 @@ lane_sums(const float *restrict x, long n, int lane, double *restrict s, double 
 }
 
 /* Sum of l[i] * r[i] in lanes, as lane_sums. */
-__attribute__((target_clones("avx2", "default"))) static void
+LATHE_AVX2_CLONES static void
 lane_dot(const float *restrict l, const float *restrict r, long n, int lane, double *restrict d)
 {
     double ld[LANES];

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "analysis/kmeter.h"
+#include "util/simd.h"
 
 #define SUB_PER_S 300 /* 10 ms sub-blocks in a 3 s short-term window */
 /* Histograms of block loudness: 0.01 LU bins from -70 to +30 LUFS. */
@@ -297,7 +298,7 @@ static void accumulate(lathe_kmeter *m, const double *z, double *ring, long n)
 typedef double v2d __attribute__((vector_size(16)));
 typedef double v4d __attribute__((vector_size(32)));
 #define LAG 3
-__attribute__((target_clones("avx2", "default"))) static void
+LATHE_AVX2_CLONES static void
 run_stereo(lathe_kmeter *m, const float *xl, const float *xr, double *ring, long n)
 {
     const lathe_kfilter a = m->f1, b = m->f2;

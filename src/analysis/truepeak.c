@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "analysis/truepeak.h"
+#include "util/simd.h"
 
 /* Zeroth-order modified Bessel function of the first kind, by its series. */
 static double bessel_i0(double x)
@@ -157,7 +158,7 @@ points_any(const lathe_tp_design *d, const float *buf, int s, int e, float *absm
 }
 
 /* One block of m <= LATHE_TP_BLOCK samples, the history in c->buf. */
-__attribute__((target_clones("avx2", "default"))) static void
+LATHE_AVX2_CLONES static void
 run_block(lathe_tp_chan *c, int m, float *restrict absmax)
 {
     points_any(c->design, c->buf, 0, m, absmax);
@@ -229,7 +230,7 @@ static inline __attribute__((always_inline)) int tile_may_exceed(const lathe_tp_
     return need;
 }
 
-__attribute__((target_clones("avx2", "default"))) static float
+LATHE_AVX2_CLONES static float
 peak_block(lathe_tp_chan *c, int m, float peak)
 {
     const lathe_tp_design *d = c->design;
@@ -286,7 +287,7 @@ float lathe_tp_chan_peak(lathe_tp_chan *c, const float *in, int n, float floor)
 
 /* lathe_tp_chan_run_over: the block's outputs in the tiles of run_block,
  * each computed only where the bound of peak_block lets it exceed floor. */
-__attribute__((target_clones("avx2", "default"))) static void
+LATHE_AVX2_CLONES static void
 over_block(lathe_tp_chan *c, int m, float floor, float *restrict absmax)
 {
     const lathe_tp_design *d = c->design;

@@ -17,6 +17,7 @@
 
 #include "dsp/dynamics.h"
 #include "lathe/proc.h"
+#include "util/simd.h"
 
 enum {
     P_THRESHOLD,
@@ -185,11 +186,6 @@ static lathe_status init(void *st, double rate, int channels, int max_block, lat
 /* On x86-64 the loops over whole rows also get an AVX2 copy, picked at load
  * time (as analysis/truepeak.c): twice the vector width, the same operations
  * (no FMA: contraction is off), so the same bytes. */
-#if defined(__x86_64__) && defined(__GNUC__)
-#define HOT __attribute__((target_clones("avx2", "default")))
-#else
-#define HOT
-#endif
 
 /* lathe_dyn_comp_gr of every level at constant t, s, w, four at a time
  * without branches: each case's value is computed and the one the branches
@@ -199,8 +195,8 @@ static lathe_status init(void *st, double rate, int channels, int max_block, lat
 typedef double v4df __attribute__((vector_size(32), may_alias, aligned(8)));
 typedef long long v4di __attribute__((vector_size(32)));
 
-HOT static void comp_gr_row(double *restrict gr, const double *restrict lev, double t, double s,
-                            double w, int n) {
+LATHE_AVX2_CLONES static void
+comp_gr_row(double *restrict gr, const double *restrict lev, double t, double s, double w, int n) {
     const double w2 = w > 0 ? 2.0 * w : 1.0;
     const v4df vt = {t, t, t, t}, vs = {s, s, s, s}, vw = {w, w, w, w}, vnw = -vw;
     const v4df vh = 0.5 * vw, v2 = {2.0, 2.0, 2.0, 2.0}, vw2 = {w2, w2, w2, w2};
@@ -219,8 +215,8 @@ HOT static void comp_gr_row(double *restrict gr, const double *restrict lev, dou
 /* Gain reduction (dB) to linear gain, in place: 2^((makeup - y) / 20 log10 2),
  * makeup pm[i * stride]. Levels lie in -240..+120 dB: the gain is far inside
  * exp2_raw's +-6000 dB. */
-HOT static void gains_from_reduction(double *restrict gv, const double *restrict pm, int stride,
-                                     int n) {
+LATHE_AVX2_CLONES static void
+gains_from_reduction(double *restrict gv, const double *restrict pm, int stride, int n) {
     if (stride) {
         for (int i = 0; i < n; i++)
             gv[i] = lathe_dyn_exp2_raw((pm[i] - gv[i]) * (1.0 / LATHE_DYN_DB_PER_LOG2));
@@ -232,7 +228,8 @@ HOT static void gains_from_reduction(double *restrict gv, const double *restrict
 }
 
 /* x = x ((1 - mix) + mix g): the wet gain and the dry share at a constant mix. */
-HOT static void apply_gains(float *restrict x, const double *restrict g, double mix, int n) {
+LATHE_AVX2_CLONES static void
+apply_gains(float *restrict x, const double *restrict g, double mix, int n) {
     for (int i = 0; i < n; i++)
         x[i] = (float)(x[i] * (1.0 - mix + mix * g[i]));
 }

@@ -67,6 +67,7 @@
 #include <string.h>
 
 #include "lathe/proc.h"
+#include "util/simd.h"
 
 #define DI_MAXCH 8
 #define DI_MAXTAPS 9
@@ -283,15 +284,11 @@ static inline double tpdf_of(uint64_t r) {
 /* On x86-64 the quantiser also gets an AVX2 copy, picked at load time (as
  * analysis/truepeak.c): twice the vector width, the same operations (no FMA:
  * contraction is off), so the same bytes. */
-#if defined(__x86_64__) && defined(__GNUC__)
-#define HOT __attribute__((target_clones("avx2", "default")))
-#else
-#define HOT
-#endif
 
 /* run_channel's arithmetic for ntaps = 0 on n samples with their dither d:
  * scale, bound (NaN to 0), add dither, round, clip, back to float. */
-HOT static void quantise(const dither_state *s, float *restrict x, const double *restrict d, int n) {
+LATHE_AVX2_CLONES static void
+quantise(const dither_state *s, float *restrict x, const double *restrict d, int n) {
     const double scale = s->scale, inv = s->inv_scale, qmin = s->qmin, qmax = s->qmax,
                  vlim = s->vlim;
     for (int i = 0; i < n; i++) {

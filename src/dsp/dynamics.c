@@ -11,6 +11,7 @@
  *   -> dB -> stereo link (in dB: level_c moved toward the loudest channel).
  * The ballistics (attack/release) come after the gain computer, in dB. */
 #include "dsp/dynamics.h"
+#include "util/simd.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -220,14 +221,10 @@ levels2(lathe_dyn_detector *d, const float *const *src, int c, int frames, const
 /* On x86-64 the loops over rows also get an AVX2 copy, picked at load time
  * (as analysis/truepeak.c): twice the vector width, the same operations (no
  * FMA: contraction is off), so the same bytes. */
-#if defined(__x86_64__) && defined(__GNUC__)
-#define HOT __attribute__((target_clones("avx2", "default")))
-#else
-#define HOT
-#endif
 
 /* row[i] = scale log2(v), v = row[i] held within [fl, cl] (a NaN reads as fl). */
-HOT static void row_to_db(double *restrict row, int n, double fl, double cl, double scale) {
+LATHE_AVX2_CLONES static void
+row_to_db(double *restrict row, int n, double fl, double cl, double scale) {
     for (int i = 0; i < n; i++) {
         const double v = row[i] > fl ? row[i] : fl;
         row[i] = scale * lathe_dyn_log2(v < cl ? v : cl);

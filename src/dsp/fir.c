@@ -2,6 +2,7 @@
 /* dsp/fir.c: uniformly partitioned convolution and linear-phase FIR design
  * (see fir.h for the method and its sources). */
 #include "dsp/fir.h"
+#include "util/simd.h"
 
 #include <float.h>
 #include <math.h>
@@ -84,14 +85,10 @@ void lathe_pconv_reset(lathe_pconv *c) {
 /* On x86-64 the loops over spectra also get an AVX2 copy, picked at load
  * time (as analysis/truepeak.c): wider vectors, the same operations in the
  * same order (no FMA: contraction is off), so the same bytes. */
-#if defined(__x86_64__) && defined(__GNUC__)
-#define HOT __attribute__((target_clones("avx2", "default")))
-#else
-#define HOT
-#endif
 
 /* c->bins (B + 1 interleaved bins) into the split-block layout at dst. */
-HOT static void split(const lathe_pconv *c, float *restrict dst) {
+LATHE_AVX2_CLONES static void
+split(const lathe_pconv *c, float *restrict dst) {
     const int L = LATHE_PCONV_LANES, nb = c->block + 1, whole = nb / L * L;
     const float *restrict src = (const float *)c->bins;
     for (int k = 0; k < whole; k += L, src += 2 * L, dst += 2 * L)
@@ -106,7 +103,8 @@ HOT static void split(const lathe_pconv *c, float *restrict dst) {
 }
 
 /* The split-block spectrum at src into c->bins. */
-HOT static void join(const lathe_pconv *c, const float *restrict src) {
+LATHE_AVX2_CLONES static void
+join(const lathe_pconv *c, const float *restrict src) {
     const int L = LATHE_PCONV_LANES, nb = c->block + 1, whole = nb / L * L;
     float *restrict dst = (float *)c->bins;
     for (int k = 0; k < whole; k += L, src += 2 * L, dst += 2 * L)
@@ -145,8 +143,8 @@ void lathe_pconv_load(lathe_pconv *c, const float *h, int n, int now) {
 typedef float v8sf __attribute__((vector_size(32), may_alias, aligned(4)));
 _Static_assert(LATHE_PCONV_LANES == 8, "sum_products takes a block of bins as one v8sf");
 
-HOT static void sum_products(float *restrict acc, const float *const *x, const float *restrict h,
-                             int P, int S) {
+LATHE_AVX2_CLONES static void
+sum_products(float *restrict acc, const float *const *x, const float *restrict h, int P, int S) {
     enum { L = LATHE_PCONV_LANES };
     for (int k = 0; k < S; k += 2 * L) {
         v8sf re = {0, 0, 0, 0, 0, 0, 0, 0}, im = re;
@@ -204,8 +202,8 @@ void lathe_pconv_advance(lathe_pconv *c, int n) {
 
 /* x into the input block (NaN and inf never enter), the output block into x;
  * three distinct arrays (restrict: it vectorises). */
-HOT static void swap_in_out(float *restrict x, float *restrict in, const float *restrict out,
-                            int n) {
+LATHE_AVX2_CLONES static void
+swap_in_out(float *restrict x, float *restrict in, const float *restrict out, int n) {
     for (int i = 0; i < n; i++) {
         const float v = x[i];
         in[i] = fabsf(v) <= FLT_MAX ? v : 0.0f;

@@ -80,6 +80,7 @@
 
 #include "analysis/truepeak.h"
 #include "lathe/proc.h"
+#include "util/simd.h"
 
 #define LIM_MAXCH 8
 #ifndef LIM_MARGIN_DB
@@ -360,7 +361,7 @@ typedef int v8si __attribute__((vector_size(32)));
     } while (0)
 _Static_assert(SHORT_TILE + 2 * SHORT_HALF - 1 == 27,
                "a tile's taps: three vectors and one overlapping the third");
-__attribute__((target_clones("avx2", "default"))) static void
+LATHE_AVX2_CLONES static void
 short_points(const short_design *d, const float *base, int n, float xlim, float *restrict a)
 {
     int i = 0;
@@ -405,7 +406,7 @@ short_points(const short_design *d, const float *base, int n, float xlim, float 
 /* x = in * g (gbuf[i] when gbuf is not NULL), bounded at +-1e20 (NaN ->
  * 1e20): the bound keeps the detector's sums finite for absurd inputs; it
  * never touches real audio. */
-__attribute__((target_clones("avx2", "default"))) static void
+LATHE_AVX2_CLONES static void
 drive(const float *restrict in, const float *restrict gbuf, float g, float *restrict x, int n)
 {
     if (gbuf) {
@@ -424,7 +425,7 @@ drive(const float *restrict in, const float *restrict gbuf, float g, float *rest
 /* p[i] = max(a[i], a[i-1]) (a[-1] = prev): the detector value of sample i,
  * the oversampled points on both sides of it; with more, the larger of
  * that and p[i] (the linked channels' largest). */
-__attribute__((target_clones("avx2", "default"))) static void
+LATHE_AVX2_CLONES static void
 both_sides(float *restrict p, const float *restrict a, float prev, int n, int more)
 {
     if (n <= 0) return;
@@ -443,7 +444,7 @@ both_sides(float *restrict p, const float *restrict a, float prev, int n, int mo
 /* r[i] = min(1, max(thr / p[i], LIM_MIN_GAIN)), exactly 1.0 where p[i] <=
  * thr (the division, made for every i so the loop has no branch, is only
  * kept where p[i] > thr). */
-__attribute__((target_clones("avx2", "default"))) static void
+LATHE_AVX2_CLONES static void
 required(const float *restrict p, int n, double thr, double *restrict r)
 {
     for (int i = 0; i < n; i++) {
@@ -743,7 +744,7 @@ static double gain_run(lim_chan *ch, const gain_params *gp, double *r, int n, in
 /* y[i] = clamp(y[i] * g[i], +-cl), the product in double and rounded to
  * float; g NULL: the clamp alone.  A gain of 1.0 gives y itself (the
  * double product is exact), so no test is needed for it. */
-__attribute__((target_clones("avx2", "default"))) static void
+LATHE_AVX2_CLONES static void
 scale_clamp(float *restrict y, const double *restrict g, int n, float cl)
 {
     if (g) {

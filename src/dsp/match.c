@@ -28,6 +28,7 @@
 
 #include "dsp/fir.h"
 #include "lathe/proc.h"
+#include "util/simd.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -281,18 +282,14 @@ static lathe_status match_init(void *st, double rate, int channels, int max_bloc
     return LATHE_OK;
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define HOT __attribute__((target_clones("avx2", "default"))) /* as analysis/truepeak.c */
-#else
-#define HOT
-#endif
 
 /* One pair: M = (L+R)/2 and S = (L-R)/2 into the convolvers' inputs (non-finite
  * values as zeros, as lathe_pconv_run would make them), L = M'+S' and
  * R = M'-S' from their outputs. Six distinct arrays (restrict: it vectorises). */
-HOT static void ms_pass(float *restrict l, float *restrict r, float *restrict mi,
-                        float *restrict si, const float *restrict mo, const float *restrict so,
-                        int n) {
+LATHE_AVX2_CLONES static void
+ms_pass(float *restrict l, float *restrict r, float *restrict mi,
+        float *restrict si, const float *restrict mo, const float *restrict so,
+        int n) {
     for (int i = 0; i < n; i++) {
         const float m = 0.5f * (l[i] + r[i]), d = 0.5f * (l[i] - r[i]);
         mi[i] = fabsf(m) <= FLT_MAX ? m : 0.0f;

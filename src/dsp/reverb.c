@@ -37,6 +37,7 @@
 
 #include "dsp/biquad.h"
 #include "lathe/proc.h"
+#include "util/simd.h"
 
 enum { P_PREDELAY, P_SIZE, P_DECAY, P_DAMPING, P_WIDTH, P_LOW_CUT, P_MIX, P_COUNT };
 
@@ -89,11 +90,6 @@ static const lathe_param_desc params[P_COUNT] = {
 /* On x86-64 the block loops also get an AVX2 copy, picked at load time (as
  * in analysis/truepeak.c): twice the vector width, the same operations (no
  * FMA: AVX2 does not imply it, and contraction is off), so the same bytes. */
-#if defined(__x86_64__) && defined(__GNUC__)
-#define HOT __attribute__((target_clones("avx2", "default")))
-#else
-#define HOT
-#endif
 
 /* Line lengths at size 1.0x (ms): irregular spacing, ratio ~3.6 overall. */
 static const double base_ms[N] = {21.3, 23.9, 26.7, 29.9, 32.3, 35.8, 38.9, 42.7,
@@ -244,7 +240,8 @@ static inline double guard(double x)
 
 /* Input of one block: mono sum -> pre-delay -> low cut -> diffusers, into
  * s->xb[0..nb). */
-HOT static void input_block(reverb_state *s, float *const *io, int off, int nb)
+LATHE_AVX2_CLONES static void
+input_block(reverb_state *s, float *const *io, int off, int nb)
 {
     const int ch = s->ch;
     const double inv_ch = 1.0 / ch;
@@ -317,7 +314,8 @@ static inline void fwht16(double *x)
 
 /* One straight run of the network, `nb` frames in which no line wraps
  * around (so line i is read and written at line[i] + pos[i] + n). */
-HOT static void network_run(reverb_state *s, int nb)
+LATHE_AVX2_CLONES static void
+network_run(reverb_state *s, int nb)
 {
     const float *lp[N];
     for (int i = 0; i < N; i++) lp[i] = s->line[i] + s->pos[i];
@@ -350,7 +348,8 @@ static inline void taps_row(reverb_state *s, double *restrict y, int nb, unsigne
     }
 }
 
-HOT static void output_taps(reverb_state *s, int c, int nb)
+LATHE_AVX2_CLONES static void
+output_taps(reverb_state *s, int c, int nb)
 {
     double *y = s->yb[c];
     switch (c) {
@@ -381,7 +380,8 @@ static void smooth(double *restrict out, double *state, double target, double k,
     *state = x;
 }
 
-HOT static void reverb_process(void *st, float *const *io, const float *const *key, int frames)
+LATHE_AVX2_CLONES static void
+reverb_process(void *st, float *const *io, const float *const *key, int frames)
 {
     reverb_state *s = st;
     (void)key;

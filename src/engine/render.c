@@ -32,6 +32,7 @@
 #include "engine/source.h"
 #include "lathe/engine.h"
 #include "util/fpu.h"
+#include "util/simd.h"
 
 #define BLOCK 8192 /* engine block: frames per scheduling step */
 #define GR_CHUNK 1024 /* frames per gain-reduction reading */
@@ -229,7 +230,7 @@ static const lathe_automation *lane(const engine *e, int node, lathe_target_kind
 
 /* buf (+)= x * g over both channels: the first input is added to +0 (as to
  * the zeroed buffer it replaces: a -0 becomes +0), later ones in order. */
-__attribute__((target_clones("avx2", "default"))) static void
+LATHE_AVX2_CLONES static void
 add_input(float *const *buf, float *const *x, float g, int scaled, int first, int n)
 {
     for (int c = 0; c < 2; c++) {
@@ -392,8 +393,8 @@ typedef float lt_v4f __attribute__((vector_size(16)));
 typedef int lt_v4i __attribute__((vector_size(16)));
 typedef double lt_v4d __attribute__((vector_size(32)));
 
-__attribute__((target_clones("avx2", "default"))) static void meter(const float *restrict o, int n,
-                                                                    double *sumsq, double *peak)
+LATHE_AVX2_CLONES static void
+meter(const float *restrict o, int n, double *sumsq, double *peak)
 {
     const float p = (float)*peak;
     lt_v4d s0 = {0, 0, 0, 0}, s1 = s0;
@@ -428,8 +429,8 @@ __attribute__((target_clones("avx2", "default"))) static void meter(const float 
 
 /* out = in * g over n frames (a fader at rest). Multiplied even at g = 1:
  * with denormals off that flushes a denormal input as the ramp did. */
-__attribute__((target_clones("avx2", "default"))) static void scale(const float *restrict x,
-                                                                    float *restrict o, float g, int n)
+LATHE_AVX2_CLONES static void
+scale(const float *restrict x, float *restrict o, float g, int n)
 {
     for (int i = 0; i < n; i++) o[i] = g * x[i];
 }

@@ -289,7 +289,7 @@ char *lt_read_file(const char *path, size_t *len)
 
 int lt_sanitized(void)
 {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
     return 1;
 #else
     return getenv("LATHE_SANITIZED") != NULL;

@@ -91,7 +91,8 @@ void lt_write_text(const char *path, const char *text);
 char *lt_read_file(const char *path, size_t *len);
 
 /* 1 in the sanitizer run (an ASan build, or LATHE_SANITIZED set, as make
- * check does), where tests use shorter signals for the same checks. */
+ * check does; a TSan build too), where tests use shorter signals for the
+ * same checks. */
 int lt_sanitized(void);
 /* Whether a program is on PATH. */
 int lt_have(const char *program);
