@@ -24,6 +24,7 @@
  * Red Book limits from IEC 60908. */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@
 #include "master/encode.h"
 #include "report/json.h"
 #include "session/session_internal.h"
+#include "util/fpu.h"
 
 #define BLOCK 4096
 #define RB_MIN_TRACK_S 4.0
@@ -445,6 +447,57 @@ static void keep_master(ctx *C, int i, const lathe_master_report *mr, double tar
     for (int w = 0; w < mr->nwarnings && t->nwarnings < 8; w++) t->warnings[t->nwarnings++] = mr->warnings[w];
 }
 
+/* Album mode's first pass: the loudness of every song's source, on up to
+ * `threads` threads (0: every core), a song at a time each. Results land
+ * by index and the first error in song order is the one reported, so the
+ * thread count never changes what comes out. */
+typedef struct {
+    ctx *C;
+    double *L;
+    lathe_status *st;
+    lathe_error *err;
+    int n, next;
+    pthread_mutex_t mu;
+} loud_pass;
+
+static void *loud_worker(void *arg)
+{
+    loud_pass *p = arg;
+    lathe_denormals_off();
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        const int i = p->next < p->n ? p->next++ : -1;
+        pthread_mutex_unlock(&p->mu);
+        if (i < 0) return NULL;
+        lathe_analysis an;
+        p->st[i] = lathe_analyze_file_flags(p->C->runs[i].src, LATHE_ANALYZE_LOUDNESS_ONLY, &an, NULL, &p->err[i]);
+        p->L[i] = p->st[i] == LATHE_OK ? an.integrated_lufs : NAN;
+    }
+}
+
+static lathe_status source_loudness(ctx *C, double *L)
+{
+    const int n = C->a->nsongs;
+    int threads = C->o && C->o->threads > 0 ? C->o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    threads = threads < 1 ? 1 : threads > n ? n : threads;
+    loud_pass p = {C, L, calloc((size_t)n, sizeof *p.st), calloc((size_t)n, sizeof *p.err), n, 0,
+                   PTHREAD_MUTEX_INITIALIZER};
+    pthread_t *tid = calloc((size_t)threads, sizeof *tid);
+    if (!p.st || !p.err || !tid) {
+        free(p.st), free(p.err), free(tid);
+        return lathe_error_set(C->err, LATHE_E_NOMEM, "out of memory");
+    }
+    int started = 0;
+    while (started < threads - 1 && pthread_create(&tid[started], NULL, loud_worker, &p) == 0) started++;
+    loud_worker(&p); /* the calling thread works too */
+    for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
+    lathe_status st = LATHE_OK;
+    for (int i = 0; i < n && st == LATHE_OK; i++)
+        if ((st = p.st[i]) != LATHE_OK) *C->err = p.err[i];
+    free(p.st), free(p.err), free(tid);
+    return st;
+}
+
 static lathe_status make_masters(ctx *C)
 {
     const lathe_album *a = C->a;
@@ -472,17 +525,13 @@ static lathe_status make_masters(ctx *C)
     /* album mode: the loudest input sets the drive */
     double *L = malloc(sizeof(double) * (size_t)n);
     if (!L) return lathe_error_set(C->err, LATHE_E_NOMEM, "out of memory");
-    int k = -1;
-    for (int i = 0; i < n; i++) {
-        lathe_analysis an;
-        if ((st = lathe_analyze_file_flags(C->runs[i].src, LATHE_ANALYZE_LOUDNESS_ONLY, &an, NULL, C->err)) !=
-            LATHE_OK) {
-            free(L);
-            return st;
-        }
-        L[i] = an.integrated_lufs;
-        if (isfinite(L[i]) && (k < 0 || L[i] > L[k])) k = i;
+    if ((st = source_loudness(C, L)) != LATHE_OK) {
+        free(L);
+        return st;
     }
+    int k = -1;
+    for (int i = 0; i < n; i++)
+        if (isfinite(L[i]) && (k < 0 || L[i] > L[k])) k = i;
     if (k < 0) {
         free(L);
         return lathe_error_set(C->err, LATHE_E_DATA, "every song is silent: nothing to set the album's loudness by");

@@ -545,6 +545,42 @@ static void album_refuses_existing_outputs_without_force(void **s)
     lt_run_free(&r);
 }
 
+/* Album mode measures every song's loudness first, several songs at once:
+ * when two songs are bad, the error is the first bad song's in album order,
+ * whichever thread finds its problem first (song 3 is short with NaN at
+ * once; song 2 is long with NaN near its end), exit 65, nothing written. */
+static void album_a_bad_song_is_named_the_same_at_every_thread_count(void **s)
+{
+    (void)s;
+    const double rate = 48000;
+    const long len[3] = {48000, 20 * 48000, 4800};
+    const long nan_at[3] = {-1, 20 * 48000 - 100, 10};
+    for (int k = 0; k < 3; k++) {
+        float **b = lt_alloc(2, len[k]);
+        lt_sine(b[0], len[k], rate, 440, 0.1, 0);
+        lt_sine(b[1], len[k], rate, 550, 0.1, 0);
+        if (nan_at[k] >= 0) b[1][nan_at[k]] = NAN;
+        char p[700];
+        snprintf(p, sizeof p, "%s/bad%d.wav", dir, k + 1);
+        write_file(p, b, 2, len[k], rate, LATHE_SAMPLE_FLOAT32);
+        lt_free(b, 2);
+    }
+    char yaml[512], out[400], want[1200];
+    snprintf(yaml, sizeof yaml, "%s/bad.yaml", dir);
+    lt_write_text(yaml, "format: wav\nsongs: [bad1.wav, bad2.wav, bad3.wav]\n");
+    snprintf(out, sizeof out, "%s/bad-out", dir);
+    snprintf(want, sizeof want, "lathe: %s/bad2.wav: sample is NaN at 0:19.998 (frame 959900, channel 2)\n", dir);
+    for (int threads = 1; threads <= 3; threads++) {
+        lt_run_result r = lt_run("LATHE_NO_PROGRESS=1 '%s' album '%s' -o '%s' --quiet --threads %d", lt_lathe_exe(),
+                                 yaml, out, threads);
+        print_message("  --threads %d: exit %d: %s", threads, r.status, r.err);
+        assert_int_equal(r.status, 65);
+        assert_string_equal(r.err, want);
+        lt_run_free(&r);
+        assert_false(exists(out));
+    }
+}
+
 /* --report: an overview (every song's loudness against the target, the
  * album file) and one part per song, before against after. */
 static void album_report_has_an_overview_and_every_song(void **s)
@@ -627,6 +663,7 @@ int main(void)
         cmocka_unit_test(album_yaml_problems_come_all_at_once),
         cmocka_unit_test(vinyl_sides_make_one_file_per_side_and_warn_past_22_minutes),
         cmocka_unit_test(album_refuses_existing_outputs_without_force),
+        cmocka_unit_test(album_a_bad_song_is_named_the_same_at_every_thread_count),
         cmocka_unit_test(album_report_has_an_overview_and_every_song),
         cmocka_unit_test(album_reference_sets_the_target_for_every_song),
     };
