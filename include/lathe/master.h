@@ -55,6 +55,8 @@ typedef struct {
                                mode: one gain for every song); NAN (the default) = solve */
     int threads;            /* 0 = one per core */
     int overwrite;          /* replace an existing OUT */
+    int scratch;            /* OUT is a work file of the caller's (lathe album's
+                               per-song masters): not synced to the disk */
     void (*progress)(void *user, double fraction);
     void *user;
     const lathe_meta *meta;     /* tags for OUT (NULL = none); the track loudness tags

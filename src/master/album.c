@@ -277,6 +277,7 @@ static lathe_status out_open(ctx *C, out_stream *s, const char *tmp)
     spec.rate = C->rate, spec.channels = C->channels, spec.overwrite = 1;
     s->w = lathe_writer_open(tmp, &spec, C->err);
     if (!s->w) return C->err->code;
+    if (C->lossy) lathe_writer_set_scratch(s->w); /* the encoder's input: not synced */
     s->an = lathe_analyzer_new(C->rate, C->channels, C->err);
     if (!s->an) return C->err->code;
     lathe_error e2;
@@ -333,6 +334,7 @@ static lathe_status make_sources(ctx *C)
         mo.threads = C->o ? C->o->threads : 0;
         mo.sample = LATHE_SAMPLE_FLOAT32;
         mo.overwrite = 1;
+        mo.scratch = 1; /* a work file: not synced */
         mo.channels = 2;
         lathe_status st = lathe_mix_render(ss, r->src, &mo, NULL, C->err);
         lathe_session_free(ss);
@@ -362,6 +364,7 @@ static lathe_status upmix(ctx *C, song_run *r, int i)
         lathe_reader_close(sr.r);
         return C->err->code;
     }
+    lathe_writer_set_scratch(w); /* a work file: not synced */
     float l[BLOCK], rr[BLOCK], *b[2] = {l, rr};
     for (;;) {
         long k = lathe_reader_read(sr.r, b, BLOCK, C->err);
@@ -413,6 +416,7 @@ static lathe_status master_one(ctx *C, int i, double lufs, double fixed, lathe_m
     mo.ref_options = &ro;
     mo.threads = C->o ? C->o->threads : 0;
     mo.overwrite = 1;
+    mo.scratch = 1; /* a work file, deleted at the end */
     pathf(r->mastered, sizeof r->mastered, "%s/master-%02d.wav", C->work, i + 1);
     lathe_diags md;
     memset(&md, 0, sizeof md);

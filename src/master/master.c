@@ -1030,7 +1030,7 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
                 }
                 sv.mo.series = rep->series;
             }
-            sv.mo.scratch = lossy; /* the encoder's input: deleted at the end */
+            sv.mo.scratch = lossy || opt->scratch; /* the encoder's input, or a work file of the caller's */
             status = render_tail(&sv, g, lossy ? pcm : cand, &mr, err);
             sv.mo.series = NULL;
             if (rep->series) lathe_series_finish(rep->series);
