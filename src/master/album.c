@@ -266,7 +266,7 @@ typedef struct {
     lathe_proc *dither;
 } out_stream;
 
-static lathe_status out_open(ctx *C, out_stream *s, const char *tmp)
+static lathe_status out_open(ctx *C, out_stream *s, const char *tmp, lathe_error *err)
 {
     memset(s, 0, sizeof *s);
     lathe_writer_spec spec;
@@ -275,16 +275,16 @@ static lathe_status out_open(ctx *C, out_stream *s, const char *tmp)
     spec.type = C->lossy ? LATHE_FILE_WAV : C->ft;
     spec.sample = C->bits == 16 ? LATHE_SAMPLE_PCM16 : C->bits == 24 ? LATHE_SAMPLE_PCM24 : LATHE_SAMPLE_FLOAT32;
     spec.rate = C->rate, spec.channels = C->channels, spec.overwrite = 1;
-    s->w = lathe_writer_open(tmp, &spec, C->err);
-    if (!s->w) return C->err->code;
+    s->w = lathe_writer_open(tmp, &spec, err);
+    if (!s->w) return err->code;
     if (C->lossy) lathe_writer_set_scratch(s->w); /* the encoder's input: not synced */
-    s->an = lathe_analyzer_new(C->rate, C->channels, C->err);
-    if (!s->an) return C->err->code;
+    s->an = lathe_analyzer_new(C->rate, C->channels, err);
+    if (!s->an) return err->code;
     lathe_error e2;
     lathe_error_clear(&e2);
     s->dither = dither_new(C, &e2);
     if (!s->dither && e2.code != LATHE_OK) {
-        *C->err = e2;
+        *err = e2;
         return e2.code;
     }
     return LATHE_OK;
@@ -764,7 +764,7 @@ static lathe_status write_songs(ctx *C)
         if (C->lossy) pathf(r->pcm, sizeof r->pcm, "%s/song-%02d.wav", C->work, i + 1);
         out_stream os;
         src_reader sr = {0};
-        st = out_open(C, &os, C->lossy ? r->pcm : r->tmp);
+        st = out_open(C, &os, C->lossy ? r->pcm : r->tmp, C->err);
         if (st == LATHE_OK) st = src_open(&sr, r->mastered, C->err);
         long long total = C->rep->cd ? ceil_to(r->len, 588) : r->len;
         for (long long k = 0; k < total && st == LATHE_OK; k += BLOCK) {
@@ -811,21 +811,21 @@ static lathe_status write_songs(ctx *C)
     return st;
 }
 
-static lathe_status write_segment(ctx *C, int g)
+static lathe_status write_segment(ctx *C, int g, lathe_error *err)
 {
     const int ch = C->channels, n = C->a->nsongs;
     lathe_album_segment *S = &C->rep->segments[g];
     tmp_name(C, S->path, C->seg_tmp[g], sizeof C->seg_tmp[g]);
     float *store = malloc(sizeof(float) * BLOCK * (size_t)ch * 2);
-    if (!store) return lathe_error_set(C->err, LATHE_E_NOMEM, "out of memory");
+    if (!store) return lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
     float *acc[LATHE_MAX_CHANNELS], *tmp[LATHE_MAX_CHANNELS];
     for (int c = 0; c < ch; c++) acc[c] = store + (size_t)c * BLOCK, tmp[c] = store + (size_t)(ch + c) * BLOCK;
     src_reader *rd = calloc((size_t)n, sizeof *rd);
     out_stream os;
     memset(&os, 0, sizeof os);
     if (C->lossy) pathf(C->seg_pcm[g], sizeof C->seg_pcm[g], "%s/album-%d.wav", C->work, g);
-    lathe_status st = rd ? out_open(C, &os, C->lossy ? C->seg_pcm[g] : C->seg_tmp[g])
-                         : lathe_error_set(C->err, LATHE_E_NOMEM, "out of memory");
+    lathe_status st = rd ? out_open(C, &os, C->lossy ? C->seg_pcm[g] : C->seg_tmp[g], err)
+                         : lathe_error_set(err, LATHE_E_NOMEM, "out of memory");
     for (long long k = 0; k < S->frames && st == LATHE_OK; k += BLOCK) {
         long nb = (long)(S->frames - k < BLOCK ? S->frames - k : BLOCK);
         for (int c = 0; c < ch; c++) memset(acc[c], 0, sizeof(float) * (size_t)nb);
@@ -835,8 +835,8 @@ static lathe_status write_segment(ctx *C, int g)
             song_run *r = &C->runs[i];
             if (C->rep->tracks[i].segment != g || r->end <= k || r->start >= k + nb) continue;
             long long from = r->start > k ? r->start : k, to = r->end < k + nb ? r->end : k + nb;
-            if (!rd[i].r) st = src_open(&rd[i], r->mastered, C->err);
-            if (st == LATHE_OK) st = src_read(&rd[i], from - r->start, tmp, ch, (long)(to - from), C->err);
+            if (!rd[i].r) st = src_open(&rd[i], r->mastered, err);
+            if (st == LATHE_OK) st = src_read(&rd[i], from - r->start, tmp, ch, (long)(to - from), err);
             if (st != LATHE_OK) break;
             for (long long q = from; q < to; q++) {
                 long long lk = q - r->start;
@@ -858,7 +858,7 @@ static lathe_status write_segment(ctx *C, int g)
         for (long j = 0; j < nb; j++)
             if (dipb[j] != 1.0)
                 for (int c = 0; c < ch; c++) acc[c][j] = (float)((double)acc[c][j] * dipb[j]);
-        if (st == LATHE_OK) st = out_write(&os, acc, nb, C->err);
+        if (st == LATHE_OK) st = out_write(&os, acc, nb, err);
     }
     if (rd)
         for (int i = 0; i < n; i++) lathe_reader_close(rd[i].r);
@@ -867,22 +867,59 @@ static lathe_status write_segment(ctx *C, int g)
         lathe_analysis an;
         lathe_analyzer_result(os.an, &an);
         S->lufs = an.integrated_lufs, S->true_peak_dbtp = an.true_peak_dbtp;
-        st = lathe_writer_commit(os.w, C->err);
+        st = lathe_writer_commit(os.w, err);
         os.w = NULL;
         if (st == LATHE_OK && !C->lossy) C->seg_done[g] = 1;
     }
     out_free(&os);
     free(store);
     if (st == LATHE_OK && C->lossy) {
-        st = lathe_encode_file(C->seg_pcm[g], C->seg_tmp[g], C->ft, &C->a->codec, C->err);
+        st = lathe_encode_file(C->seg_pcm[g], C->seg_tmp[g], C->ft, &C->a->codec, err);
         if (st == LATHE_OK) C->seg_done[g] = 1;
         lathe_analysis an;
-        if (st == LATHE_OK) st = lathe_analyze_file_flags(C->seg_tmp[g], 0, &an, NULL, C->err);
+        if (st == LATHE_OK) st = lathe_analyze_file_flags(C->seg_tmp[g], 0, &an, NULL, err);
         if (st == LATHE_OK) {
             S->lufs = an.integrated_lufs, S->true_peak_dbtp = an.true_peak_dbtp;
             if (S->encodes++ == 0) S->codec_tp_first_dbtp = an.true_peak_dbtp;
             S->codec_tp_final_dbtp = an.true_peak_dbtp;
         }
+    }
+    return st;
+}
+
+/* The album file(s), on a thread of their own beside the song files when
+ * more than one thread is allowed: the two read the same masters and write
+ * different files, each with its own dither and meters (fixed seeds), so
+ * the bytes do not depend on it. Lossy albums write them one after the
+ * other (their encoders are not run side by side). The song files' error
+ * comes first, as it did when they were written first. */
+typedef struct {
+    ctx *C;
+    lathe_status st;
+    lathe_error err;
+} seg_job;
+
+static void *seg_job_run(void *p)
+{
+    seg_job *j = p;
+    lathe_denormals_off();
+    j->st = LATHE_OK;
+    for (int g = 0; g < j->C->rep->nsegments && j->st == LATHE_OK; g++) j->st = write_segment(j->C, g, &j->err);
+    return NULL;
+}
+
+static lathe_status write_files(ctx *C)
+{
+    seg_job job = {C, LATHE_OK, {0}};
+    pthread_t th;
+    const int side = !C->lossy && !(C->o && C->o->threads == 1) && C->rep->nsegments > 0 &&
+                     pthread_create(&th, NULL, seg_job_run, &job) == 0;
+    lathe_status st = write_songs(C);
+    if (side) pthread_join(th, NULL);
+    else if (st == LATHE_OK) seg_job_run(&job);
+    if (st == LATHE_OK && job.st != LATHE_OK) {
+        *C->err = job.err;
+        st = job.st;
     }
     return st;
 }
@@ -1384,9 +1421,7 @@ lathe_status lathe_album_render(const lathe_album *a, const char *outdir, const 
     for (int i = 0; i < a->nsongs; i++) C.runs[i].dirty = 1;
     for (;;) {
         if ((st = crossfade_dips(&C)) != LATHE_OK) goto fail;
-        if ((st = write_songs(&C)) != LATHE_OK) goto fail;
-        for (int g = 0; g < R->nsegments; g++)
-            if ((st = write_segment(&C, g)) != LATHE_OK) goto fail;
+        if ((st = write_files(&C)) != LATHE_OK) goto fail;
         if (!C.lossy) break;
         R->codec_passes++;
         int over = codec_check(&C);
