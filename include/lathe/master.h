@@ -53,6 +53,9 @@ typedef struct {
     const char *dither;     /* "auto" (NULL), "off", or a dither shape: "tpdf", ... */
     double fixed_gain_db;   /* finite: no loudness solve, this drive into the limiter (album
                                mode: one gain for every song); NAN (the default) = solve */
+    int fixed_then_solve;   /* with fixed_gain_db: its render is kept when it lands within
+                               0.05 LU of the target, else the solve goes on from it (album
+                               mode's songs: the album's drive, or solved onto their place) */
     int threads;            /* 0 = one per core */
     int overwrite;          /* replace an existing OUT */
     int scratch;            /* OUT is a work file of the caller's (lathe album's

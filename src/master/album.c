@@ -8,9 +8,9 @@
  * onto the target, which gives the drive G; every other song is mastered
  * with the fixed drive G (lathe_master_options.fixed_gain_db) and its output
  * is measured: when limiting made it miss its place (target minus its
- * distance to the loudest input) by more than 0.05 LU it is mastered again
- * with the solve onto that place.  Track mode solves every song onto the
- * target.  Masters are rendered as 32-bit float at the output rate; fades,
+ * distance to the loudest input) by more than 0.05 LU the solve goes on
+ * from that render onto the place (lathe_master_options.fixed_then_solve).
+ * Track mode solves every song onto the target.  Masters are rendered as 32-bit float at the output rate; fades,
  * crossfades and dither (the dither processor) are applied once, at the end.
  *
  * Crossfades sum two limited songs, which can pass the ceiling (two
@@ -390,7 +390,7 @@ static double song_ceiling(const ctx *C, int i)
     return isfinite(c) ? c : C->rep->ceiling_dbtp;
 }
 
-static lathe_status master_one(ctx *C, int i, double lufs, double fixed, lathe_master_report *mr)
+static lathe_status master_one(ctx *C, int i, double lufs, double fixed, int then_solve, lathe_master_report *mr)
 {
     const lathe_album *a = C->a;
     const lathe_album_song *s = &a->songs[i];
@@ -405,6 +405,7 @@ static lathe_status master_one(ctx *C, int i, double lufs, double fixed, lathe_m
     mo.chain_path = s->chain ? s->chain : a->chain;
     mo.dither = "off";
     mo.fixed_gain_db = fixed;
+    mo.fixed_then_solve = then_solve;
     /* one reference (or tone target) for the whole album: its tone and width
      * per song; the loudness is the album's plan (lufs is always given) */
     lathe_ref_options ro;
@@ -449,6 +450,21 @@ static void keep_master(ctx *C, int i, const lathe_master_report *mr, double tar
     t->limiter_ceiling_dbtp = mr->limiter_ceiling_dbtp;
     t->nwarnings = 0;
     for (int w = 0; w < mr->nwarnings && t->nwarnings < 8; w++) t->warnings[t->nwarnings++] = mr->warnings[w];
+}
+
+/* Album mode, a song other than the loudest: the album's drive G, kept
+ * when the song lands within 0.05 LU of its place T (limiting, or the
+ * chain, can move it off), else solved onto T from there, in the one call
+ * (lathe_master_options.fixed_then_solve: the render at G is the solve's
+ * first point). A song without a place (silent, or placed under -70 LUFS)
+ * takes G as it is. */
+static lathe_status place_song(ctx *C, int i, double T, lathe_master_report *mr, int *solved)
+{
+    const int placed = isfinite(T) && T > -70;
+    const double target = placed ? T : isfinite(T) ? -70 : C->rep->target_lufs;
+    lathe_status st = master_one(C, i, target, C->G, placed, mr);
+    *solved = placed && mr->gain_db != C->G;
+    return st;
 }
 
 /* Album mode's first pass: the loudness of every song's source, on up to
@@ -520,7 +536,7 @@ static lathe_status make_masters(ctx *C)
     if (a->track_mode) {
         for (int i = 0; i < n; i++) {
             double T = isfinite(a->songs[i].lufs) ? a->songs[i].lufs : R->target_lufs;
-            if ((st = master_one(C, i, T, NAN, &mr)) != LATHE_OK) return st;
+            if ((st = master_one(C, i, T, NAN, 0, &mr)) != LATHE_OK) return st;
             keep_master(C, i, &mr, T, 1);
             if (C->o && C->o->progress) C->o->progress(C->o->user, "mastering", (i + 1.0) / n);
         }
@@ -540,7 +556,7 @@ static lathe_status make_masters(ctx *C)
         free(L);
         return lathe_error_set(C->err, LATHE_E_DATA, "every song is silent: nothing to set the album's loudness by");
     }
-    if ((st = master_one(C, k, R->target_lufs, NAN, &mr)) != LATHE_OK) goto out;
+    if ((st = master_one(C, k, R->target_lufs, NAN, 0, &mr)) != LATHE_OK) goto out;
     keep_master(C, k, &mr, R->target_lufs, 1);
     const double G = mr.gain_db;
     C->loudest = k, C->G = G;
@@ -552,13 +568,8 @@ static lathe_status make_masters(ctx *C)
     for (int i = 0; i < n; i++) {
         if (i == k) continue;
         double T = isfinite(L[i]) ? Lk - (L[k] - L[i]) : NAN;
-        if ((st = master_one(C, i, isfinite(T) ? fmax(T, -70) : R->target_lufs, G, &mr)) != LATHE_OK) goto out;
-        int solved = 0;
-        if (isfinite(T) && T > -70 && fabs(mr.after.integrated_lufs - T) > 0.05) {
-            /* limiting (or the chain) moved it off its place: solve onto the place */
-            if ((st = master_one(C, i, T, NAN, &mr)) != LATHE_OK) goto out;
-            solved = 1;
-        }
+        int solved;
+        if ((st = place_song(C, i, T, &mr, &solved)) != LATHE_OK) goto out;
         keep_master(C, i, &mr, T, solved);
         done++;
         if (C->o && C->o->progress) C->o->progress(C->o->user, "mastering", (double)done / n);
@@ -580,18 +591,13 @@ static lathe_status remaster(ctx *C, int i)
     lathe_status st;
     double T = t->target_lufs;
     if (C->a->track_mode || i == C->loudest) {
-        if ((st = master_one(C, i, T, NAN, &mr)) != LATHE_OK) return st;
+        if ((st = master_one(C, i, T, NAN, 0, &mr)) != LATHE_OK) return st;
         keep_master(C, i, &mr, T, 1);
         if (i == C->loudest) C->rep->album_gain_db = mr.gain_db;
         return LATHE_OK;
     }
-    const int placed = isfinite(T) && T > -70;
-    if ((st = master_one(C, i, placed ? T : C->rep->target_lufs, C->G, &mr)) != LATHE_OK) return st;
-    int solved = 0;
-    if (placed && fabs(mr.after.integrated_lufs - T) > 0.05) {
-        if ((st = master_one(C, i, T, NAN, &mr)) != LATHE_OK) return st;
-        solved = 1;
-    }
+    int solved;
+    if ((st = place_song(C, i, T, &mr, &solved)) != LATHE_OK) return st;
     keep_master(C, i, &mr, T, solved);
     return LATHE_OK;
 }

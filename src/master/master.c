@@ -936,8 +936,10 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
     solver sv = {source, source_gain, rep->out_rate, tail, ntail, drive, mo, 0};
     const double T = rep->target_lufs;
     const double gmax = 48.0; /* two gain processors */
-    const int fixed = isfinite(opt->fixed_gain_db);
-    double g = fixed ? opt->fixed_gain_db : T - rep->pre_limiter.integrated_lufs;
+    /* start: the caller's gain first, a candidate kept only on target */
+    const int start = isfinite(opt->fixed_gain_db) && opt->fixed_then_solve;
+    const int fixed = isfinite(opt->fixed_gain_db) && !start;
+    double g = isfinite(opt->fixed_gain_db) ? opt->fixed_gain_db : T - rep->pre_limiter.integrated_lufs;
     if (g > gmax) {
         status = lathe_error_set(err, LATHE_E_INVALID,
                                  "%s: reaching %.1f LUFS needs %+.1f dB of gain (more than %+.0f dB): "
@@ -970,7 +972,7 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
      * measured like any other; a miss is the solve's first point. */
     const double MODERATE_LIMIT_DB = 4.5, LOSS_PER_DB = 0.02;
     const double over0 = pk0 + g - ceil_run;
-    const int light = !linear && over0 <= MODERATE_LIMIT_DB;
+    const int light = !linear && !start && over0 <= MODERATE_LIMIT_DB;
     if (light && over0 > LIGHT_LIMIT_DB) g = fmin(gmax, g + LOSS_PER_DB * over0);
     /* The solve. Without limiting the first render is on target. With it,
      * the first render only measures (limiting makes the loudness fall
@@ -1007,7 +1009,7 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
     t0 = now_s();
     for (int it = 0; it < 16 && !done_ok; it++) {
         if (lim >= 0) tail[lim].values[ci] = ceil_run;
-        const int write = linear || light || it > 0;
+        const int write = linear || light || start || it > 0;
         double L;
         if (!write) {
             lathe_mix_report m;
@@ -1054,7 +1056,7 @@ lathe_status lathe_master_render(const char *in, const char *out, const lathe_ma
             }
             /* lossy: the last renders are kept for the codec check (the
              * loudness as reached, an off-target finding if it is not) */
-            if (fabs(L - T) <= SOLVE_TOL || lim < 0 || fixed || (lossy && it >= 16 - CODEC_TRIES))
+            if (fabs(L - T) <= SOLVE_TOL || (lim < 0 && !start) || fixed || (lossy && it >= 16 - CODEC_TRIES))
                 done_ok = 1;
             if (done_ok && lossy) {
                 /* codec-aware true peak: encode, decode, measure */
