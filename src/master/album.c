@@ -10,8 +10,9 @@
  * is measured: when limiting made it miss its place (target minus its
  * distance to the loudest input) by more than 0.05 LU the solve goes on
  * from that render onto the place (lathe_master_options.fixed_then_solve).
- * Track mode solves every song onto the target.  Masters are rendered as 32-bit float at the output rate; fades,
- * crossfades and dither (the dither processor) are applied once, at the end.
+ * Track mode solves every song onto the target.  Masters are rendered as
+ * 32-bit float at the output rate; fades, crossfades and dither (the dither
+ * processor) are applied once, at the end.
  *
  * Crossfades sum two limited songs, which can pass the ceiling (two
  * uncorrelated songs at equal power: up to +3 dB).  The overlap is measured
