@@ -8,20 +8,9 @@
 # and lathe's time as a multiple of that floor.
 # Called by bench/run.sh with LATHE, OUT, MATERIAL, REPS set.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 : "${LATHE:?}" "${OUT:?}" "${REPS:=3}"
 MATERIAL=${MATERIAL:-}
-
-best() { # best wall time of REPS runs of "$@" (seconds); peak RSS (MB) into $OUT/arss.txt
-  local b="" k=0
-  for _ in $(seq "$REPS"); do
-    /usr/bin/time -f "%e %M" -o "$OUT/atime.txt" "$@" >/dev/null 2>"$OUT/astderr.txt" || {
-      echo "bench: command failed: $*" >&2; cat "$OUT/astderr.txt" >&2; exit 1; }
-    read -r s k <"$OUT/atime.txt"
-    if [ -z "$b" ] || awk "BEGIN{exit !($s < $b)}"; then b=$s; fi
-  done
-  awk "BEGIN{print $k/1024}" >"$OUT/arss.txt"
-  echo "$b"
-}
 
 echo "== album: lathe album (album mode, 24-bit WAV) vs the SoX file-work floor =="
 D=$OUT/album
@@ -52,8 +41,8 @@ for n in "${names[@]}"; do
   d=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$D/$n.wav")
   dur=$(awk "BEGIN{print $dur + $d}")
 done
-lt=$(best "$LATHE" album "$D/album.yaml" -o "$D/out" --force --quiet)
-lm=$(cat "$OUT/arss.txt")
+lt=$(best_time "$LATHE" album "$D/album.yaml" -o "$D/out" --force --quiet)
+lm=$(cat "$OUT/rss.txt")
 # the floor as a script: each song to 24-bit, then the three joined
 {
   echo "set -e"
@@ -62,7 +51,7 @@ lm=$(cat "$OUT/arss.txt")
   for n in "${names[@]}"; do printf " '%s'" "$D/$n.wav"; done
   echo " -b 24 '$D/floor-album.wav'"
 } >"$D/floor.sh"
-st=$(best bash "$D/floor.sh")
+st=$(best_time bash "$D/floor.sh")
 printf '  %-44s %6.2f s %5sx realtime %7.1f MB\n' "lathe album ($(printf '%.0f' "$dur") s, ${#names[@]} songs)" \
   "$lt" "$(awk "BEGIN{printf \"%.0f\", $dur/$lt}")" "$lm"
 printf '  %-44s %6.2f s %5sx realtime\n' "sox: the same files copied and joined" "$st" \

@@ -10,21 +10,12 @@
 # of REPS), side by side.
 # Called by bench/run.sh with LATHE, OUT, MATERIAL, REPS set.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 : "${LATHE:?}" "${OUT:?}" "${REPS:=3}"
 MATERIAL=${MATERIAL:-}
 D=$OUT/clean
 mkdir -p "$D"
 
-best_time() { # best wall time (s) of REPS runs of "$@"
-  local best=""
-  for _ in $(seq "$REPS"); do
-    /usr/bin/time -f "%e" -o "$D/time.txt" "$@" >/dev/null 2>"$D/stderr.txt" || {
-      echo "bench: command failed: $*" >&2; cat "$D/stderr.txt" >&2; exit 1; }
-    s=$(cat "$D/time.txt")
-    if [ -z "$best" ] || awk "BEGIN{exit !($s < $best)}"; then best=$s; fi
-  done
-  echo "$best"
-}
 rms() { sox -V1 "$1" -n stat 2>&1 | awk '/RMS +amplitude/{print $3}'; }
 # SNR of a file against the clean music, at the lag (0..16384 frames) that
 # fits best: a tool that does not compensate its latency is not penalised.

@@ -8,20 +8,9 @@
 # Then memory: a 3-minute and a 1-hour file mastered, peak RSS of each.
 # Called by bench/run.sh with LATHE, OUT, MATERIAL, REPS set.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 : "${LATHE:?}" "${OUT:?}" "${REPS:=3}"
 MATERIAL=${MATERIAL:-}
-
-best_time() { # best wall time of REPS runs of "$@" (seconds); peak RSS (MB) into $OUT/rss.txt
-  local best="" k=0
-  for _ in $(seq "$REPS"); do
-    /usr/bin/time -f "%e %M" -o "$OUT/mtime.txt" "$@" >"$OUT/mstdout.txt" 2>"$OUT/mstderr.txt" || {
-      echo "bench: command failed: $*" >&2; cat "$OUT/mstderr.txt" >&2; exit 1; }
-    read -r s k <"$OUT/mtime.txt"
-    if [ -z "$best" ] || awk "BEGIN{exit !($s < $best)}"; then best=$s; fi
-  done
-  awk "BEGIN{print $k/1024}" >"$OUT/rss.txt"
-  echo "$best"
-}
 
 ebur() { # "I TP" of a file by ffmpeg
   ffmpeg -nostdin -nostats -hide_banner -i "$1" -af ebur128=peak=true -f null - 2>&1 |
