@@ -276,39 +276,27 @@ int cmd_analyze(int argc, char **argv)
     }
     /* GNU getopt moves the files after the options, wherever they were given
      * ("--" ends the options) */
-    int nfiles = 0, rc = EXIT_OK;
-    char **files = calloc((size_t)argc, sizeof *files);
-    for (int i = optind; i < argc; i++) files[nfiles++] = argv[i];
-    if (!nfiles) {
-        free(files);
-        return cli_usage_error("analyze", use, "no files given");
-    }
+    char **files = argv + optind;
+    const int nfiles = argc - optind;
+    int rc = EXIT_OK;
+    if (!nfiles) return cli_usage_error("analyze", use, "no files given");
     const lathe_target *target = NULL;
     if (target_name) {
-        if (!report) {
-            free(files);
-            return cli_usage_error("analyze", use, "--target is used by --report only");
-        }
+        if (!report) return cli_usage_error("analyze", use, "--target is used by --report only");
         target = lathe_target_find(target_name);
-        if (!target) {
-            free(files);
-            return cli_usage_error("analyze", use,
-                                   "unknown target '%s' (lathe targets lists them)", target_name);
-        }
+        if (!target)
+            return cli_usage_error("analyze", use, "unknown target '%s' (lathe targets lists them)",
+                                   target_name);
     }
     if (report) {
         lathe_error err = {0};
         const char *suffix = strrchr(report, '.');
         lathe_status st;
-        if (!suffix || (strcmp(suffix, ".html") && strcmp(suffix, ".htm"))) {
-            free(files);
-            return cli_usage_error("analyze", use, "--report wants a .html file, not '%s'",
-                                   report);
-        }
+        if (!suffix || (strcmp(suffix, ".html") && strcmp(suffix, ".htm")))
+            return cli_usage_error("analyze", use, "--report wants a .html file, not '%s'", report);
         st = lathe_output_check(report, (const char *const *)files, nfiles, force, &err);
         if (st != LATHE_OK) {
             cli_error("%s", err.msg);
-            free(files);
             return cli_exit_for_output(st);
         }
         /* the folder must take the report: say so now, not after the analysis */
@@ -320,7 +308,6 @@ int cmd_analyze(int argc, char **argv)
         if (access(folder, W_OK | X_OK) != 0) {
             cli_error("%s: cannot create the report: folder %s %s", report, folder,
                       access(folder, F_OK) ? "does not exist" : "is not writable");
-            free(files);
             return EXIT_CANTCREAT;
         }
     }
@@ -369,6 +356,5 @@ int cmd_analyze(int argc, char **argv)
     for (int i = 0; i < nfiles; i++) lathe_series_free(p.jobs[i].series);
     free(tid);
     free(p.jobs);
-    free(files);
     return rc;
 }
